@@ -1,0 +1,140 @@
+"""The kinds of event the function receives (DESIGN.md section 3), and the HTTP rules of the API.
+
+API Gateway REST (v1) and HTTP API (v2) proxy events are read into one HttpRequest, then the
+route, method, content type and body are checked in that order, each failure a RequestError.
+The envelopes are pydantic models of only the fields the API reads, lenient where API Gateway
+is (headers and body may be null), so a hand-made or partial event is still understood.
+"""
+
+import base64
+import binascii
+import enum
+from email.message import Message
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from inference.schema import RequestError, parse_json
+
+ROUTE = "/predict"
+ALLOWED_METHOD = "POST"
+# curl -d sends application/x-www-form-urlencoded; its body is read as JSON like the others.
+JSON_MEDIA_TYPES = {"application/json", "application/x-www-form-urlencoded"}
+UTF8_CHARSETS = {"utf-8", "utf8"}
+
+
+class EventKind(enum.Enum):
+    WARMUP = "warmup"
+    REST_V1 = "rest_v1"
+    HTTP_V2 = "http_v2"
+    DIRECT = "direct"
+
+
+def event_kind(event: object) -> EventKind:
+    if event == {"warmup": True}:
+        return EventKind.WARMUP
+    if isinstance(event, dict) and "httpMethod" in event:
+        return EventKind.REST_V1
+    if isinstance(event, dict) and event.get("version") == "2.0" and "requestContext" in event:
+        return EventKind.HTTP_V2
+    return EventKind.DIRECT
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    headers: dict[str, str] | None = None
+    body: str | None = None
+    isBase64Encoded: bool | None = False
+
+
+class _RestV1Event(_Envelope):
+    httpMethod: str
+    path: str = ""
+    multiValueHeaders: dict[str, list[str]] | None = None
+
+
+class _HttpV2Method(BaseModel):
+    method: str
+
+
+class _HttpV2Context(BaseModel):
+    http: _HttpV2Method
+    stage: str = "$default"
+
+
+class _HttpV2Event(_Envelope):
+    rawPath: str = ""
+    requestContext: _HttpV2Context
+
+
+class HttpRequest:
+    """The parts of an HTTP request the API looks at, whichever API Gateway sent it."""
+
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: str | None, is_base64: bool) -> None:
+        self.method = method.upper()
+        self.path = path
+        self.headers = {name.lower(): value for name, value in headers.items()}
+        self.body = body
+        self.is_base64 = is_base64
+
+    @classmethod
+    def from_event(cls, event: dict, kind: EventKind) -> "HttpRequest":
+        try:
+            if kind is EventKind.REST_V1:
+                return cls._from_rest_v1(_RestV1Event.model_validate(event))
+            return cls._from_http_v2(_HttpV2Event.model_validate(event))
+        except ValidationError:
+            raise RequestError(400, "malformed_event", f"not a valid API Gateway {kind.value} proxy event") from None
+
+    @classmethod
+    def _from_rest_v1(cls, event: _RestV1Event) -> "HttpRequest":
+        # API Gateway sends both forms; the single-value one wins where both name a header.
+        headers = {name: values[-1] for name, values in (event.multiValueHeaders or {}).items() if values}
+        headers.update(event.headers or {})
+        return cls(event.httpMethod, event.path, headers, event.body, bool(event.isBase64Encoded))
+
+    @classmethod
+    def _from_http_v2(cls, event: _HttpV2Event) -> "HttpRequest":
+        # rawPath starts with the stage name unless the stage is $default.
+        stage = event.requestContext.stage
+        path = event.rawPath
+        if stage != "$default" and path.startswith(f"/{stage}/"):
+            path = path[len(stage) + 1 :]
+        return cls(event.requestContext.http.method, path, event.headers or {}, event.body, bool(event.isBase64Encoded))
+
+    def json_payload(self, max_body_bytes: int) -> object:
+        """Check route, method, content type and body in that order; return the parsed JSON body."""
+        if self.path != ROUTE:
+            raise RequestError(404, "not_found", f"no such resource: use POST {ROUTE}")
+        if self.method != ALLOWED_METHOD:
+            raise RequestError(405, "method_not_allowed", f"{ROUTE} accepts only {ALLOWED_METHOD}")
+        self._check_content_type()
+        return parse_json(self._body_text(max_body_bytes))
+
+    def _check_content_type(self) -> None:
+        # A missing content type is read as JSON: API Gateway's test events carry none.
+        value = self.headers.get("content-type", "").strip()
+        if not value:
+            return
+        header = Message()
+        header["content-type"] = value
+        media_type = header.get_content_type()
+        charset = header.get_content_charset()
+        is_json = media_type in JSON_MEDIA_TYPES or (media_type.startswith("application/") and media_type.endswith("+json"))
+        if not is_json or (charset is not None and charset not in UTF8_CHARSETS):
+            raise RequestError(415, "unsupported_media_type", "send the request as Content-Type: application/json (UTF-8)")
+
+    def _body_text(self, max_body_bytes: int) -> str:
+        if not self.body:
+            raise RequestError(400, "empty_body", "the request body is empty: send a JSON object")
+        try:
+            # surrogatepass lets a lone surrogate through to the UTF-8 check below.
+            raw = base64.b64decode(self.body, validate=True) if self.is_base64 else self.body.encode("utf-8", "surrogatepass")
+        except binascii.Error:
+            raise RequestError(400, "invalid_base64", "the body is marked base64-encoded but is not valid base64") from None
+        if len(raw) > max_body_bytes:
+            raise RequestError(413, "body_too_large", f"the body is larger than the limit of {max_body_bytes} bytes")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RequestError(400, "invalid_utf8", "the body is not valid UTF-8") from None

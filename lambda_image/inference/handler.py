@@ -1,0 +1,130 @@
+"""Lambda entry point: every kind of event in, the response that kind expects out.
+
+One handler serves API Gateway REST (v1) and HTTP API (v2) proxy events, direct invocations and
+the scheduled warm-up (DESIGN.md section 3). Powertools' event_handler resolvers were weighed
+and not used: each serves one API Gateway format and neither serves direct invocations, so
+supporting all kinds would take two resolvers plus custom dispatch and error rendering.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, event_kind
+from inference.model import TextClassifier
+from inference.schema import PredictRequest, RequestError, RequestSchema
+from inference.settings import Settings
+
+SCORE_DECIMALS = 4
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one execution environment loads once, at init: settings, model, request schema."""
+
+    settings: Settings
+    classifier: TextClassifier
+    schema: RequestSchema
+
+    @classmethod
+    def load(cls) -> "Runtime":
+        settings = Settings.from_env()
+        classifier = TextClassifier(settings.model_dir, settings.resolved_torch_threads)
+        schema = RequestSchema(
+            max_text_chars=settings.max_text_chars, max_batch=settings.max_batch, n_labels=len(classifier.labels)
+        )
+        return cls(settings, classifier, schema)
+
+    def predict(self, request: PredictRequest) -> dict:
+        """The response object of DESIGN.md section 2."""
+        top_k = request.top_k or min(self.settings.default_top_k, len(self.classifier.labels))
+        predictions = [_rounded(asdict(p)) for p in self.classifier.predict(request.batch, top_k)]
+        model = {"name": self.classifier.name, "version": self.classifier.version}
+        if request.texts is None:
+            return {**predictions[0], "model": model}
+        return {"predictions": predictions, "model": model}
+
+
+# The model loads here, during the function's init phase, not per request. Logger and Metrics
+# sit at module level too, as Powertools expects, so their decorators can wrap the handler.
+RUNTIME = Runtime.load()
+logger = Logger(service=RUNTIME.settings.service_name)
+metrics = Metrics(namespace=RUNTIME.settings.metrics_namespace)
+
+
+@metrics.log_metrics(capture_cold_start_metric=True)
+@logger.inject_lambda_context(log_event=False)  # never log the event: it carries the texts
+def lambda_handler(event: object, context) -> dict:
+    kind = event_kind(event)
+    if kind is EventKind.WARMUP:
+        metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
+        return {"warm": True}
+    started = time.perf_counter()
+    status, body, texts = _answer(kind, event)
+    _record(kind, status, body, texts, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+    return _respond(kind, status, body, context.aws_request_id)
+
+
+def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str]]:
+    """Status, response object and the texts it answered (empty when refused)."""
+    try:
+        payload = event if kind is EventKind.DIRECT else HttpRequest.from_event(event, kind).json_payload(
+            RUNTIME.settings.max_body_bytes
+        )
+        request = RUNTIME.schema.validate(payload)
+        return 200, RUNTIME.predict(request), request.batch
+    except RequestError as error:
+        return error.status, _error_body(error.code, error.message), []
+    except Exception:  # a bug: the traceback goes to the log, never to the caller
+        logger.exception("unhandled error")
+        return 500, _error_body("internal_error", "internal error: quote the request id when reporting it"), []
+
+
+def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_ms: float) -> None:
+    """The one log line and the metrics of a request: counts and labels, never the texts."""
+    ok = status == 200
+    logger.info(
+        "request",
+        extra={
+            "event_kind": kind.value,
+            "status": status,
+            "error_code": None if ok else body["error"]["code"],
+            "texts": len(texts),
+            "chars": sum(map(len, texts)),
+            "labels": [p["label"] for p in body.get("predictions", [body])] if ok else [],
+            "latency_ms": latency_ms,
+        },
+    )
+    metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    if ok:
+        metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=len(texts))
+    else:
+        metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
+
+
+def _rounded(prediction: dict) -> dict:
+    prediction["score"] = round(prediction["score"], SCORE_DECIMALS)
+    for entry in prediction["top_k"]:
+        entry["score"] = round(entry["score"], SCORE_DECIMALS)
+    return prediction
+
+
+def _error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def _respond(kind: EventKind, status: int, body: dict, request_id: str) -> dict:
+    """Errors carry the request id; a direct invocation gets the object itself, with the status
+    it would have had inside the error, and API Gateway gets a proxy response."""
+    if "error" in body:
+        body["error"]["request_id"] = request_id
+        if kind is EventKind.DIRECT:
+            body["error"]["status"] = status
+    if kind is EventKind.DIRECT:
+        return body
+    headers = {**JSON_HEADERS, "Allow": ALLOWED_METHOD} if status == 405 else JSON_HEADERS
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

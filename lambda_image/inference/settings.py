@@ -1,0 +1,47 @@
+"""Runtime settings: one frozen, validated object built from environment variables once at init.
+
+The stack sets these variables on the function (names and defaults in notes/CONTRACTS.md);
+locally they default to values that work from a clone of the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+
+# Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
+LAMBDA_MB_PER_VCPU = 1769
+REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts"
+
+
+class Settings(BaseModel):
+    """Everything the handler can be configured with. Field aliases are the env var names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    model_dir: Path = Field(REPO_MODEL_DIR, alias="MODEL_DIR")
+    max_text_chars: PositiveInt = Field(1000, alias="MAX_TEXT_CHARS")
+    max_batch: PositiveInt = Field(64, alias="MAX_BATCH")
+    max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
+    default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
+    torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
+    lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    service_name: str = Field("transaction-classifier", alias="POWERTOOLS_SERVICE_NAME")
+    metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """Read the settings; a bad value raises pydantic.ValidationError naming the variable."""
+        return cls.model_validate(environ)
+
+    @property
+    def resolved_torch_threads(self) -> int:
+        """TORCH_THREADS if set; else one per vCPU Lambda grants for the memory; else every local core."""
+        if self.torch_threads:
+            return self.torch_threads
+        if self.lambda_memory_mb:
+            return max(1, self.lambda_memory_mb // LAMBDA_MB_PER_VCPU)
+        return os.cpu_count() or 1
