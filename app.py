@@ -1,0 +1,31 @@
+"""CDK entry point (`npx cdk synth|deploy|destroy`): the inference stack, checked by cdk-nag."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+
+from infra.config import ConfigError, InferenceConfig
+from infra.nag import add_nag_checks
+from infra.stack import InferenceStack
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
+    """The whole app; the CLI passes context (cdk.json + `-c`) through the environment."""
+    app = cdk.App(context=context, outdir=outdir)
+    config = InferenceConfig.from_context(app.node)
+    stack = InferenceStack(app, config=config)
+    add_nag_checks(app, stack, config)
+    return app
+
+
+if __name__ == "__main__":
+    try:
+        app = build_app()
+    except ConfigError as error:
+        print(f"Invalid configuration: {error}", file=sys.stderr)
+        sys.exit(2)
+    app.synth()

@@ -1,0 +1,171 @@
+"""The stack's settings: one typed, validated object read from CDK context.
+
+Defaults live in cdk.json ("context"); `-c key=value` overrides them and arrives as a
+string, so every rule below accepts both the JSON value and its string spelling.
+A bad value raises ConfigError with a one-line message naming the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Protocol
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Node
+
+
+class ConfigError(ValueError):
+    """A context value is missing or not allowed; the message is meant for the user."""
+
+
+class Rule(Protocol):
+    allowed: str
+
+    def parse(self, raw: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class IntRange:
+    low: int
+    high: int
+
+    @property
+    def allowed(self) -> str:
+        return f"an integer in {self.low}..{self.high}"
+
+    def parse(self, raw: Any) -> int:
+        if isinstance(raw, bool) or not re.fullmatch(r"-?\d+", str(raw).strip()):
+            raise ValueError
+        value = int(str(raw).strip())
+        if not self.low <= value <= self.high:
+            raise ValueError
+        return value
+
+
+@dataclass(frozen=True)
+class Choice:
+    choices: Mapping[str, Any]
+
+    @property
+    def allowed(self) -> str:
+        return "one of " + ", ".join(self.choices)
+
+    def parse(self, raw: Any) -> Any:
+        return self.choices[str(raw).strip()]
+
+
+@dataclass(frozen=True)
+class Flag:
+    allowed: str = "true or false"
+
+    def parse(self, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        return {"true": True, "false": False}[str(raw).strip().lower()]
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: str
+    allowed: str
+
+    def parse(self, raw: Any) -> str:
+        if not isinstance(raw, str) or not re.fullmatch(self.regex, raw):
+            raise ValueError
+        return raw
+
+
+@dataclass(frozen=True)
+class OriginList:
+    allowed: str = 'comma-separated origins like https://example.com, or "*", or empty for no CORS'
+
+    def parse(self, raw: Any) -> tuple[str, ...]:
+        items = raw if isinstance(raw, list) else str(raw).split(",")
+        origins = tuple(str(item).strip() for item in items if str(item).strip())
+        if not all(origin == "*" or re.fullmatch(r"https?://[^\s/,]+", origin) for origin in origins):
+            raise ValueError
+        return origins
+
+
+# CloudWatch Logs accepts only these retention periods (days); INFINITE is left out on
+# purpose: logs that never expire keep costing money after the stack is gone.
+LOG_RETENTION = {
+    "1": logs.RetentionDays.ONE_DAY,
+    "3": logs.RetentionDays.THREE_DAYS,
+    "5": logs.RetentionDays.FIVE_DAYS,
+    "7": logs.RetentionDays.ONE_WEEK,
+    "14": logs.RetentionDays.TWO_WEEKS,
+    "30": logs.RetentionDays.ONE_MONTH,
+    "60": logs.RetentionDays.TWO_MONTHS,
+    "90": logs.RetentionDays.THREE_MONTHS,
+    "120": logs.RetentionDays.FOUR_MONTHS,
+    "150": logs.RetentionDays.FIVE_MONTHS,
+    "180": logs.RetentionDays.SIX_MONTHS,
+    "365": logs.RetentionDays.ONE_YEAR,
+    "400": logs.RetentionDays.THIRTEEN_MONTHS,
+    "545": logs.RetentionDays.EIGHTEEN_MONTHS,
+    "731": logs.RetentionDays.TWO_YEARS,
+    "1096": logs.RetentionDays.THREE_YEARS,
+    "1827": logs.RetentionDays.FIVE_YEARS,
+    "2192": logs.RetentionDays.SIX_YEARS,
+    "2557": logs.RetentionDays.SEVEN_YEARS,
+    "2922": logs.RetentionDays.EIGHT_YEARS,
+    "3288": logs.RetentionDays.NINE_YEARS,
+    "3653": logs.RetentionDays.TEN_YEARS,
+}
+
+ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
+
+
+def setting(rule: Rule) -> Any:
+    return field(metadata={"rule": rule})
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceConfig:
+    # The stack name also derives the staging resources' app id (lowercase, <= 20 chars).
+    stack_name: str = setting(
+        Pattern(r"[A-Za-z][A-Za-z0-9-]{0,19}", "letters, digits and hyphens, starting with a letter, at most 20 characters")
+    )
+    memory_mb: int = setting(IntRange(128, 10240))
+    architecture: lambda_.Architecture = setting(Choice(ARCHITECTURES))
+    # API Gateway gives up after 29 s, so a longer function timeout would only hide errors.
+    timeout_seconds: int = setting(IntRange(1, 28))
+    torch_threads: int = setting(IntRange(0, 6))
+    max_text_chars: int = setting(IntRange(1, 100_000))
+    max_batch: int = setting(IntRange(1, 1024))
+    # API Gateway's own payload limit is 10 MB.
+    max_body_bytes: int = setting(IntRange(1, 10_485_760))
+    default_top_k: int = setting(IntRange(1, 100))
+    warmup_enabled: bool = setting(Flag())
+    warmup_rate_minutes: int = setting(IntRange(1, 1440))
+    throttle_rate_limit: int = setting(IntRange(1, 10_000))
+    throttle_burst_limit: int = setting(IntRange(1, 5_000))
+    api_key_required: bool = setting(Flag())
+    iam_auth: bool = setting(Flag())
+    cors_allow_origins: tuple[str, ...] = setting(OriginList())
+    provisioned_concurrency: int = setting(IntRange(0, 1000))
+    log_retention_days: logs.RetentionDays = setting(Choice(LOG_RETENTION))
+    image_keep_last: int = setting(IntRange(1, 100))
+
+    @classmethod
+    def from_context(cls, node: Node) -> InferenceConfig:
+        return cls(**{spec.name: _read(node, spec.name, spec.metadata["rule"]) for spec in fields(cls)})
+
+    @property
+    def app_id(self) -> str:
+        """Names this app's staging stack, bucket and ECR repository (AppStagingSynthesizer)."""
+        return self.stack_name.lower()
+
+
+def _read(node: Node, key: str, rule: Rule) -> Any:
+    raw = node.try_get_context(key)
+    if raw is None:
+        raise ConfigError(f"{key} is not set: add it to the context in cdk.json ({rule.allowed})")
+    try:
+        return rule.parse(raw)
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"{key}={raw} is not allowed: expected {rule.allowed}") from None

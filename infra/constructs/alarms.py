@@ -1,0 +1,55 @@
+"""CloudWatch alarms on the model function and the API.
+
+They have no actions: subscribe an SNS topic (or a chat integration) to them in the console
+or with `alarm.add_alarm_action(...)` if you want to be paged.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+PERIOD = Duration.minutes(5)
+# p99 latency above this share of the function timeout means requests are close to failing.
+LATENCY_SHARE_OF_TIMEOUT = 0.8
+
+
+class ServiceAlarms(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.IFunction,
+        api: apigw.RestApi,
+        timeout: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms = [
+            self._alarm("FunctionErrors", function.metric_errors(period=PERIOD), threshold=1,
+                        description="The model function raised errors (unhandled exceptions, timeouts, out of memory)"),
+            self._alarm("FunctionThrottles", function.metric_throttles(period=PERIOD), threshold=1,
+                        description="Invocations were throttled: the account or function concurrency limit was hit"),
+            self._alarm("Api5xx", api.metric_server_error(period=PERIOD), threshold=1,
+                        description="The API answered 5xx"),
+            self._alarm(
+                "ApiLatencyP99",
+                api.metric_latency(period=PERIOD, statistic="p99"),
+                threshold=timeout.to_milliseconds() * LATENCY_SHARE_OF_TIMEOUT,
+                description="p99 API latency is close to the function timeout",
+            ),
+        ]
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, *, threshold: float, description: str) -> cloudwatch.Alarm:
+        return metric.create_alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )

@@ -1,0 +1,96 @@
+"""The model function: the Lambda container image built from lambda_image/Dockerfile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import InferenceConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = "lambda_image/Dockerfile"
+MODEL_DIR = "/opt/ml/model"
+# The build context is the repository root (the image needs model_artifacts/ too), so the
+# context is an allow-list: only what the Dockerfile copies reaches the build and the asset
+# hash, and tests, caches, .venv or cdk.out never trigger a rebuild.
+IMAGE_CONTEXT = [
+    "*",
+    f"!{DOCKERFILE}",
+    "!lambda_image/requirements.txt",
+    "!lambda_image/inference",
+    "!model_artifacts",
+    "**/__pycache__",
+    "**/*.pyc",
+    "model_artifacts/README.md",
+    # Evaluation outputs (confusion matrix) are for people, not for inference.
+    "model_artifacts/*.png",
+]
+
+
+class ModelFunction(Construct):
+    """The inference function, its log group and, optionally, provisioned concurrency.
+
+    `invoke_target` is what callers (API, warm-up) should invoke: the `live` alias when
+    provisioned concurrency is on (the concurrency belongs to the alias), else the function.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: InferenceConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=config.log_retention_days,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Instead of the AWS managed basic execution role (logs:* on every log group): the
+        # function may write to its own log group and nothing else.
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.log_group.grant_write(role)
+        self.function = lambda_.DockerImageFunction(
+            self,
+            "Function",
+            description="Transaction classifier: PyTorch model served from a container image",
+            code=lambda_.DockerImageCode.from_image_asset(
+                str(REPO_ROOT),
+                file=DOCKERFILE,
+                # Names the ECR repository the staging stack creates for this image.
+                asset_name="model-function",
+                platform=ecr_assets.Platform.custom(config.architecture.docker_platform),
+                exclude=IMAGE_CONTEXT,
+                ignore_mode=IgnoreMode.DOCKER,
+            ),
+            architecture=config.architecture,
+            memory_size=config.memory_mb,
+            timeout=Duration.seconds(config.timeout_seconds),
+            role=role,
+            log_group=self.log_group,
+            # Only used with provisioned concurrency; a retained version would outlive the stack.
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
+            environment={
+                "MODEL_DIR": MODEL_DIR,
+                "MAX_TEXT_CHARS": str(config.max_text_chars),
+                "MAX_BATCH": str(config.max_batch),
+                "MAX_BODY_BYTES": str(config.max_body_bytes),
+                "DEFAULT_TOP_K": str(config.default_top_k),
+                "TORCH_THREADS": str(config.torch_threads),
+                "HF_HUB_OFFLINE": "1",
+                "POWERTOOLS_SERVICE_NAME": "transaction-classifier",
+                "POWERTOOLS_METRICS_NAMESPACE": "PytorchLambdaApi",
+                "LOG_LEVEL": "INFO",
+            },
+        )
+        self.invoke_target: lambda_.IFunction = self.function
+        if config.provisioned_concurrency:
+            self.invoke_target = lambda_.Alias(
+                self,
+                "Live",
+                alias_name="live",
+                version=self.function.current_version,
+                provisioned_concurrent_executions=config.provisioned_concurrency,
+            )

@@ -1,0 +1,126 @@
+"""The public REST API: POST /predict in front of the model function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+STAGE = "prod"
+TEXT = apigw.JsonSchema(
+    type=apigw.JsonSchemaType.STRING,
+    min_length=1,
+    # At least one non-whitespace character: a blank text is as empty as "".
+    pattern=r"\S",
+)
+# DESIGN.md section 2. Only the rules the contract answers with 400 live here: text longer
+# than MAX_TEXT_CHARS and batches over MAX_BATCH must answer 413, which a request validator
+# cannot do, and top_k's upper bound (the model's label count) is known only to the image.
+# The handler checks everything again, so the API behaves the same behind any front door.
+PREDICT_REQUEST = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="PredictRequest",
+    type=apigw.JsonSchemaType.OBJECT,
+    properties={
+        "text": TEXT,
+        "texts": apigw.JsonSchema(type=apigw.JsonSchemaType.ARRAY, min_items=1, items=TEXT),
+        "top_k": apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER, minimum=1),
+    },
+    additional_properties=False,
+    one_of=[apigw.JsonSchema(required=["text"]), apigw.JsonSchema(required=["texts"])],
+)
+# The error shape of DESIGN.md section 2 for errors API Gateway answers itself (bad body,
+# missing API key, throttling, ...). Gateway templates only substitute variables;
+# messageString is already a quoted JSON string.
+ERROR_TEMPLATE = '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
+CORS_HEADERS = ["Content-Type", "X-Api-Key", "Authorization", "X-Amz-Date", "X-Amz-Security-Token"]
+
+
+class PredictApi(Construct):
+    """REST API with a validated `POST /predict`; every other route reaches the handler,
+    which answers 404/405 in the same JSON shape as the local server."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        throttle_rate_limit: int,
+        throttle_burst_limit: int,
+        api_key_required: bool,
+        iam_auth: bool,
+        cors_allow_origins: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description="Transaction classifier: POST /predict",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Logging to CloudWatch would need an account-wide role setting; see infra/nag.py.
+            cloud_watch_role=False,
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                throttling_rate_limit=throttle_rate_limit,
+                throttling_burst_limit=throttle_burst_limit,
+            ),
+            default_method_options=apigw.MethodOptions(
+                authorization_type=apigw.AuthorizationType.IAM if iam_auth else apigw.AuthorizationType.NONE,
+                api_key_required=api_key_required,
+            ),
+            default_cors_preflight_options=(
+                apigw.CorsOptions(
+                    allow_origins=list(cors_allow_origins),
+                    allow_methods=["POST", "OPTIONS"],
+                    allow_headers=CORS_HEADERS,
+                )
+                if cors_allow_origins
+                else None
+            ),
+        )
+        # One invoke permission for the whole API instead of two per method.
+        integration = apigw.LambdaIntegration(handler, scope_permission_to_method=False)
+        predict = self.api.root.add_resource("predict")
+        predict.add_method(
+            "POST",
+            integration,
+            request_validator=self.api.add_request_validator(
+                "PredictValidator", validate_request_body=True, validate_request_parameters=True
+            ),
+            request_models={"application/json": self.api.add_model("PredictRequest", schema=PREDICT_REQUEST)},
+        )
+        predict.add_method("ANY", integration)
+        self.api.root.add_method("ANY", integration)
+        self.api.root.add_proxy(default_integration=integration, any_method=True)
+
+        self.api.add_gateway_response(
+            "InvalidBody", type=apigw.ResponseType.BAD_REQUEST_BODY, templates=_error_body("invalid_request")
+        )
+        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            self.api.add_gateway_response(
+                f"Default{response_type.response_type}",
+                type=response_type,
+                templates=_error_body("$context.error.responseType"),
+            )
+
+        if api_key_required:
+            self._add_usage_plan(throttle_rate_limit=throttle_rate_limit, throttle_burst_limit=throttle_burst_limit)
+
+        self.predict_url = self.api.url_for_path(predict.path)
+
+    def _add_usage_plan(self, *, throttle_rate_limit: int, throttle_burst_limit: int) -> None:
+        plan = self.api.add_usage_plan(
+            "UsagePlan",
+            throttle=apigw.ThrottleSettings(rate_limit=throttle_rate_limit, burst_limit=throttle_burst_limit),
+        )
+        plan.add_api_stage(stage=self.api.deployment_stage)
+        # The key's value is generated by API Gateway and never appears in the template.
+        self.api_key = self.api.add_api_key("ApiKey")
+        plan.add_api_key(self.api_key)
+
+
+def _error_body(code: str) -> dict[str, str]:
+    return {"application/json": ERROR_TEMPLATE % code}
