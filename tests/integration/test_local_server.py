@@ -1,0 +1,192 @@
+"""The local server (`python -m local.server`) as a real process on 127.0.0.1."""
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+RIE_PATH = "/2015-03-31/functions/function/invocations"
+# curl -d sends this content type; the README's `curl ... -d '{"text": ...}'` must work.
+CURL_FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "curl/8.5.0"}
+STARTUP_SECONDS = 180
+TRANSACTIONS = [
+    "STARBUCKS STORE 10432 SEATTLE WA",
+    "RYANAIR DUBLIN FR8J2K",
+    "CVS/PHARMACY #04512",
+    "UBER *TRIP HELP.UBER.COM",
+    "NETFLIX.COM 866-579-7172 CA",
+    "SHELL OIL 57442660 HOUSTON TX",
+]
+
+
+class LocalServer:
+    """The server process, its URL, and the lines it writes (read by threads, so pipes never fill)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local.server"],
+            cwd=REPO,
+            env={**os.environ, "HOST": "127.0.0.1", "PORT": "0"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.stdout: list[str] = []
+        self.stderr: queue.Queue[str] = queue.Queue()
+        self._readers = [
+            threading.Thread(target=self._collect, args=(self.process.stdout, self.stdout.append), daemon=True),
+            threading.Thread(target=self._collect, args=(self.process.stderr, self.stderr.put), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.url = self._wait_until_serving()
+
+    @staticmethod
+    def _collect(stream, sink) -> None:
+        for line in stream:
+            sink(line)
+
+    def _wait_until_serving(self) -> str:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                line = self.stderr.get(timeout=1)
+            except queue.Empty:
+                assert self.process.poll() is None, "the server exited during start-up"
+                continue
+            serving = re.search(r"Serving on (http://127\.0\.0\.1:\d+)", line)
+            if serving:
+                return serving.group(1)
+        raise AssertionError("the server did not start")
+
+    def request_log_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout if line.startswith("{") and '"message":"request"' in line]
+
+    def stop(self, signum: int) -> int:
+        """Send the signal; return the exit code once the process and its output have ended."""
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=60)
+        for reader in self._readers:
+            reader.join(timeout=10)
+        return code
+
+
+@pytest.fixture(scope="module")
+def server():
+    running = LocalServer()
+    yield running
+    if running.process.poll() is None:
+        running.stop(signal.SIGTERM)
+
+
+def predict(server, payload: dict) -> requests.Response:
+    return requests.post(f"{server.url}/predict", data=json.dumps(payload), headers=CURL_FORM, timeout=60)
+
+
+def test_curl_style_post_to_predict_answers_food(server):
+    response = predict(server, {"text": "STARBUCKS STORE 10432 SEATTLE WA"})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["label"] == "food"
+    assert 0 < body["score"] <= 1
+    assert set(body["model"]) == {"name", "version"}
+
+
+def test_batch_over_http_keeps_input_order(server):
+    body = predict(server, {"texts": TRANSACTIONS, "top_k": 1}).json()
+    assert len(body["predictions"]) == len(TRANSACTIONS)
+    assert body["predictions"][0]["label"] == "food"
+
+
+def test_runtime_interface_emulator_path_returns_the_handlers_object(server):
+    response = requests.post(f"{server.url}{RIE_PATH}", json={"text": "STARBUCKS STORE 10432 SEATTLE WA"}, timeout=60)
+    assert response.status_code == 200
+    assert response.json()["label"] == "food"
+    assert "statusCode" not in response.json()
+
+
+def test_runtime_interface_emulator_path_serves_the_warmup_event(server):
+    response = requests.post(f"{server.url}{RIE_PATH}", json={"warmup": True}, timeout=60)
+    assert response.json() == {"warm": True}
+
+
+def test_runtime_interface_emulator_path_refuses_an_unreadable_event(server):
+    response = requests.post(f"{server.url}{RIE_PATH}", data="{not json", timeout=60)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [("GET", "/predict", 405, "method_not_allowed"), ("POST", "/nope", 404, "not_found"), ("GET", "/", 404, "not_found")],
+)
+def test_other_methods_and_paths_get_json_errors(server, method, path, status, code):
+    response = requests.request(method, f"{server.url}{path}", timeout=60)
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == code and error["request_id"]
+
+
+def test_a_body_over_the_limit_gets_a_json_413(server):
+    response = predict(server, {"text": "x" * 300_000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+
+
+def test_a_non_utf8_body_reaches_the_handler_base64_encoded_and_is_refused(server):
+    response = requests.post(f"{server.url}/predict", data=b'{"text": "\xff"}', headers=CURL_FORM, timeout=60)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_utf8"
+
+
+def test_concurrent_requests_each_get_the_answer_for_their_own_input(server):
+    def ask(texts: list[str]) -> list[str]:
+        response = predict(server, {"texts": texts, "top_k": 1})
+        assert response.status_code == 200
+        return [p["label"] for p in response.json()["predictions"]]
+
+    alone = {text: ask([text])[0] for text in TRANSACTIONS}
+    assert len(set(alone.values())) > 1, "pick transactions the model tells apart"
+    inputs = [[TRANSACTIONS[(start + i) % len(TRANSACTIONS)] for i in range(1 + start % 3)] for start in range(24)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(ask, inputs))
+    assert answers == [[alone[text] for text in texts] for texts in inputs]
+
+
+def test_each_request_logs_exactly_one_line(server):
+    before = len(server.request_log_lines())
+    predict(server, {"text": "CVS/PHARMACY #04512"})
+    requests.get(f"{server.url}/predict", timeout=60)
+    deadline = time.monotonic() + 10
+    while len(server.request_log_lines()) < before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = server.request_log_lines()[before:]
+    assert [line["status"] for line in lines] == [200, 405]
+    assert "CVS" not in json.dumps(lines)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_server_stops_cleanly_on_a_signal(signum):
+    own = LocalServer()
+    assert predict(own, {"text": "STARBUCKS"}).status_code == 200
+    assert own.stop(signum) == 0
+    remaining = []
+    while not own.stderr.empty():
+        remaining.append(own.stderr.get())
+    assert "Stopped\n" in remaining
+    assert not any("Traceback" in line for line in remaining)

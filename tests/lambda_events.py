@@ -1,0 +1,48 @@
+"""Lambda events as API Gateway sends them, for the handler tests."""
+
+import base64
+import json
+from pathlib import Path
+
+EVENTS = Path(__file__).parent / "unit" / "events"
+
+
+def sam_rest_event(body: str) -> dict:
+    """`sam local generate-event apigateway aws-proxy --path predict --body <body>`: the body comes
+    base64-encoded and the event has no Content-Type header (see unit/events/README.md)."""
+    event = json.loads((EVENTS / "sam_aws_proxy_predict.json").read_text())
+    event["body"] = base64.b64encode(body.encode("utf-8")).decode("ascii")
+    return event
+
+
+def rest_event(body, *, method="POST", path="/predict", headers=None, is_base64=False) -> dict:
+    """A REST API (v1) proxy event, with API Gateway's nulls where a test names nothing."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": None,
+        "queryStringParameters": None,
+        "requestContext": {"requestId": "test-request", "stage": "test"},
+        "body": body,
+        "isBase64Encoded": is_base64,
+    }
+
+
+def http_v2_event(body, *, method="POST", path="/predict", stage="$default", headers=None, is_base64=False) -> dict:
+    """An HTTP API (payload format 2.0) event; rawPath starts with the stage unless it is $default."""
+    event = json.loads((EVENTS / "http_api_v2.json").read_text())
+    event["rawPath"] = path if stage == "$default" else f"/{stage}{path}"
+    event["requestContext"]["http"].update(method=method, path=event["rawPath"])
+    event["requestContext"]["stage"] = stage
+    event["headers"] = {"content-type": "application/json"} if headers is None else headers
+    event["body"] = body
+    event["isBase64Encoded"] = is_base64
+    return event
+
+
+def http_answer(response: dict) -> tuple[int, dict]:
+    """Status and decoded JSON body of an API Gateway proxy response."""
+    assert response["headers"]["Content-Type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])

@@ -1,0 +1,70 @@
+"""The text classifier on the real model in model_artifacts/."""
+
+import json
+
+import pytest
+
+from inference.model import FORWARD_CHUNK
+
+TRANSACTIONS = [
+    "STARBUCKS STORE 10432 SEATTLE WA",
+    "RYANAIR DUBLIN FR8J2K",
+    "CVS/PHARMACY #04512",
+    "UBER *TRIP HELP.UBER.COM",
+    "NETFLIX.COM 866-579-7172 CA",
+    "SHELL OIL 57442660 HOUSTON TX",
+]
+
+
+@pytest.fixture(scope="module")
+def classifier(handler_module):
+    return handler_module.RUNTIME.classifier
+
+
+def test_labels_come_from_the_model_configs_id2label(classifier, handler_module):
+    config = json.loads((handler_module.RUNTIME.settings.model_dir / "config.json").read_text())
+    assert classifier.labels == [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+
+
+def test_name_and_version_come_from_the_model_card(classifier, handler_module):
+    card = json.loads((handler_module.RUNTIME.settings.model_dir / "model_card.json").read_text())
+    assert (classifier.name, classifier.version) == (card["name"], card["version"])
+
+
+def test_a_coffee_shop_is_food(classifier):
+    [prediction] = classifier.predict(["STARBUCKS STORE 10432 SEATTLE WA"], top_k=3)
+    assert prediction.label == "food"
+    assert prediction.score > 0.5
+
+
+def test_top_k_is_ranked_and_over_all_labels_sums_to_one(classifier):
+    [prediction] = classifier.predict(["CVS/PHARMACY #04512"], top_k=len(classifier.labels))
+    scores = [entry.score for entry in prediction.top_k]
+    assert scores == sorted(scores, reverse=True)
+    assert (prediction.label, prediction.score) == (prediction.top_k[0].label, scores[0])
+    assert sorted(entry.label for entry in prediction.top_k) == sorted(classifier.labels)
+    assert sum(scores) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_batch_larger_than_a_forward_chunk_keeps_input_order(classifier):
+    texts = (TRANSACTIONS * 4)[: FORWARD_CHUNK + 5]
+    batch = classifier.predict(texts, top_k=2)
+    alone = [classifier.predict([text], top_k=2)[0] for text in TRANSACTIONS]
+    for text, prediction in zip(texts, batch):
+        expected = alone[TRANSACTIONS.index(text)]
+        assert prediction.label == expected.label
+        assert prediction.score == pytest.approx(expected.score, abs=1e-4)
+
+
+def test_a_batch_is_padded_to_its_longest_text_not_to_the_model_limit(classifier):
+    short, longer = classifier.tokenizer.encode_batch(["STARBUCKS", "RYANAIR DUBLIN FR8J2K"])
+    assert len(short.ids) == len(longer.ids) < 32
+    assert sum(short.attention_mask) < sum(longer.attention_mask)
+
+
+def test_a_text_longer_than_the_model_limit_is_truncated(classifier):
+    limit = classifier.model.config.max_position_embeddings
+    [encoding] = classifier.tokenizer.encode_batch(["coffee " * 2000])
+    assert len(encoding.ids) == limit
+    [prediction] = classifier.predict(["coffee " * 2000], top_k=1)
+    assert prediction.label in classifier.labels

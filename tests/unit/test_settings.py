@@ -1,0 +1,47 @@
+"""Runtime settings from environment variables."""
+
+import os
+
+import pytest
+from pydantic import ValidationError
+
+from inference.settings import REPO_MODEL_DIR, Settings
+
+
+def test_defaults_match_the_contract():
+    settings = Settings.from_env({})
+    assert settings.model_dir == REPO_MODEL_DIR
+    assert (settings.max_text_chars, settings.max_batch, settings.max_body_bytes) == (1000, 64, 262144)
+    assert settings.default_top_k == 3
+    assert (settings.service_name, settings.metrics_namespace) == ("transaction-classifier", "PytorchLambdaApi")
+
+
+def test_env_vars_override_the_defaults():
+    settings = Settings.from_env({"MODEL_DIR": "/opt/ml/model", "MAX_BATCH": "8", "MAX_TEXT_CHARS": "50"})
+    assert (str(settings.model_dir), settings.max_batch, settings.max_text_chars) == ("/opt/ml/model", 8, 50)
+
+
+@pytest.mark.parametrize(("memory_mb", "threads"), [(128, 1), (1769, 1), (2048, 1), (3538, 2), (10240, 5)])
+def test_torch_threads_follow_the_functions_memory(memory_mb, threads):
+    settings = Settings.from_env({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb)})
+    assert settings.resolved_torch_threads == threads
+
+
+def test_explicit_torch_threads_win_over_memory():
+    settings = Settings.from_env({"TORCH_THREADS": "3", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"})
+    assert settings.resolved_torch_threads == 3
+
+
+def test_outside_lambda_torch_uses_every_core():
+    assert Settings.from_env({}).resolved_torch_threads == os.cpu_count()
+
+
+@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1")])
+def test_a_bad_value_names_the_variable(name, value):
+    with pytest.raises(ValidationError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_settings_are_frozen():
+    with pytest.raises(ValidationError):
+        Settings.from_env({}).max_batch = 1
