@@ -1,0 +1,64 @@
+"""The real app from app.py, synthesized with the real cdk.json context plus the overrides of
+one variant, given as strings the way `-c key=value` gives them. No AWS, no Docker."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import cx_api
+from aws_cdk.assertions import Template
+
+from app import build_app
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+# CDK's usage telemetry resource (AWS::CDK::Metadata) changes with every CDK release; it is
+# not part of our infrastructure.
+TEST_CONTEXT = {"aws:cdk:version-reporting": False}
+# The default configuration, and each option switched away from its default on its own.
+VARIANTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "arm64": {"architecture": "arm64"},
+    "warmup_off": {"warmup_enabled": "false"},
+    "api_key": {"api_key_required": "true"},
+    "iam_auth": {"iam_auth": "true"},
+    "provisioned_concurrency": {"provisioned_concurrency": "2"},
+    "cors": {"cors_allow_origins": "https://app.example.com,https://admin.example.com"},
+}
+STAGING_PREFIX = "StagingStack-"
+
+
+@dataclass(frozen=True)
+class SynthesizedApp:
+    assembly: cx_api.CloudAssembly
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.assembly.directory)
+
+    @property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        """Every stack's template by stack name: the app stack and AppStagingSynthesizer's staging stack."""
+        return {stack.stack_name: stack.template for stack in self.assembly.stacks}
+
+    @property
+    def app_template(self) -> Template:
+        (template,) = [body for name, body in self.templates.items() if not name.startswith(STAGING_PREFIX)]
+        return Template.from_json(template)
+
+    @property
+    def staging_template(self) -> Template:
+        (template,) = [body for name, body in self.templates.items() if name.startswith(STAGING_PREFIX)]
+        return Template.from_json(template)
+
+    @property
+    def validation_report(self) -> dict[str, Any]:
+        return json.loads((self.directory / "validation-report.json").read_text())
+
+
+def synthesize_app(variant: str, outdir: Path) -> SynthesizedApp:
+    context = {**CDK_CONTEXT, **VARIANTS[variant], **TEST_CONTEXT}
+    return SynthesizedApp(build_app(context, outdir=str(outdir)).synth())

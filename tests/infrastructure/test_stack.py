@@ -1,0 +1,255 @@
+"""The default stack, property by property: what DESIGN.md section 4 promises."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match, Template
+
+from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
+
+CONTRACT_ENV = {
+    "MODEL_DIR": "/opt/ml/model",
+    "MAX_TEXT_CHARS": "1000",
+    "MAX_BATCH": "64",
+    "MAX_BODY_BYTES": "262144",
+    "DEFAULT_TOP_K": "3",
+    "TORCH_THREADS": "0",
+    "HF_HUB_OFFLINE": "1",
+    "POWERTOOLS_SERVICE_NAME": "transaction-classifier",
+    "POWERTOOLS_METRICS_NAMESPACE": "PytorchLambdaApi",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def only(template: Template, resource_type: str) -> dict:
+    (resource,) = template.find_resources(resource_type).values()
+    return resource
+
+
+def request_schema(template: Template) -> dict:
+    return only(template, "AWS::ApiGateway::Model")["Properties"]["Schema"]
+
+
+def test_function_is_a_container_image_with_the_configured_size(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "PackageType": "Image",
+            "Code": {"ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/model-function:")}},
+            "MemorySize": 2048,
+            "Architectures": ["x86_64"],
+            "Timeout": 28,
+        },
+    )
+
+
+def test_function_timeout_is_below_api_gateways_29_seconds(template: Template) -> None:
+    assert only(template, "AWS::Lambda::Function")["Properties"]["Timeout"] < 29
+
+
+def test_function_gets_exactly_the_contract_env_vars(template: Template) -> None:
+    assert only(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"] == CONTRACT_ENV
+
+
+def test_function_role_may_only_write_its_own_log_group(template: Template) -> None:
+    role = only(template, "AWS::IAM::Role")
+    assert "ManagedPolicyArns" not in role["Properties"]
+    (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
+    template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    {
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Effect": "Allow",
+                        "Resource": {"Fn::GetAtt": [log_group_id, "Arn"]},
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_log_group_has_retention_and_is_deleted_with_the_stack(template: Template) -> None:
+    template.has_resource(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"RetentionInDays": 30}, "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"},
+    )
+    (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
+    template.has_resource_properties("AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group_id}}})
+
+
+def test_image_is_built_from_the_repo_root_with_the_lambda_dockerfile(default_app: SynthesizedApp) -> None:
+    manifest = json.loads((default_app.directory / f"{CDK_CONTEXT['stack_name']}.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    assert image["source"]["dockerFile"] == "lambda_image/Dockerfile"
+    assert image["source"]["platform"] == "linux/amd64"
+
+
+def test_image_context_holds_only_what_the_dockerfile_copies(default_app: SynthesizedApp) -> None:
+    (context_dir,) = default_app.directory.glob("asset.*")
+    top_level = {path.name for path in context_dir.iterdir()}
+    assert top_level == {"lambda_image", "model_artifacts"}
+    assert {path.name for path in (context_dir / "lambda_image").iterdir()} == {"Dockerfile", "requirements.txt", "inference"}
+    assert (context_dir / "lambda_image" / "inference" / "handler.py").is_file()
+    assert not list(context_dir.rglob("__pycache__"))
+    assert not (context_dir / "model_artifacts" / "README.md").exists()
+
+
+def test_predict_is_a_post_method_with_a_body_validator_and_the_request_model(template: Template) -> None:
+    (validator_id,) = template.find_resources("AWS::ApiGateway::RequestValidator")
+    (model_id,) = template.find_resources("AWS::ApiGateway::Model")
+    (predict_id,) = template.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "predict"}})
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {
+            "HttpMethod": "POST",
+            "ResourceId": {"Ref": predict_id},
+            "AuthorizationType": "NONE",
+            "RequestValidatorId": {"Ref": validator_id},
+            "RequestModels": {"application/json": {"Ref": model_id}},
+            "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"},
+        },
+    )
+    template.has_resource_properties("AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True})
+
+
+def test_request_model_takes_text_xor_texts_and_nothing_else(template: Template) -> None:
+    schema = request_schema(template)
+    assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
+    assert schema["type"] == "object"
+    assert schema["additionalProperties"] is False
+    assert schema["oneOf"] == [{"required": ["text"]}, {"required": ["texts"]}]
+    assert set(schema["properties"]) == {"text", "texts", "top_k"}
+
+
+def test_request_model_refuses_empty_and_blank_texts_and_empty_batches(template: Template) -> None:
+    properties = request_schema(template)["properties"]
+    text = {"type": "string", "minLength": 1, "pattern": r"\S"}
+    assert properties["text"] == text
+    assert properties["texts"] == {"type": "array", "minItems": 1, "items": text}
+    assert properties["top_k"] == {"type": "integer", "minimum": 1}
+
+
+def test_stage_throttles_every_method(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "StageName": "prod",
+            "MethodSettings": [
+                {"HttpMethod": "*", "ResourcePath": "/*", "ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100}
+            ],
+        },
+    )
+
+
+def test_every_other_route_reaches_the_handler_for_its_404_or_405(template: Template) -> None:
+    methods = template.find_resources("AWS::ApiGateway::Method").values()
+    assert sorted(method["Properties"]["HttpMethod"] for method in methods) == ["ANY", "ANY", "ANY", "POST"]
+    assert all(method["Properties"]["Integration"]["Type"] == "AWS_PROXY" for method in methods)
+    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{proxy+}"})
+
+
+def test_errors_api_gateway_answers_itself_have_the_contract_shape(template: Template) -> None:
+    responses = template.find_resources("AWS::ApiGateway::GatewayResponse").values()
+    by_type = {response["Properties"]["ResponseType"]: response["Properties"] for response in responses}
+    assert set(by_type) == {"BAD_REQUEST_BODY", "DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in by_type.values():
+        body = response["ResponseTemplates"]["application/json"]
+        # messageString is substituted with a quoted JSON string, so render it as one.
+        rendered = body.replace("$context.error.messageString", '"Invalid request body"')
+        error = json.loads(rendered)["error"]
+        assert set(error) == {"code", "message", "request_id"}
+        assert error["request_id"] == "$context.requestId"
+    assert '"code": "invalid_request"' in by_type["BAD_REQUEST_BODY"]["ResponseTemplates"]["application/json"]
+
+
+def test_api_is_open_by_default_with_no_key_or_usage_plan(template: Template) -> None:
+    template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
+    template.resource_count_is("AWS::ApiGateway::UsagePlan", 0)
+    template.resource_count_is("AWS::ApiGateway::Method", 4)
+    template.all_resources_properties("AWS::ApiGateway::Method", {"AuthorizationType": "NONE"})
+
+
+def test_api_gateway_does_not_touch_the_account_wide_logging_role(template: Template) -> None:
+    template.resource_count_is("AWS::ApiGateway::Account", 0)
+
+
+def test_warmup_rule_pings_the_function_every_5_minutes_without_retries(template: Template) -> None:
+    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "ScheduleExpression": "rate(5 minutes)",
+            "State": "ENABLED",
+            "Targets": [
+                {
+                    "Arn": {"Fn::GetAtt": [function_id, "Arn"]},
+                    "Input": json.dumps({"warmup": True}, separators=(",", ":")),
+                    "RetryPolicy": {"MaximumRetryAttempts": 0},
+                }
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Permission", {"Principal": "events.amazonaws.com", "Action": "lambda:InvokeFunction"}
+    )
+
+
+def test_alarms_watch_function_errors_throttles_and_api_5xx_and_latency(template: Template) -> None:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm").values()
+    metrics = {(alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"]) for alarm in alarms}
+    assert metrics == {
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+        ("AWS/ApiGateway", "5XXError"),
+        ("AWS/ApiGateway", "Latency"),
+    }
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {"MetricName": "Latency", "ExtendedStatistic": "p99", "Threshold": 28_000 * 0.8},
+    )
+
+
+def test_api_url_output_ends_in_predict(template: Template) -> None:
+    outputs = template.find_outputs("ApiUrl")
+    parts = outputs["ApiUrl"]["Value"]["Fn::Join"][1]
+    assert parts[0] == "https://"
+    assert parts[-1] == "/predict"
+
+
+def test_no_provisioned_concurrency_by_default(template: Template) -> None:
+    template.resource_count_is("AWS::Lambda::Alias", 0)
+    template.resource_count_is("AWS::Lambda::Version", 0)
+
+
+def test_destroy_leaves_nothing_behind(default_app: SynthesizedApp) -> None:
+    for name, stack in default_app.templates.items():
+        for logical_id, resource in stack["Resources"].items():
+            assert resource.get("DeletionPolicy", "Delete") == "Delete", (name, logical_id)
+            assert resource.get("UpdateReplacePolicy", "Delete") == "Delete", (name, logical_id)
+
+
+def test_staging_repository_keeps_the_last_5_images_and_is_emptied_on_delete(default_app: SynthesizedApp) -> None:
+    staging = default_app.staging_template
+    repository = only(staging, "AWS::ECR::Repository")
+    assert repository["DeletionPolicy"] == "Delete"
+    assert repository["Properties"]["RepositoryName"] == "pytorchinferenceapi/model-function"
+    assert repository["Properties"]["EmptyOnDelete"] is True
+    (rule,) = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5}
+    assert rule["action"] == {"type": "expire"}
+
+
+def test_staging_bucket_is_emptied_and_deleted_on_destroy(default_app: SynthesizedApp) -> None:
+    staging = default_app.staging_template
+    staging.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
+    (bucket_id,) = staging.find_resources("AWS::S3::Bucket")
+    staging.has_resource_properties("Custom::S3AutoDeleteObjects", {"BucketName": {"Ref": bucket_id}})
+
+
+def test_app_stack_uses_the_staging_repository_not_the_bootstrap_one(default_app: SynthesizedApp) -> None:
+    image_uri = only(default_app.app_template, "AWS::Lambda::Function")["Properties"]["Code"]["ImageUri"]
+    assert "cdk-hnb659fds-container-assets" not in json.dumps(image_uri)
