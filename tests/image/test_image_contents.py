@@ -1,0 +1,104 @@
+"""The Lambda image's contents, proved without a container engine.
+
+lambda_image/requirements.txt is installed into a clean directory, the package is copied the
+way the Dockerfile copies it, and the handler is invoked from a fresh isolated Python that sees
+only those two directories and the standard library: a dependency missing from the
+requirements, or a dev-only one the code imports, fails here.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.lambda_context import LocalLambdaContext
+from tests.lambda_events import http_answer, sam_rest_event
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+REQUIREMENTS = REPO / "lambda_image" / "requirements.txt"
+# One installed copy per requirements file and interpreter, reused across runs (gitignored).
+CACHE = REPO / ".cache" / "image-target"
+
+
+@pytest.fixture(scope="module")
+def site_packages() -> Path:
+    """`pip install -r lambda_image/requirements.txt` into its own directory, like the image's
+    site-packages; tests folders removed as the Dockerfile removes them."""
+    key = hashlib.sha256(REQUIREMENTS.read_bytes() + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
+    target = CACHE / key
+    if not target.exists():
+        if CACHE.exists():
+            shutil.rmtree(CACHE)  # older installs: a gigabyte each
+        partial = CACHE / f"{key}.partial"
+        install = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(REQUIREMENTS)],
+            capture_output=True,
+            text=True,
+        )
+        assert install.returncode == 0, install.stderr[-3000:]
+        for tests_dir in [d for d in partial.rglob("tests") if d.is_dir()]:
+            shutil.rmtree(tests_dir, ignore_errors=True)
+        partial.rename(target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def task_root(tmp_path_factory) -> Path:
+    """LAMBDA_TASK_ROOT: `COPY lambda_image/inference/ ${LAMBDA_TASK_ROOT}/inference/`."""
+    root = tmp_path_factory.mktemp("task")
+    shutil.copytree(REPO / "lambda_image" / "inference", root / "inference", ignore=shutil.ignore_patterns("__pycache__"))
+    return root
+
+
+def run_in_image_layout(task_root: Path, site_packages: Path, events: list) -> dict:
+    scratch = task_root.parent / "tmp"
+    env = {  # the Dockerfile's ENV and what Lambda sets; nothing from this shell
+        "PATH": os.environ["PATH"],
+        "MODEL_DIR": os.environ.get("MODEL_DIR", str(REPO / "model_artifacts")),  # as Settings reads it
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HOME": str(scratch / "huggingface"),
+        "XDG_CACHE_HOME": str(scratch / ".cache"),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    request = {"context": dataclasses.asdict(LocalLambdaContext()), "events": events}
+    run = subprocess.run(
+        [sys.executable, "-I", "-S", str(Path(__file__).parent / "run_handler.py"), str(task_root), str(site_packages)],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=task_root,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def test_the_handler_runs_from_the_images_layout_with_only_runtime_dependencies(task_root, site_packages):
+    report = run_in_image_layout(
+        task_root,
+        site_packages,
+        [
+            sam_rest_event(json.dumps({"text": "STARBUCKS STORE 10432 SEATTLE WA"})),
+            {"texts": ["STARBUCKS STORE 10432 SEATTLE WA"], "top_k": 1},
+            {"warmup": True},
+        ],
+    )
+    rest, direct, warmup = report["answers"]
+    status, body = http_answer(rest)
+    assert (status, body["label"]) == (200, "food")
+    assert direct["predictions"][0]["label"] == "food"
+    assert warmup == {"warm": True}
+    assert report["foreign_modules"] == []
+    assert not any(".venv" in entry for entry in report["sys_path"])
