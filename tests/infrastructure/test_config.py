@@ -1,0 +1,113 @@
+"""infra/config.py: cdk.json defaults, `-c` strings, and the one-line error for a bad value."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+
+from infra.config import ConfigError, InferenceConfig
+from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
+
+
+def config_from(**overrides: object) -> InferenceConfig:
+    return InferenceConfig.from_context(cdk.App(context={**CDK_CONTEXT, **overrides}).node)
+
+
+def test_cdk_json_sets_every_config_key() -> None:
+    keys = {field.name for field in dataclasses.fields(InferenceConfig)}
+    assert keys <= set(CDK_CONTEXT)
+    assert {key for key in CDK_CONTEXT if not key.startswith("@aws-cdk/")} == keys
+
+
+def test_cdk_json_defaults_are_the_documented_ones() -> None:
+    config = config_from()
+    assert config.stack_name == "PytorchInferenceApi"
+    assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
+    assert config.architecture.name == lambda_.Architecture.X86_64.name
+    assert (config.max_text_chars, config.max_batch, config.max_body_bytes, config.default_top_k) == (1000, 64, 262144, 3)
+    assert (config.warmup_enabled, config.warmup_rate_minutes) == (True, 5)
+    assert (config.throttle_rate_limit, config.throttle_burst_limit) == (50, 100)
+    assert (config.api_key_required, config.iam_auth, config.cors_allow_origins) == (False, False, ())
+    assert (config.provisioned_concurrency, config.image_keep_last) == (0, 5)
+    assert config.log_retention_days == logs.RetentionDays.ONE_MONTH
+
+
+def test_command_line_strings_are_parsed_to_typed_values() -> None:
+    config = config_from(
+        memory_mb="3008",
+        architecture="arm64",
+        warmup_enabled="FALSE",
+        iam_auth="true",
+        cors_allow_origins=" https://a.example.com , https://b.example.com:8443 ",
+        log_retention_days="7",
+    )
+    assert config.memory_mb == 3008
+    assert config.architecture.name == "arm64"
+    assert config.warmup_enabled is False
+    assert config.iam_auth is True
+    assert config.cors_allow_origins == ("https://a.example.com", "https://b.example.com:8443")
+    assert config.log_retention_days == logs.RetentionDays.ONE_WEEK
+
+
+def test_config_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config_from().memory_mb = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("memory_mb", "12", "an integer in 128..10240"),
+        ("memory_mb", "2GB", "an integer in 128..10240"),
+        ("memory_mb", True, "an integer in 128..10240"),
+        ("architecture", "sparc", "one of x86_64, arm64"),
+        ("timeout_seconds", "29", "an integer in 1..28"),
+        ("warmup_enabled", "yes", "true or false"),
+        ("log_retention_days", "31", "one of 1, 3, 5, 7, 14, 30,"),
+        ("cors_allow_origins", "ftp://files.example.com", "comma-separated origins"),
+        ("stack_name", "my_stack", "letters, digits and hyphens"),
+        ("stack_name", "A" * 21, "at most 20 characters"),
+        ("provisioned_concurrency", "-1", "an integer in 0..1000"),
+    ],
+)
+def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: object, allowed: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(**{key: value})
+    message = str(raised.value)
+    assert message.startswith(f"{key}={value} is not allowed: expected ")
+    assert allowed in message
+    assert "\n" not in message
+
+
+def test_a_missing_key_says_where_to_set_it() -> None:
+    context = {key: value for key, value in CDK_CONTEXT.items() if key != "image_keep_last"}
+    with pytest.raises(ConfigError, match=r"^image_keep_last is not set: add it to the context in cdk.json"):
+        InferenceConfig.from_context(cdk.App(context=context).node)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("memory_mb=12", "Invalid configuration: memory_mb=12 is not allowed: expected an integer in 128..10240"),
+        ("architecture=sparc", "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64"),
+    ],
+)
+def test_cdk_synth_stops_with_one_clear_line_and_no_traceback(tmp_path, option: str, message: str) -> None:
+    result = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path), "-c", option],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    key = option.split("=")[0]
+    assert [line for line in result.stderr.splitlines() if key in line] == [message]
+    assert not list(tmp_path.glob("*.template.json"))

@@ -1,0 +1,92 @@
+"""Each config option, switched on alone, changes the template the way it says."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk.assertions import Match
+
+from tests.infrastructure.synth import SynthesizedApp
+
+
+def test_arm64_builds_an_arm64_image_for_an_arm64_function(synthesize) -> None:
+    app: SynthesizedApp = synthesize("arm64")
+    app.app_template.has_resource_properties("AWS::Lambda::Function", {"Architectures": ["arm64"]})
+    (assets_file,) = app.directory.glob("PytorchInferenceApi.assets.json")
+    (image,) = json.loads(assets_file.read_text())["dockerImages"].values()
+    assert image["source"]["platform"] == "linux/arm64"
+
+
+def test_warmup_off_removes_the_rule(synthesize) -> None:
+    template = synthesize("warmup_off").app_template
+    template.resource_count_is("AWS::Events::Rule", 0)
+    template.resource_properties_count_is("AWS::Lambda::Permission", {"Principal": "events.amazonaws.com"}, 0)
+
+
+def test_api_key_requires_a_key_on_every_method_and_adds_a_throttled_usage_plan(synthesize) -> None:
+    template = synthesize("api_key").app_template
+    template.all_resources_properties("AWS::ApiGateway::Method", {"ApiKeyRequired": True})
+    template.resource_count_is("AWS::ApiGateway::ApiKey", 1)
+    (stage_id,) = template.find_resources("AWS::ApiGateway::Stage")
+    template.has_resource_properties(
+        "AWS::ApiGateway::UsagePlan",
+        {
+            "ApiStages": [{"Stage": {"Ref": stage_id}}],
+            "Throttle": {"RateLimit": 50, "BurstLimit": 100},
+        },
+    )
+    template.has_resource_properties("AWS::ApiGateway::UsagePlanKey", {"KeyType": "API_KEY"})
+    (api_key_id,) = template.find_resources("AWS::ApiGateway::ApiKey")
+    assert template.find_outputs("ApiKeyId")["ApiKeyId"]["Value"] == {"Ref": api_key_id}
+
+
+def test_api_key_value_never_appears_in_the_template(synthesize) -> None:
+    (api_key,) = synthesize("api_key").app_template.find_resources("AWS::ApiGateway::ApiKey").values()
+    assert "Value" not in api_key.get("Properties", {})
+
+
+def test_iam_auth_requires_sigv4_on_every_method(synthesize) -> None:
+    template = synthesize("iam_auth").app_template
+    template.resource_count_is("AWS::ApiGateway::Method", 4)
+    template.all_resources_properties("AWS::ApiGateway::Method", {"AuthorizationType": "AWS_IAM"})
+
+
+def test_provisioned_concurrency_puts_a_live_alias_in_front_of_the_function(synthesize) -> None:
+    template = synthesize("provisioned_concurrency").app_template
+    (version_id,) = template.find_resources("AWS::Lambda::Version", {"DeletionPolicy": "Delete"})
+    template.has_resource_properties(
+        "AWS::Lambda::Alias",
+        {
+            "Name": "live",
+            "FunctionVersion": {"Fn::GetAtt": [version_id, "Version"]},
+            "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 2},
+        },
+    )
+    (alias_id,) = template.find_resources("AWS::Lambda::Alias")
+    # The API and the warm-up both invoke the alias, where the concurrency is provisioned.
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method",
+        {"HttpMethod": "POST", "Integration": {"Uri": {"Fn::Join": ["", Match.array_with([{"Ref": alias_id}])]}}},
+    )
+    template.has_resource_properties("AWS::Events::Rule", {"Targets": [Match.object_like({"Arn": {"Ref": alias_id}})]})
+
+
+def test_cors_answers_preflight_for_the_configured_origins(synthesize) -> None:
+    template = synthesize("cors").app_template
+    (predict_id,) = template.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "predict"}})
+    (preflight,) = template.find_resources(
+        "AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "OPTIONS", "ResourceId": {"Ref": predict_id}}}
+    ).values()
+    integration = preflight["Properties"]["Integration"]
+    assert integration["Type"] == "MOCK"
+    headers = integration["IntegrationResponses"][0]["ResponseParameters"]
+    assert headers["method.response.header.Access-Control-Allow-Methods"] == "'POST,OPTIONS'"
+    # CDK answers with the first origin, and overrides it with any other allowed one the request came from.
+    assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
+    override = integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
+    assert '$origin == "https://admin.example.com"' in override
+
+
+def test_cors_is_off_by_default(template) -> None:
+    template.resource_count_is("AWS::ApiGateway::Method", 4)
+    template.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
