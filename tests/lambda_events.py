@@ -5,6 +5,15 @@ import json
 from pathlib import Path
 
 EVENTS = Path(__file__).parent / "unit" / "events"
+# Card-statement lines of different categories, for tests that need the model to tell texts apart.
+TRANSACTIONS = [
+    "STARBUCKS STORE 10432 SEATTLE WA",
+    "RYANAIR DUBLIN FR8J2K",
+    "CVS/PHARMACY #04512",
+    "UBER *TRIP HELP.UBER.COM",
+    "NETFLIX.COM 866-579-7172 CA",
+    "SHELL OIL 57442660 HOUSTON TX",
+]
 
 
 def sam_rest_event(body: str) -> dict:

@@ -35,7 +35,7 @@ class Settings(BaseModel):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Read the settings; a bad value raises pydantic.ValidationError naming the variable."""
-        return cls.model_validate(environ)
+        return cls.model_validate(dict(environ))
 
     @property
     def resolved_torch_threads(self) -> int:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.lambda_events import TRANSACTIONS
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,14 +24,6 @@ RIE_PATH = "/2015-03-31/functions/function/invocations"
 # curl -d sends this content type; the README's `curl ... -d '{"text": ...}'` must work.
 CURL_FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "curl/8.5.0"}
 STARTUP_SECONDS = 180
-TRANSACTIONS = [
-    "STARBUCKS STORE 10432 SEATTLE WA",
-    "RYANAIR DUBLIN FR8J2K",
-    "CVS/PHARMACY #04512",
-    "UBER *TRIP HELP.UBER.COM",
-    "NETFLIX.COM 866-579-7172 CA",
-    "SHELL OIL 57442660 HOUSTON TX",
-]
 
 
 class LocalServer:

@@ -5,15 +5,7 @@ import json
 import pytest
 
 from inference.model import FORWARD_CHUNK
-
-TRANSACTIONS = [
-    "STARBUCKS STORE 10432 SEATTLE WA",
-    "RYANAIR DUBLIN FR8J2K",
-    "CVS/PHARMACY #04512",
-    "UBER *TRIP HELP.UBER.COM",
-    "NETFLIX.COM 866-579-7172 CA",
-    "SHELL OIL 57442660 HOUSTON TX",
-]
+from tests.lambda_events import TRANSACTIONS
 
 
 @pytest.fixture(scope="module")
