@@ -1,6 +1,7 @@
 """The text classifier on the real model in model_artifacts/."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -60,3 +61,13 @@ def test_a_text_longer_than_the_model_limit_is_truncated(classifier):
     assert len(encoding.ids) == limit
     [prediction] = classifier.predict(["coffee " * 2000], top_k=1)
     assert prediction.label in classifier.labels
+
+
+def test_concurrent_predictions_from_threads_match_sequential_ones(classifier):
+    """The classifier itself is thread-safe (the local server still runs one invocation at a
+    time, for Powertools' per-invocation state)."""
+    inputs = [TRANSACTIONS[i:] + TRANSACTIONS[:i] for i in range(len(TRANSACTIONS))] * 2
+    sequential = [[p.label for p in classifier.predict(texts, top_k=1)] for texts in inputs]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(lambda texts: [p.label for p in classifier.predict(texts, top_k=1)], inputs))
+    assert concurrent == sequential
