@@ -1,0 +1,124 @@
+"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process (DESIGN.md
+section 5), so tools that read the deployed stack can be tested end to end without AWS.
+
+moto skips the types it lacks (API Gateway Stage, Model, RequestValidator, GatewayResponse,
+CloudWatch Alarm) with a warning, and creates the rest: role, log group, function, REST API,
+resources, methods, rule, permissions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
+
+# moto re-reads the template when asked about the stack and warns again each time.
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse AWS.* not supported by moto")
+UNSUPPORTED = re.compile(r"Tried to parse (AWS::\S+) but it's not supported")
+REGION = "us-east-1"
+STACK_NAME = CDK_CONTEXT["stack_name"]
+
+
+def with_stage_refs_resolved(template: dict[str, Any]) -> dict[str, Any]:
+    """The one adaptation: moto has no AWS::ApiGateway::Stage, so a `Ref` to the stage would
+    come out as "None". CloudFormation's Ref of a stage is its StageName; put that in place."""
+    stage_names = {
+        logical_id: resource["Properties"]["StageName"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::ApiGateway::Stage"
+    }
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Ref"} and node["Ref"] in stage_names:
+                return stage_names[node["Ref"]]
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    adapted = copy.deepcopy(template)
+    adapted["Outputs"] = resolve(adapted["Outputs"])
+    return adapted
+
+
+@dataclass(frozen=True)
+class Rehearsal:
+    session: boto3.Session
+    skipped_types: set[str]
+
+
+@pytest.fixture(scope="module")
+def deployed(default_app: SynthesizedApp):
+    """The stack created in moto's CloudFormation (moto supplies fake credentials)."""
+    template = with_stage_refs_resolved(default_app.templates[STACK_NAME])
+    with mock_aws(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        session = boto3.Session(region_name=REGION)
+        session.client("cloudformation").create_stack(
+            StackName=STACK_NAME, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"]
+        )
+        skipped = {match[1] for w in caught if (match := UNSUPPORTED.search(str(w.message)))}
+        yield Rehearsal(session, skipped)
+
+
+def stack_resource(deployed: Rehearsal, resource_type: str) -> str:
+    resources = deployed.session.client("cloudformation").describe_stack_resources(StackName=STACK_NAME)["StackResources"]
+    (physical_id,) = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == resource_type]
+    return physical_id
+
+
+def test_moto_skips_only_types_that_the_rehearsal_does_not_need(deployed: Rehearsal) -> None:
+    assert deployed.skipped_types == {
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::Model",
+        "AWS::ApiGateway::RequestValidator",
+        "AWS::ApiGateway::GatewayResponse",
+        "AWS::CloudWatch::Alarm",
+    }
+
+
+def test_stack_is_created_and_describe_stacks_answers_the_api_url(deployed: Rehearsal) -> None:
+    (stack,) = deployed.session.client("cloudformation").describe_stacks(StackName=STACK_NAME)["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
+    api_id = stack_resource(deployed, "AWS::ApiGateway::RestApi")
+    assert outputs["ApiUrl"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/prod/predict"
+
+
+def test_function_is_created_from_the_staging_repository_image(deployed: Rehearsal) -> None:
+    function = deployed.session.client("lambda").get_function(FunctionName=stack_resource(deployed, "AWS::Lambda::Function"))
+    assert function["Code"]["ImageUri"].startswith(f"123456789012.dkr.ecr.{REGION}.amazonaws.com/pytorchinferenceapi/model-function:")
+    configuration = function["Configuration"]
+    assert (configuration["MemorySize"], configuration["Timeout"]) == (2048, 28)
+    assert configuration["Environment"]["Variables"]["MODEL_DIR"] == "/opt/ml/model"
+
+
+def test_api_has_post_predict_and_the_catch_all_routes(deployed: Rehearsal) -> None:
+    api_id = stack_resource(deployed, "AWS::ApiGateway::RestApi")
+    resources = deployed.session.client("apigateway").get_resources(restApiId=api_id)["items"]
+    methods = {resource["path"]: sorted(resource.get("resourceMethods", {})) for resource in resources}
+    assert methods == {"/": ["ANY"], "/predict": ["ANY", "POST"], "/{proxy+}": ["ANY"]}
+
+
+def test_warmup_rule_targets_the_function_with_the_warmup_event(deployed: Rehearsal) -> None:
+    events = deployed.session.client("events")
+    (target,) = events.list_targets_by_rule(Rule=stack_resource(deployed, "AWS::Events::Rule"))["Targets"]
+    assert target["Arn"].endswith(":function:" + stack_resource(deployed, "AWS::Lambda::Function"))
+    assert json.loads(target["Input"]) == {"warmup": True}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+
+
+def test_log_group_is_created_with_its_retention(deployed: Rehearsal) -> None:
+    name = stack_resource(deployed, "AWS::Logs::LogGroup")
+    (group,) = deployed.session.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert group["retentionInDays"] == 30
