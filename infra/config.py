@@ -126,22 +126,28 @@ def setting(rule: Rule) -> Any:
 
 @dataclass(frozen=True, kw_only=True)
 class InferenceConfig:
-    # The stack name also derives the staging resources' app id (lowercase, <= 20 chars).
+    # Lowercased, the stack name is also the app id that names the staging stack, its bucket
+    # and its ECR repository, hence the shape (AppStagingSynthesizer allows 20 characters).
     stack_name: str = setting(
-        Pattern(r"[A-Za-z][A-Za-z0-9-]{0,19}", "letters, digits and hyphens, starting with a letter, at most 20 characters")
+        Pattern(
+            r"(?=.{1,20}\Z)[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*",
+            "letters and digits, hyphen-separated words starting with a letter, at most 20 characters",
+        )
     )
     memory_mb: int = setting(IntRange(128, 10240))
     architecture: lambda_.Architecture = setting(Choice(ARCHITECTURES))
     # API Gateway gives up after 29 s, so a longer function timeout would only hide errors.
     timeout_seconds: int = setting(IntRange(1, 28))
+    # 0 derives the thread count from memory; Lambda gives a function at most 6 vCPUs.
     torch_threads: int = setting(IntRange(0, 6))
     max_text_chars: int = setting(IntRange(1, 100_000))
     max_batch: int = setting(IntRange(1, 1024))
-    # API Gateway's own payload limit is 10 MB.
-    max_body_bytes: int = setting(IntRange(1, 10_485_760))
+    # Lambda refuses synchronous request payloads over 6 MB.
+    max_body_bytes: int = setting(IntRange(1, 6_291_456))
     default_top_k: int = setting(IntRange(1, 100))
     warmup_enabled: bool = setting(Flag())
     warmup_rate_minutes: int = setting(IntRange(1, 1440))
+    # API Gateway's default account-wide quotas per region.
     throttle_rate_limit: int = setting(IntRange(1, 10_000))
     throttle_burst_limit: int = setting(IntRange(1, 5_000))
     api_key_required: bool = setting(Flag())

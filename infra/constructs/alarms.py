@@ -29,12 +29,24 @@ class ServiceAlarms(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.alarms = [
-            self._alarm("FunctionErrors", function.metric_errors(period=PERIOD), threshold=1,
-                        description="The model function raised errors (unhandled exceptions, timeouts, out of memory)"),
-            self._alarm("FunctionThrottles", function.metric_throttles(period=PERIOD), threshold=1,
-                        description="Invocations were throttled: the account or function concurrency limit was hit"),
-            self._alarm("Api5xx", api.metric_server_error(period=PERIOD), threshold=1,
-                        description="The API answered 5xx"),
+            self._alarm(
+                "FunctionErrors",
+                function.metric_errors(period=PERIOD),
+                threshold=1,
+                description="The model function failed: unhandled exception, timeout or out of memory",
+            ),
+            self._alarm(
+                "FunctionThrottles",
+                function.metric_throttles(period=PERIOD),
+                threshold=1,
+                description="Invocations were throttled: the account or function concurrency limit was hit",
+            ),
+            self._alarm(
+                "Api5xx",
+                api.metric_server_error(period=PERIOD),
+                threshold=1,
+                description="The API answered with a 5xx status",
+            ),
             self._alarm(
                 "ApiLatencyP99",
                 api.metric_latency(period=PERIOD, statistic="p99"),
@@ -43,7 +55,9 @@ class ServiceAlarms(Construct):
             ),
         ]
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, *, threshold: float, description: str) -> cloudwatch.Alarm:
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.Metric, *, threshold: float, description: str
+    ) -> cloudwatch.Alarm:
         return metric.create_alarm(
             self,
             construct_id,

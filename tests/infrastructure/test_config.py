@@ -39,6 +39,7 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
 
 def test_command_line_strings_are_parsed_to_typed_values() -> None:
     config = config_from(
+        stack_name="Classifier-Eu-2",
         memory_mb="3008",
         architecture="arm64",
         warmup_enabled="FALSE",
@@ -46,6 +47,7 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
         cors_allow_origins=" https://a.example.com , https://b.example.com:8443 ",
         log_retention_days="7",
     )
+    assert config.app_id == "classifier-eu-2"
     assert config.memory_mb == 3008
     assert config.architecture.name == "arm64"
     assert config.warmup_enabled is False
@@ -70,7 +72,8 @@ def test_config_is_frozen() -> None:
         ("warmup_enabled", "yes", "true or false"),
         ("log_retention_days", "31", "one of 1, 3, 5, 7, 14, 30,"),
         ("cors_allow_origins", "ftp://files.example.com", "comma-separated origins"),
-        ("stack_name", "my_stack", "letters, digits and hyphens"),
+        ("stack_name", "my_stack", "hyphen-separated words starting with a letter"),
+        ("stack_name", "api-", "hyphen-separated words starting with a letter"),
         ("stack_name", "A" * 21, "at most 20 characters"),
         ("provisioned_concurrency", "-1", "an integer in 0..1000"),
     ],
