@@ -1,0 +1,142 @@
+"""Fixtures for the operator tools: a moto AWS account, the real local server, and a gateway in
+front of it that checks API keys and SigV4 signatures the way API Gateway does."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+from tests.tools.sigv4 import signature_is_valid
+
+REPO = Path(__file__).resolve().parents[2]
+# The folder the local server loads, as it resolves MODEL_DIR (inference/settings.py).
+MODEL_DIR = Path(os.environ.get("MODEL_DIR", REPO / "model_artifacts"))
+REGION = "us-east-1"
+STARTUP_SECONDS = 180
+
+
+@pytest.fixture
+def offline_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS configuration from this machine: no profile, files, instance metadata or region."""
+    for name in list(os.environ):
+        if name.startswith("AWS_") and name != "AWS_CA_BUNDLE":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def aws(offline_aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.Session]:
+    """A moto account in REGION, with moto's fake credentials; the session the tools will see."""
+    monkeypatch.setenv("AWS_REGION", REGION)
+    with mock_aws():
+        yield boto3.Session(region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def local_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m local.server` with the real model on a free port; its POST /predict URL."""
+    log = tmp_path_factory.mktemp("local-server") / "stderr.log"
+    with log.open("w") as stderr:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "local.server"],
+            cwd=REPO,
+            env={**os.environ, "HOST": "127.0.0.1", "PORT": "0"},
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        yield _serving_url(server, log) + "/predict"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _serving_url(server: subprocess.Popen, log: Path) -> str:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        serving = re.search(r"Serving on (http://127\.0\.0\.1:\d+)", log.read_text())
+        if serving:
+            return serving.group(1)
+        if server.poll() is not None:
+            raise AssertionError(f"the local server exited during start-up:\n{log.read_text()}")
+        time.sleep(0.2)
+    raise AssertionError(f"the local server did not start in {STARTUP_SECONDS} s")
+
+
+class Gateway(ThreadingHTTPServer):
+    """Forwards to the local server what passes API Gateway's checks, records every request,
+    and answers 403 in the API's error shape, as the deployed API does, to what does not."""
+
+    def __init__(self, upstream: str, *, api_key: str | None = None, credentials=None) -> None:
+        super().__init__(("127.0.0.1", 0), _GatewayRequest)
+        self.upstream = upstream
+        self.api_key = api_key
+        self.credentials = credentials
+        self.received: list[tuple[str, dict[str, str]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/predict"
+
+    def allows(self, method: str, headers: dict[str, str], body: bytes) -> bool:
+        if self.api_key and headers.get("x-api-key") != self.api_key:
+            return False
+        if self.credentials:
+            return signature_is_valid(self.credentials, REGION, method, self.url, headers, body)
+        return True
+
+
+class _GatewayRequest(BaseHTTPRequestHandler):
+    server: Gateway
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.server.received.append((self.command, headers))
+        if self.server.allows(self.command, headers, body):
+            forwarded = {"Content-Type": headers["content-type"]} if "content-type" in headers else {}
+            upstream = requests.request(self.command, self.server.upstream, data=body, headers=forwarded, timeout=60)
+            status, content = upstream.status_code, upstream.content
+        else:
+            status, content = 403, b'{"error": {"code": "ACCESS_DENIED", "message": "Forbidden"}}'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = _handle
+
+    def log_message(self, *args) -> None:  # keep the test output clean
+        pass
+
+
+@pytest.fixture
+def gateway(local_server_url: str):
+    """gateway(api_key=..., credentials=...) -> a running Gateway in front of the local server."""
+    started: list[Gateway] = []
+
+    def start(**checks) -> Gateway:
+        server = Gateway(local_server_url, **checks)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.shutdown()
+        server.server_close()

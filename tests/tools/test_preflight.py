@@ -1,0 +1,177 @@
+"""`python -m tools.preflight`: AWS answered by moto, Docker by small scripts named `docker`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.tools.conftest import REGION, REPO
+from tools.preflight import preflight
+
+DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A checkout with a built model and the project's cdk.json."""
+    checkout = tmp_path / "repo"
+    (checkout / "model_artifacts").mkdir(parents=True)
+    (checkout / "model_artifacts" / "model.safetensors").write_bytes(b"weights")
+    (checkout / "cdk.json").write_text((REPO / "cdk.json").read_text())
+    return checkout
+
+
+@pytest.fixture
+def docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """docker(exit_code, stderr): a `docker` whose `docker info` ends like that, alone on PATH
+    (so a Docker installed on this machine cannot answer instead)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+
+    def install(exit_code: int = 0, stderr: str = "") -> None:
+        script = bin_dir / "docker"
+        script.write_text(f'#!/bin/sh\n[ "$1" = info ] || exit 64\necho "{stderr}" >&2\nexit {exit_code}\n')
+        script.chmod(0o755)
+
+    return install
+
+
+@pytest.fixture
+def bootstrapped(aws):
+    """The version parameter `cdk bootstrap` writes, in the moto account."""
+
+    def bootstrap(qualifier: str = "hnb659fds") -> None:
+        aws.client("ssm").put_parameter(Name=f"/cdk-bootstrap/{qualifier}/version", Value="28", Type="String")
+
+    return bootstrap
+
+
+def run(command: str, repo: Path, capsys: pytest.CaptureFixture) -> tuple[int, dict[str, str]]:
+    """Exit code and the line printed for each check, by check name."""
+    code = preflight(command, repo)
+    lines = capsys.readouterr().out.splitlines()
+    return code, {line[6:].split(":")[0]: line for line in lines}
+
+
+def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, bootstrapped, capsys):
+    docker(exit_code=0)
+    bootstrapped()
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 0
+    assert lines == {
+        "AWS account": f"ok    AWS account: account 123456789012 in {REGION} as arn:aws:sts::123456789012:user/moto",
+        "CDK bootstrap": "ok    CDK bootstrap: version 28 (qualifier hnb659fds)",
+        "Docker": "ok    Docker: `docker info` answers",
+        "model": "ok    model: model_artifacts/model.safetensors",
+    }
+
+
+def test_docker_not_installed_is_one_line(repo, docker, bootstrapped, capsys):
+    bootstrapped()
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["Docker"] == "FAIL  Docker: `docker` is not on PATH: cdk deploy builds the image locally, install Docker"
+
+
+def test_a_docker_daemon_that_is_down_is_one_line_with_what_docker_said(repo, docker, bootstrapped, capsys):
+    docker(exit_code=1, stderr=DAEMON_DOWN)
+    bootstrapped()
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["Docker"] == f"FAIL  Docker: `docker info` failed ({DAEMON_DOWN}): start the Docker daemon"
+
+
+def test_the_docker_command_cdk_uses_is_the_one_checked(repo, docker, bootstrapped, capsys, monkeypatch):
+    docker(exit_code=1, stderr=DAEMON_DOWN)
+    bootstrapped()
+    monkeypatch.setenv("CDK_DOCKER", "finch")
+
+    _, lines = run("deploy", repo, capsys)
+
+    assert lines["Docker"].startswith("FAIL  Docker: `finch` is not on PATH")
+
+
+def test_a_missing_model_is_one_line(repo, docker, bootstrapped, capsys):
+    docker(exit_code=0)
+    bootstrapped()
+    (repo / "model_artifacts" / "model.safetensors").unlink()
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["model"] == (
+        "FAIL  model: model_artifacts/model.safetensors is missing: run `make model` (the image bakes the model in)"
+    )
+
+
+def test_an_account_without_bootstrap_is_told_the_command_that_bootstraps_it(repo, docker, aws, capsys):
+    docker(exit_code=0)
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["CDK bootstrap"] == (
+        f"FAIL  CDK bootstrap: 123456789012/{REGION} is not bootstrapped (qualifier hnb659fds): "
+        f"run `npx cdk bootstrap aws://123456789012/{REGION}`"
+    )
+
+
+def test_the_bootstrap_qualifier_comes_from_cdk_json(repo, docker, bootstrapped, capsys):
+    docker(exit_code=0)
+    bootstrapped()
+    settings = json.loads((repo / "cdk.json").read_text())
+    settings["context"]["@aws-cdk/core:bootstrapQualifier"] = "team42"
+    (repo / "cdk.json").write_text(json.dumps(settings))
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert "is not bootstrapped (qualifier team42)" in lines["CDK bootstrap"]
+    bootstrapped("team42")
+    assert run("deploy", repo, capsys)[0] == 0
+
+
+@pytest.mark.parametrize("command", ["destroy", "smoke"])
+def test_destroy_and_smoke_need_only_the_aws_account(repo, docker, aws, capsys, command):
+    (repo / "model_artifacts" / "model.safetensors").unlink()
+
+    code, lines = run(command, repo, capsys)
+
+    assert code == 0
+    assert list(lines) == ["AWS account"]
+
+
+def test_without_credentials_every_failure_is_one_line_and_no_traceback(offline_aws_env, docker):
+    docker(exit_code=1, stderr=DAEMON_DOWN)
+    env = {**os.environ, "AWS_REGION": REGION}
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "tools.preflight", "deploy"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+
+    assert finished.returncode == 2
+    assert finished.stdout.splitlines()[:3] == [
+        "FAIL  AWS account: no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`",
+        "skip  CDK bootstrap: needs the AWS account above",
+        f"FAIL  Docker: `docker info` failed ({DAEMON_DOWN}): start the Docker daemon",
+    ]
+    assert finished.stderr == "make deploy: fix the FAIL lines above first\n"
+
+
+def test_without_a_region_the_account_check_says_how_to_set_one(offline_aws_env, repo, capsys):
+    code, lines = run("destroy", repo, capsys)
+
+    assert code == 2
+    assert lines["AWS account"] == "FAIL  AWS account: no AWS region: set AWS_REGION (or a region in your AWS profile)"

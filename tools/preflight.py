@@ -1,0 +1,155 @@
+"""`python -m tools.preflight deploy|destroy|smoke`: the prerequisites of `make <command>`.
+
+One line per check; a failing check says what is missing and how to fix it. Exit code 0 when
+everything is in place, 2 when something is missing (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_WEIGHTS = Path("model_artifacts") / "model.safetensors"
+# The qualifier `cdk bootstrap` uses unless cdk.json sets @aws-cdk/core:bootstrapQualifier.
+DEFAULT_QUALIFIER = "hnb659fds"
+DOCKER_INFO_TIMEOUT_SECONDS = 60
+
+
+class CheckFailed(Exception):
+    """The one line that says what is missing."""
+
+
+@dataclass
+class Workspace:
+    """What the checks look at: the repository and the AWS account and region of this shell."""
+
+    repo: Path
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        return aws_session()
+
+    @cached_property
+    def identity(self) -> dict:
+        return self.session.client("sts").get_caller_identity()
+
+    @cached_property
+    def context(self) -> dict:
+        return json.loads((self.repo / "cdk.json").read_text(encoding="utf-8")).get("context", {})
+
+
+def aws_account(workspace: Workspace) -> str:
+    region = workspace.session.region_name
+    if not region:
+        raise CheckFailed(NO_REGION)
+    try:
+        identity = workspace.identity
+    except NoCredentialsError:
+        raise CheckFailed(NO_CREDENTIALS) from None
+    except (ClientError, BotoCoreError) as error:
+        raise CheckFailed(f"the AWS credentials do not work: {error}") from None
+    return f"account {identity['Account']} in {region} as {identity['Arn']}"
+
+
+def cdk_bootstrap(workspace: Workspace) -> str:
+    """AppStagingSynthesizer creates its own staging bucket and repositories, but deploys with the
+    roles of the standard bootstrap stack (cdk-<qualifier>-deploy-role-<account>-<region>, ...),
+    which `cdk bootstrap` creates together with this version parameter."""
+    qualifier = workspace.context.get("@aws-cdk/core:bootstrapQualifier", DEFAULT_QUALIFIER)
+    ssm = workspace.session.client("ssm")
+    try:
+        version = ssm.get_parameter(Name=f"/cdk-bootstrap/{qualifier}/version")["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        environment = f"{workspace.identity['Account']}/{workspace.session.region_name}"
+        raise CheckFailed(
+            f"{environment} is not bootstrapped (qualifier {qualifier}): run `npx cdk bootstrap aws://{environment}`"
+        ) from None
+    except (ClientError, BotoCoreError) as error:
+        raise CheckFailed(f"cannot read the bootstrap version parameter: {error}") from None
+    return f"version {version} (qualifier {qualifier})"
+
+
+def docker(workspace: Workspace) -> str:
+    # CDK builds the image with the command CDK_DOCKER names (finch, podman, ...), else docker.
+    command = os.environ.get("CDK_DOCKER", "docker")
+    if shutil.which(command) is None:
+        raise CheckFailed(f"`{command}` is not on PATH: cdk deploy builds the image locally, install Docker")
+    try:
+        info = subprocess.run(
+            [command, "info"], capture_output=True, text=True, timeout=DOCKER_INFO_TIMEOUT_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise CheckFailed(f"`{command} info` did not answer in {DOCKER_INFO_TIMEOUT_SECONDS} s: restart Docker") from None
+    if info.returncode != 0:
+        said = (info.stderr.strip() or info.stdout.strip() or f"exit code {info.returncode}").splitlines()[-1]
+        raise CheckFailed(f"`{command} info` failed ({said}): start the Docker daemon")
+    return f"`{command} info` answers"
+
+
+def model_built(workspace: Workspace) -> str:
+    if not (workspace.repo / MODEL_WEIGHTS).is_file():
+        raise CheckFailed(f"{MODEL_WEIGHTS} is missing: run `make model` (the image bakes the model in)")
+    return str(MODEL_WEIGHTS)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    run: Callable[[Workspace], str]
+    needs_aws: bool = False
+
+
+AWS_ACCOUNT = Check("AWS account", aws_account)
+CHECKS = {
+    "deploy": [
+        AWS_ACCOUNT,
+        Check("CDK bootstrap", cdk_bootstrap, needs_aws=True),
+        Check("Docker", docker),
+        Check("model", model_built),
+    ],
+    "destroy": [AWS_ACCOUNT],
+    "smoke": [AWS_ACCOUNT],
+}
+
+
+def preflight(command: str, repo: Path = REPO) -> int:
+    """Print one line per check of `command`; 0 when all pass, 2 when any fails."""
+    workspace = Workspace(repo)
+    failed = aws_failed = False
+    for check in CHECKS[command]:
+        if check.needs_aws and aws_failed:
+            print(f"skip  {check.name}: needs the AWS account above")
+            continue
+        try:
+            print(f"ok    {check.name}: {check.run(workspace)}")
+        except CheckFailed as failure:
+            print(f"FAIL  {check.name}: {failure}")
+            failed = True
+            aws_failed = aws_failed or check is AWS_ACCOUNT
+    if failed:
+        print(f"make {command}: fix the FAIL lines above first", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.preflight", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=sorted(CHECKS))
+    return preflight(parser.parse_args(argv).command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
