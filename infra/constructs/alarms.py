@@ -28,42 +28,36 @@ class ServiceAlarms(Construct):
         timeout: Duration,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.alarms = [
-            self._alarm(
+        watched = [
+            (
                 "FunctionErrors",
                 function.metric_errors(period=PERIOD),
-                threshold=1,
-                description="The model function failed: unhandled exception, timeout or out of memory",
+                1,
+                "The model function failed: unhandled exception, timeout or out of memory",
             ),
-            self._alarm(
+            (
                 "FunctionThrottles",
                 function.metric_throttles(period=PERIOD),
-                threshold=1,
-                description="Invocations were throttled: the account or function concurrency limit was hit",
+                1,
+                "Invocations were throttled: the account or function concurrency limit was hit",
             ),
-            self._alarm(
-                "Api5xx",
-                api.metric_server_error(period=PERIOD),
-                threshold=1,
-                description="The API answered with a 5xx status",
-            ),
-            self._alarm(
+            ("Api5xx", api.metric_server_error(period=PERIOD), 1, "The API answered with a 5xx status"),
+            (
                 "ApiLatencyP99",
                 api.metric_latency(period=PERIOD, statistic="p99"),
-                threshold=timeout.to_milliseconds() * LATENCY_SHARE_OF_TIMEOUT,
-                description="p99 API latency is close to the function timeout",
+                timeout.to_milliseconds() * LATENCY_SHARE_OF_TIMEOUT,
+                "p99 API latency is close to the function timeout",
             ),
         ]
-
-    def _alarm(
-        self, construct_id: str, metric: cloudwatch.Metric, *, threshold: float, description: str
-    ) -> cloudwatch.Alarm:
-        return metric.create_alarm(
-            self,
-            construct_id,
-            alarm_description=description,
-            threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        self.alarms = [
+            metric.create_alarm(
+                self,
+                construct_id,
+                alarm_description=description,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for construct_id, metric, threshold, description in watched
+        ]
