@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model serve test synth bench clean
+.PHONY: help install model serve test synth bench clean deploy smoke destroy
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
@@ -18,6 +18,9 @@ help:
 	@echo "make model   - (re)build model_artifacts/ from training/ (FORCE=1 to retrain)"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
+	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
+	@echo "make smoke   - send real requests to the deployed API (STACK=$(STACK))"
+	@echo "make destroy - delete the stacks and everything they created"
 
 # The venv is rebuilt when any requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
@@ -52,6 +55,24 @@ synth: install
 
 bench: install $(MODEL)
 	$(PY) -m benchmarks.run
+
+# The stack `make smoke` tests: stack_name in cdk.json unless STACK=... is given.
+STACK ?= $(shell python3 -c 'import json; print(json.load(open("cdk.json"))["context"].get("stack_name", "PytorchInferenceApi"))')
+# cdk stops to ask before a change that widens IAM permissions or security groups, so a person
+# sees them before they are live; where nobody can answer (CI), set APPROVAL=never.
+APPROVAL ?= broadening
+
+deploy: install
+	@$(PY) -m tools.preflight deploy
+	npx cdk deploy --all --require-approval $(APPROVAL)
+
+smoke: install
+	@$(PY) -m tools.preflight smoke
+	$(PY) -m tools.smoke --stack $(STACK)
+
+destroy: install
+	@$(PY) -m tools.preflight destroy
+	npx cdk destroy --all --force
 
 clean:
 	rm -rf cdk.out .pytest_cache .hypothesis
