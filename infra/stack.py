@@ -39,6 +39,13 @@ class InferenceStack(cdk.Stack):
         ServiceAlarms(self, "Alarms", function=model.function, api=self.predict_api.api, timeout=model.function.timeout)
 
         cdk.CfnOutput(self, "ApiUrl", value=self.predict_api.predict_url, description="POST your requests here")
+        # Tools that call the deployed API (tools/smoke.py) read how to authenticate from here.
+        cdk.CfnOutput(
+            self,
+            "AuthMode",
+            value=self.predict_api.authorization_type,
+            description="Authorization type of the API's methods: NONE or AWS_IAM (SigV4)",
+        )
         if self.predict_api.api_key:
             cdk.CfnOutput(
                 self,

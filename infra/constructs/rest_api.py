@@ -84,7 +84,7 @@ class PredictApi(Construct):
         # One invoke permission for the whole API instead of two per method.
         integration = apigw.LambdaIntegration(handler, scope_permission_to_method=False)
         predict = self.api.root.add_resource("predict")
-        predict.add_method(
+        post = predict.add_method(
             "POST",
             integration,
             # No parameters are declared, so validating them costs nothing (and cdk-nag's APIG2 asks for it).
@@ -94,6 +94,8 @@ class PredictApi(Construct):
             request_models={"application/json": self.api.add_model("PredictRequest", schema=PREDICT_REQUEST)},
         )
         predict.add_method("ANY", integration)
+        # As CloudFormation spells it: NONE or AWS_IAM.
+        self.authorization_type: str = post.node.default_child.authorization_type
         self.api.root.add_method("ANY", integration)
         self.api.root.add_proxy(default_integration=integration, any_method=True)
 

@@ -49,6 +49,7 @@ def test_iam_auth_requires_sigv4_on_every_method(synthesize) -> None:
     template = synthesize("iam_auth").app_template
     template.resource_count_is("AWS::ApiGateway::Method", 4)
     template.all_resources_properties("AWS::ApiGateway::Method", {"AuthorizationType": "AWS_IAM"})
+    assert template.find_outputs("AuthMode")["AuthMode"]["Value"] == "AWS_IAM"
 
 
 def test_provisioned_concurrency_puts_a_live_alias_in_front_of_the_function(synthesize) -> None:

@@ -93,6 +93,7 @@ def test_stack_is_created_and_describe_stacks_answers_the_api_url(deployed: Rehe
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
     api_id = stack_resource(deployed, "AWS::ApiGateway::RestApi")
     assert outputs["ApiUrl"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/prod/predict"
+    assert outputs["AuthMode"] == "NONE"
 
 
 def test_function_is_created_from_the_staging_repository_image(deployed: Rehearsal) -> None:

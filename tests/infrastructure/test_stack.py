@@ -220,6 +220,10 @@ def test_api_url_output_ends_in_predict(template: Template) -> None:
     assert parts[-1] == "/predict"
 
 
+def test_auth_mode_output_says_the_api_is_open(template: Template) -> None:
+    assert template.find_outputs("AuthMode")["AuthMode"]["Value"] == "NONE"
+
+
 def test_no_provisioned_concurrency_by_default(template: Template) -> None:
     template.resource_count_is("AWS::Lambda::Alias", 0)
     template.resource_count_is("AWS::Lambda::Version", 0)
