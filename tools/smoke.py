@@ -55,6 +55,10 @@ class Target:
     signer: SigV4Auth | None = None
 
     @property
+    def needs_credentials(self) -> bool:
+        return bool(self.api_key or self.signer)
+
+    @property
     def auth(self) -> str:
         modes = [mode for mode, on in (("IAM (SigV4)", self.signer), ("API key", self.api_key)) if on]
         return " + ".join(modes) or "none"
@@ -115,7 +119,8 @@ class ApiClient:
         try:
             response = self.http.request(method, self.target.url, data=body, headers=headers, timeout=TIMEOUT_SECONDS)
         except requests.RequestException as error:
-            return Reply(None, None, time.perf_counter() - started, error=f"no answer: {type(error).__name__}: {error}")
+            failure = _abridged(f"no answer: {type(error).__name__}: {error}")
+            return Reply(None, None, time.perf_counter() - started, error=failure)
         seconds = time.perf_counter() - started
         try:
             parsed = response.json()
@@ -144,7 +149,7 @@ def run_checks(client: ApiClient, card: ModelCard | None) -> list[Result]:
         judge("bad request", client.send("POST", {"txt": TEXTS[0]}), 400, _error),
         judge("GET /predict", client.send("GET"), 405, _error),
     ]
-    if client.target.auth != "none":
+    if client.target.needs_credentials:
         unauthenticated = client.send("POST", {"text": TEXTS[0]}, authenticated=False)
         results.append(judge("no credentials", unauthenticated, 403, _error))
     return results

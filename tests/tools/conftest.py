@@ -10,19 +10,15 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
 import pytest
-import requests
 from moto import mock_aws
 
-from tests.tools.sigv4 import signature_is_valid
+from tests.tools.gateway import Gateway
+from tools.preflight import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-# The folder the local server loads, as it resolves MODEL_DIR (inference/settings.py).
-MODEL_DIR = Path(os.environ.get("MODEL_DIR", REPO / "model_artifacts"))
 REGION = "us-east-1"
 STARTUP_SECONDS = 180
 
@@ -77,61 +73,19 @@ def _serving_url(server: subprocess.Popen, log: Path) -> str:
     raise AssertionError(f"the local server did not start in {STARTUP_SECONDS} s")
 
 
-class Gateway(ThreadingHTTPServer):
-    """Forwards to the local server what passes API Gateway's checks, records every request,
-    and answers 403 in the API's error shape, as the deployed API does, to what does not."""
-
-    def __init__(self, upstream: str, *, api_key: str | None = None, credentials=None) -> None:
-        super().__init__(("127.0.0.1", 0), _GatewayRequest)
-        self.upstream = upstream
-        self.api_key = api_key
-        self.credentials = credentials
-        self.received: list[tuple[str, dict[str, str]]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/predict"
-
-    def allows(self, method: str, headers: dict[str, str], body: bytes) -> bool:
-        if self.api_key and headers.get("x-api-key") != self.api_key:
-            return False
-        if self.credentials:
-            return signature_is_valid(self.credentials, REGION, method, self.url, headers, body)
-        return True
-
-
-class _GatewayRequest(BaseHTTPRequestHandler):
-    server: Gateway
-
-    def _handle(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        self.server.received.append((self.command, headers))
-        if self.server.allows(self.command, headers, body):
-            forwarded = {"Content-Type": headers["content-type"]} if "content-type" in headers else {}
-            upstream = requests.request(self.command, self.server.upstream, data=body, headers=forwarded, timeout=60)
-            status, content = upstream.status_code, upstream.content
-        else:
-            status, content = 403, b'{"error": {"code": "ACCESS_DENIED", "message": "Forbidden"}}'
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-
-    do_GET = do_POST = _handle
-
-    def log_message(self, *args) -> None:  # keep the test output clean
-        pass
+@pytest.fixture(scope="session")
+def served_model_card() -> Path:
+    """The card of the model the local server loads (it reads MODEL_DIR as inference/settings.py does)."""
+    return Path(os.environ.get("MODEL_DIR", REPO / "model_artifacts")) / "model_card.json"
 
 
 @pytest.fixture
-def gateway(local_server_url: str):
+def gateway(local_server_url: str, aws: boto3.Session):
     """gateway(api_key=..., credentials=...) -> a running Gateway in front of the local server."""
     started: list[Gateway] = []
 
     def start(**checks) -> Gateway:
-        server = Gateway(local_server_url, **checks)
+        server = Gateway(local_server_url, aws.region_name, **checks)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         started.append(server)
         return server

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.tools.conftest import REGION, REPO
-from tools.preflight import preflight
+from tools.preflight import REPO, preflight
 
 DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
 
@@ -59,7 +58,7 @@ def run(command: str, repo: Path, capsys: pytest.CaptureFixture) -> tuple[int, d
     return code, {line[6:].split(":")[0]: line for line in lines}
 
 
-def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, bootstrapped, capsys):
+def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, aws, bootstrapped, capsys):
     docker(exit_code=0)
     bootstrapped()
 
@@ -67,7 +66,7 @@ def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, bootstr
 
     assert code == 0
     assert lines == {
-        "AWS account": f"ok    AWS account: account 123456789012 in {REGION} as arn:aws:sts::123456789012:user/moto",
+        "AWS account": f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto",
         "CDK bootstrap": "ok    CDK bootstrap: version 28 (qualifier hnb659fds)",
         "Docker": "ok    Docker: `docker info` answers",
         "model": "ok    model: model_artifacts/model.safetensors",
@@ -123,8 +122,8 @@ def test_an_account_without_bootstrap_is_told_the_command_that_bootstraps_it(rep
 
     assert code == 2
     assert lines["CDK bootstrap"] == (
-        f"FAIL  CDK bootstrap: 123456789012/{REGION} is not bootstrapped (qualifier hnb659fds): "
-        f"run `npx cdk bootstrap aws://123456789012/{REGION}`"
+        f"FAIL  CDK bootstrap: 123456789012/{aws.region_name} is not bootstrapped (qualifier hnb659fds): "
+        f"run `npx cdk bootstrap aws://123456789012/{aws.region_name}`"
     )
 
 
@@ -155,7 +154,7 @@ def test_destroy_and_smoke_need_only_the_aws_account(repo, docker, aws, capsys, 
 
 def test_without_credentials_every_failure_is_one_line_and_no_traceback(offline_aws_env, docker):
     docker(exit_code=1, stderr=DAEMON_DOWN)
-    env = {**os.environ, "AWS_REGION": REGION}
+    env = {**os.environ, "AWS_REGION": "eu-west-1"}
 
     finished = subprocess.run(
         [sys.executable, "-m", "tools.preflight", "deploy"], cwd=REPO, env=env, capture_output=True, text=True

@@ -8,21 +8,21 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import NamedTuple
 
 import boto3
 import pytest
 
-from tests.tools.conftest import MODEL_DIR, REGION, REPO
+from tools.preflight import REPO
 from tools.smoke import execute_api_signer, main
 
 pytestmark = pytest.mark.slow
 
 STACK = "PytorchInferenceApi"
-CARD = MODEL_DIR / "model_card.json"
 CHECKS = ["single text", "batch of 3", "batch reversed", "bad request", "GET /predict"]
 SIGV4_EXECUTE_API = (
-    r"AWS4-HMAC-SHA256 Credential={access_key}/\d{{8}}/us-east-1/execute-api/aws4_request, "
+    r"AWS4-HMAC-SHA256 Credential={access_key}/\d{{8}}/{region}/execute-api/aws4_request, "
     r"SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{{64}}"
 )
 
@@ -56,18 +56,23 @@ def table_rows(out: str) -> dict[str, Row]:
     return rows
 
 
-def smoke(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, dict[str, Row], str]:
-    """Exit code, the table's rows by check name, and the whole output."""
-    code = main([*args, "--model-card", str(CARD)])
-    out, err = capsys.readouterr()
-    assert err == ""
-    return code, table_rows(out), out
+@pytest.fixture
+def smoke(capsys: pytest.CaptureFixture, served_model_card: Path):
+    """smoke(*args) -> exit code, the table's rows by check name, and the whole output."""
+
+    def run(*args: str) -> tuple[int, dict[str, Row], str]:
+        code = main([*args, "--model-card", str(served_model_card)])
+        out, err = capsys.readouterr()
+        assert err == ""
+        return code, table_rows(out), out
+
+    return run
 
 
-def test_every_check_passes_against_the_url_in_the_stack_output(aws, local_server_url, capsys):
+def test_every_check_passes_against_the_url_in_the_stack_output(aws, local_server_url, smoke):
     deploy_stack(aws, ApiUrl=local_server_url)
 
-    code, rows, out = smoke(capsys, "--stack", STACK)
+    code, rows, out = smoke("--stack", STACK)
 
     assert code == 0
     assert {check: (row.result, row.http) for check, row in rows.items()} == {
@@ -80,11 +85,11 @@ def test_every_check_passes_against_the_url_in_the_stack_output(aws, local_serve
     assert out.rstrip().endswith("5/5 checks passed")
 
 
-def test_the_table_names_the_url_the_auth_the_model_and_its_labels(aws, local_server_url, capsys):
+def test_the_table_names_the_url_the_auth_the_model_and_its_labels(aws, local_server_url, smoke, served_model_card):
     deploy_stack(aws, ApiUrl=local_server_url)
-    card = json.loads(CARD.read_text())
+    card = json.loads(served_model_card.read_text())
 
-    _, rows, out = smoke(capsys, "--stack", STACK)
+    _, rows, out = smoke("--stack", STACK)
 
     assert out.startswith(f"Smoke test of {local_server_url} (auth: none)\n")
     label, _score, model = re.fullmatch(r"(\S+) (0\.\d\d|1\.00); model (.+)", rows["single text"].detail).groups()
@@ -93,8 +98,10 @@ def test_the_table_names_the_url_the_auth_the_model_and_its_labels(aws, local_se
     assert [prediction.split()[0] in card["labels"] for prediction in rows["batch of 3"].detail.split(", ")] == [True] * 3
 
 
-def test_a_label_outside_the_model_card_fails_the_prediction_checks(aws, local_server_url, capsys, tmp_path):
-    card = json.loads(CARD.read_text())
+def test_a_label_outside_the_model_card_fails_the_prediction_checks(
+    aws, local_server_url, capsys, served_model_card, tmp_path
+):
+    card = json.loads(served_model_card.read_text())
     other_labels = tmp_path / "model_card.json"
     other_labels.write_text(json.dumps({**card, "labels": ["none-of-these"]}))
 
@@ -109,20 +116,20 @@ def test_a_label_outside_the_model_card_fails_the_prediction_checks(aws, local_s
     assert out.rstrip().endswith("2/5 checks passed, 3 FAILED")
 
 
-def test_an_api_that_does_not_answer_fails_every_check(aws, capsys):
-    code, rows, _ = smoke(capsys, "--url", "http://127.0.0.1:9/predict")
+def test_an_api_that_does_not_answer_fails_every_check(aws, smoke):
+    code, rows, _ = smoke("--url", "http://127.0.0.1:9/predict")
 
     assert code == 1
     assert {(row.result, row.http) for row in rows.values()} == {("FAIL", "-")}
     assert all(row.detail.startswith("no answer: ConnectionError") for row in rows.values())
 
 
-def test_the_api_key_named_by_the_stack_output_is_sent_as_x_api_key(aws, gateway, capsys):
+def test_the_api_key_named_by_the_stack_output_is_sent_as_x_api_key(aws, gateway, smoke):
     key = aws.client("apigateway").create_api_key(name="smoke", enabled=True)
     api = gateway(api_key=key["value"])
     deploy_stack(aws, ApiUrl=api.url, ApiKeyId=key["id"])
 
-    code, rows, _ = smoke(capsys, "--stack", STACK)
+    code, rows, _ = smoke("--stack", STACK)
 
     assert code == 0
     assert (rows["no credentials"].result, rows["no credentials"].http) == ("pass", "403")
@@ -130,33 +137,33 @@ def test_the_api_key_named_by_the_stack_output_is_sent_as_x_api_key(aws, gateway
     assert sent_keys == [key["value"]] * len(CHECKS) + [None]
 
 
-def test_an_api_key_given_by_value_needs_no_stack(aws, gateway, capsys):
+def test_an_api_key_given_by_value_needs_no_stack(aws, gateway, smoke):
     api = gateway(api_key="a-key-from-the-console")
 
-    code, rows, _ = smoke(capsys, "--url", api.url, "--api-key", "a-key-from-the-console")
+    code, rows, _ = smoke("--url", api.url, "--api-key", "a-key-from-the-console")
 
     assert code == 0
     assert (rows["no credentials"].result, rows["no credentials"].http) == ("pass", "403")
 
 
-def test_iam_auth_signs_every_request_with_sigv4_for_execute_api(aws, gateway, capsys):
+def test_iam_auth_signs_every_request_with_sigv4_for_execute_api(aws, gateway, smoke):
     credentials = aws.get_credentials()
     api = gateway(credentials=credentials)
     deploy_stack(aws, ApiUrl=api.url, AuthMode="AWS_IAM")
 
-    code, rows, _ = smoke(capsys, "--stack", STACK)
+    code, rows, _ = smoke("--stack", STACK)
 
     assert code == 0  # the gateway forwarded only requests whose signature it verified
     assert (rows["no credentials"].result, rows["no credentials"].http) == ("pass", "403")
     authorizations = [headers.get("authorization") for _, headers in api.received]
-    sigv4 = SIGV4_EXECUTE_API.format(access_key=re.escape(credentials.access_key))
+    sigv4 = SIGV4_EXECUTE_API.format(access_key=re.escape(credentials.access_key), region=aws.region_name)
     assert [bool(header and re.fullmatch(sigv4, header)) for header in authorizations] == [True] * len(CHECKS) + [False]
 
 
-def test_the_iam_flag_signs_requests_to_a_url(aws, gateway, capsys):
+def test_the_iam_flag_signs_requests_to_a_url(aws, gateway, smoke):
     api = gateway(credentials=aws.get_credentials())
 
-    code, rows, _ = smoke(capsys, "--url", api.url, "--iam")
+    code, rows, _ = smoke("--url", api.url, "--iam")
 
     assert code == 0
     assert [row.result for row in rows.values()] == ["pass"] * (len(CHECKS) + 1)
@@ -171,7 +178,7 @@ def test_requests_to_an_execute_api_url_are_signed_for_its_region(aws):
 @pytest.mark.parametrize(
     ("args", "outputs", "message"),
     [
-        (["--stack", "Missing"], None, f"smoke: stack Missing not found in {REGION}"),
+        (["--stack", "Missing", "--region", "eu-central-1"], None, "smoke: stack Missing not found in eu-central-1"),
         (["--stack", STACK], {"Other": "x"}, f"smoke: stack {STACK} has no ApiUrl output: is its deployment complete?"),
         (["--stack", STACK, "--api-key-id", "nokey"], {"ApiUrl": "http://127.0.0.1:9/predict"}, "smoke: AWS refused:"),
     ],
@@ -189,8 +196,8 @@ def test_a_setup_problem_is_one_line_and_exit_code_2(aws, capsys, args, outputs,
     assert err.count("\n") == 1
 
 
-def test_without_credentials_the_cli_says_so_in_one_line(offline_aws_env, tmp_path):
-    env = {**os.environ, "AWS_REGION": REGION}
+def test_without_credentials_the_cli_says_so_in_one_line(offline_aws_env):
+    env = {**os.environ, "AWS_REGION": "eu-west-1"}
 
     finished = subprocess.run(
         [sys.executable, "-m", "tools.smoke", "--stack", STACK], cwd=REPO, env=env, capture_output=True, text=True
