@@ -69,7 +69,7 @@ class LocalGateway:
 
     def _invoke_directly(self, body: bytes, context: LocalLambdaContext) -> tuple[int, dict, str]:
         try:
-            event = parse_json(body.decode("utf-8", "replace"))
+            event = parse_json(body)
         except RequestError as error:  # the runtime could not unmarshal the event
             answer = {"error": {"code": error.code, "message": error.message, "status": error.status}}
             return error.status, {"Content-Type": "application/json"}, json.dumps(answer)

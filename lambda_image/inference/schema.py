@@ -73,8 +73,9 @@ class RequestSchema:
             raise _request_error(error) from None
 
 
-def parse_json(body: str) -> object:
-    """Parse a JSON body; pydantic's parser also refuses NaN/Infinity and nesting over 200 levels."""
+def parse_json(body: str | bytes) -> object:
+    """Parse a JSON body; pydantic's parser also refuses NaN/Infinity, nesting over 200 levels
+    and, in bytes, invalid UTF-8."""
     try:
         return pydantic_core.from_json(body, allow_inf_nan=False)
     except ValueError as error:
