@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -117,7 +118,9 @@ def test_a_label_outside_the_model_card_fails_the_prediction_checks(
 
 
 def test_an_api_that_does_not_answer_fails_every_check(aws, smoke):
-    code, rows, _ = smoke("--url", "http://127.0.0.1:9/predict")
+    with socket.socket() as bound_not_listening:  # connections to its port are refused
+        bound_not_listening.bind(("127.0.0.1", 0))
+        code, rows, _ = smoke("--url", f"http://127.0.0.1:{bound_not_listening.getsockname()[1]}/predict")
 
     assert code == 1
     assert {(row.result, row.http) for row in rows.values()} == {("FAIL", "-")}
@@ -180,7 +183,7 @@ def test_requests_to_an_execute_api_url_are_signed_for_its_region(aws):
     [
         (["--stack", "Missing", "--region", "eu-central-1"], None, "smoke: stack Missing not found in eu-central-1"),
         (["--stack", STACK], {"Other": "x"}, f"smoke: stack {STACK} has no ApiUrl output: is its deployment complete?"),
-        (["--stack", STACK, "--api-key-id", "nokey"], {"ApiUrl": "http://127.0.0.1:9/predict"}, "smoke: AWS refused:"),
+        (["--stack", STACK, "--api-key-id", "nokey"], {"ApiUrl": "http://127.0.0.1/predict"}, "smoke: AWS refused:"),
     ],
     ids=["no such stack", "no ApiUrl output", "unknown API key id"],
 )
