@@ -18,6 +18,7 @@ CLEARER_MESSAGES = {
     "model_type": "the request must be a JSON object",
     "extra_forbidden": 'unknown field (allowed: "text", "texts", "top_k")',
     "string_too_short": "must not be empty or only whitespace",
+    "too_short": "must hold at least one text",
     "string_unicode": "must be valid Unicode text",
 }
 LONGEST_FIELD_NAME_SHOWN = 40

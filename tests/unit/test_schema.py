@@ -53,7 +53,7 @@ def test_long_text_inside_a_batch_names_its_index():
         ({"text": "a", "texts": ["b"]}, 'give exactly one of "text" or "texts"'),
         ({"text": None}, 'give exactly one of "text" or "texts"'),
         ({"text": "   "}, "text: must not be empty or only whitespace"),
-        ({"texts": []}, "texts: List should have at least 1 item after validation, not 0"),
+        ({"texts": []}, "texts: must hold at least one text"),
         ({"texts": ["a", 5]}, "texts[1]: Input should be a valid string"),
         ({"texts": "a"}, "texts: Input should be a valid list"),
         ({"text": ["a"]}, "text: Input should be a valid string"),
