@@ -69,6 +69,7 @@ class TextClassifier:
         tokenizer.enable_padding(pad_id=pad_id, pad_token=tokenizer.id_to_token(pad_id))
         return tokenizer
 
+    @torch.inference_mode()
     def predict(self, texts: list[str], top_k: int) -> list[Prediction]:
         """One prediction per text, in input order."""
         by_length = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -83,8 +84,7 @@ class TextClassifier:
         encodings = self.tokenizer.encode_batch(texts)
         input_ids = torch.tensor([e.ids for e in encodings])
         attention_mask = torch.tensor([e.attention_mask for e in encodings])
-        with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits
         return logits.softmax(dim=1)
 
     def _prediction(self, scores: list[float], indices: list[int]) -> Prediction:
