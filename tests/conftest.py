@@ -1,10 +1,21 @@
 """Shared fixtures. The runtime tests use the real model in model_artifacts/ (`make test` builds it)."""
 
 import io
+import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from local.lambda_context import LocalLambdaContext
+
+# Property tests: this many examples per test in the regular suite, and many more under
+# `make fuzz` (HYPOTHESIS_PROFILE=fuzz). No deadline: tests never assert wall-clock times.
+# The handler fixtures are function-scoped on purpose: each example's log is read on its own.
+settings.register_profile(
+    "suite", max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.register_profile("fuzz", settings.get_profile("suite"), max_examples=10_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ is (headers and body may be null), so a hand-made or partial event is still unde
 """
 
 import base64
-import binascii
 import enum
 from email.message import Message
 
@@ -130,7 +129,7 @@ class HttpRequest:
         try:
             # surrogatepass lets a lone surrogate through to the UTF-8 check below.
             raw = base64.b64decode(self.body, validate=True) if self.is_base64 else self.body.encode("utf-8", "surrogatepass")
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or characters outside ASCII (found by fuzzing: was a 500)
             raise RequestError(400, "invalid_base64", "the body is marked base64-encoded but is not valid base64") from None
         if len(raw) > max_body_bytes:
             raise RequestError(413, "body_too_large", f"the body is larger than the limit of {max_body_bytes} bytes")

@@ -1,53 +1,276 @@
-"""Property tests: whatever arrives, the handler answers with JSON and never a 5xx."""
+"""Fuzzing the handler (hypothesis): whatever event arrives, the answer is well formed.
+
+A valid request gets a 200 with the documented shape, anything else a 4xx JSON error in the
+contract's shape; never an exception, a 5xx or a traceback, and the request text never reaches
+the logs or metrics. Every test runs the examples of the hypothesis profile in tests/conftest.py
+(the regular suite: 250 per test; `make fuzz`: many more). Nothing is patched: valid requests
+run the real model, and invalid ones are cheap, so most examples are invalid.
+"""
 
 import base64
 import json
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import event, given
 from hypothesis import strategies as st
 
-from tests.lambda_events import rest_event
+from inference.events import EventKind, event_kind
+from inference.settings import Settings
+from tests.lambda_events import http_v2_event, rest_event, sam_rest_event
 
+LIMITS = Settings.from_env()
+N_LABELS = len(json.loads((LIMITS.model_dir / "config.json").read_text())["id2label"])
+# Starts every text the fuzzing sends: it stands for a card-statement line (personal data).
+CANARY = "CANARY-4111-JOHN-Q-PUBLIC"
+ERROR_STATUSES = {400, 404, 405, 413, 415}
+ERROR_CODES = {
+    "invalid_json", "invalid_request", "empty_body", "invalid_base64", "invalid_utf8", "malformed_event",
+    "not_found", "method_not_allowed", "text_too_long", "too_many_texts", "body_too_large", "unsupported_media_type",
+}  # fmt: skip
+# The one log line per request: Powertools' Lambda context keys, then the handler's counts.
+LOG_KEYS = {
+    "level", "location", "message", "timestamp", "service", "cold_start", "function_name", "function_memory_size",
+    "function_arn", "function_request_id", "event_kind", "status", "error_code", "texts", "chars", "labels",
+    "latency_ms",
+}  # fmt: skip
+
+# --- request objects -----------------------------------------------------------------------
+TEXT = st.text(max_size=60).map(lambda tail: f"{CANARY} {tail}")
+TOP_K = st.integers(1, N_LABELS)
+VALID_REQUESTS = st.fixed_dictionaries({"text": TEXT}, optional={"top_k": TOP_K}) | st.fixed_dictionaries(
+    {"texts": st.lists(TEXT, min_size=1, max_size=8)}, optional={"top_k": TOP_K}
+)
+OVER_A_LIMIT = st.one_of(
+    st.integers(LIMITS.max_text_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {"text": CANARY + "x" * n}),
+    st.integers(LIMITS.max_batch + 1, 20 * LIMITS.max_batch).map(lambda n: {"texts": [CANARY] * n}),
+    st.integers(LIMITS.max_text_chars + 1, 4 * LIMITS.max_text_chars).map(
+        lambda n: {"texts": [CANARY, CANARY + "x" * n]}
+    ),
+)
+SURROGATES = st.characters(categories=["Cs"])
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()  # NaN and Infinity too: json.dumps writes them, JSON refuses them
+    | st.text(st.characters() | SURROGATES, max_size=30)
+    | st.just(CANARY)
+)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    JSON_SCALARS,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-# Requests close to the contract, so the fuzzing reaches the field rules and the model too.
-NEAR_REQUESTS = st.fixed_dictionaries(
-    {},
-    optional={
-        "text": st.text(max_size=40) | JSON_VALUES,
-        "texts": st.lists(st.text(max_size=20), max_size=5) | JSON_VALUES,
-        "top_k": st.integers(-2, 12) | JSON_VALUES,
-    },
+
+
+def nested(depth: int, innermost: object) -> object:
+    for _ in range(depth):
+        innermost = [innermost]
+    return innermost
+
+
+# Requests close to the contract (so the fuzzing reaches each field rule), arbitrary JSON, and
+# deep nesting (as a Python object: a direct invocation, or JSON once serialized).
+ANY_REQUEST_OBJECT = st.one_of(
+    st.builds(
+        lambda fields, extra: {**extra, **fields},
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "text": TEXT | JSON_VALUES,
+                "texts": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
+                "top_k": st.integers(-2, 12) | JSON_VALUES,
+            },
+        ),
+        st.dictionaries(st.text(max_size=50), JSON_VALUES, max_size=2),
+    ),
+    JSON_VALUES,
+    st.builds(lambda depth, key: {key: nested(depth, CANARY)}, st.integers(1, 500), st.sampled_from(["text", "texts", "x"])),
 )
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# --- bodies and events ---------------------------------------------------------------------
+JSON_CONTENT_TYPES = st.sampled_from(
+    [None, "application/json", "Application/JSON; charset=UTF-8", "application/vnd.api+json", "application/x-www-form-urlencoded"]
+)
+ANY_CONTENT_TYPE = JSON_CONTENT_TYPES | st.text(max_size=60)
+RAW_BODIES = st.one_of(
+    st.text(st.characters() | SURROGATES, max_size=200),
+    st.binary(max_size=200).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
+    st.builds(lambda depth, opener: opener * depth, st.integers(1, 20_000), st.sampled_from(["[", '{"text":', '{"a":['])),
+    st.builds(
+        lambda depth: '{"texts": ' + "[" * depth + json.dumps(CANARY) + "]" * depth + "}", st.integers(1, 400)
+    ),
+    st.integers(0, 2 * LIMITS.max_body_bytes).map(lambda n: json.dumps({"text": CANARY + "x" * n})),
+)
 
 
-def answer_status(response: dict) -> int:
-    if "statusCode" in response:
-        json.loads(response["body"])
-        return response["statusCode"]
-    return response["error"]["status"] if "error" in response else 200
+def b64(body: str) -> str:
+    return base64.b64encode(body.encode("utf-8", "surrogatepass")).decode("ascii")
 
 
-@FUZZ
-@given(payload=NEAR_REQUESTS | JSON_VALUES)
-def test_any_json_request_object_is_answered_without_a_server_error(invoke, payload):
-    assert answer_status(invoke(payload)) in (200, 400, 413)
-    assert answer_status(invoke(rest_event(json.dumps(payload)))) in (200, 400, 413)
+HONEST_ENCODINGS = ["plain", "base64"]
 
 
-@FUZZ
-@given(raw=st.binary(max_size=200), as_base64=st.booleans())
-def test_any_body_bytes_are_answered_without_a_server_error(invoke, raw, as_base64):
-    body = base64.b64encode(raw).decode() if as_base64 else raw.decode("utf-8", "surrogateescape")
-    assert answer_status(invoke(rest_event(body, is_base64=as_base64))) in (200, 400, 413)
+@st.composite
+def http_events(draw, bodies, content_types=JSON_CONTENT_TYPES, encodings=HONEST_ENCODINGS):
+    """POST /predict as API Gateway REST (v1) or HTTP API (v2) would send each body: plain,
+    base64-encoded, or (when asked) flagged isBase64Encoded without being base64."""
+    body = draw(bodies)
+    encoding = draw(st.sampled_from(encodings))
+    is_base64 = encoding != "plain"
+    if encoding == "base64":
+        body = b64(body)
+    content_type = draw(content_types)
+    headers = None if content_type is None else {draw(st.sampled_from(["Content-Type", "content-type"])): content_type}
+    if draw(st.booleans()):
+        return rest_event(body, headers=headers, is_base64=is_base64)
+    stage = draw(st.sampled_from(["$default", "prod"]))
+    return http_v2_event(body, stage=stage, headers=headers or {}, is_base64=is_base64)
 
 
-@FUZZ
-@given(content_type=st.text(max_size=60), method=st.sampled_from(["POST", "GET", "PUT", "post"]), path=st.text(max_size=12))
-def test_any_content_type_method_and_path_are_answered_without_a_server_error(invoke, content_type, method, path):
-    event = rest_event('{"text": "STARBUCKS"}', method=method, path=path, headers={"Content-Type": content_type})
-    assert answer_status(invoke(event)) in (200, 400, 404, 405, 415)
+@st.composite
+def delivered(draw, requests):
+    """(request, event): a request object as each kind of event carries it: direct invocation,
+    REST (v1), the event `sam local generate-event` makes (base64, no content type), HTTP API (v2)."""
+    request = draw(requests)
+    how = draw(st.sampled_from(["direct", "sam", "http"]))
+    if how == "direct":
+        return request, request
+    if how == "sam":
+        return request, sam_rest_event(json.dumps(request))
+    return request, draw(http_events(st.just(json.dumps(request, ensure_ascii=draw(st.booleans())))))
+
+
+METHODS = st.sampled_from(["POST", "post", "Post", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", ""]) | st.text(max_size=10)
+PATHS = st.sampled_from(["/predict", "/predict/", "/PREDICT", "/", "", "//predict", "/prod/predict", "/predict/../predict"])
+ENVELOPE_FIELDS = ["httpMethod", "path", "rawPath", "headers", "multiValueHeaders", "body", "isBase64Encoded", "requestContext", "version"]
+
+
+@st.composite
+def odd_events(draw):
+    """A valid request's event with odd methods, paths, headers, or fields of any type or missing."""
+    event = draw(http_events(VALID_REQUESTS.map(json.dumps)))
+    if event_kind(event) is EventKind.REST_V1:
+        event["httpMethod"] = draw(METHODS)
+        event["path"] = draw(PATHS | st.text(max_size=20))
+        event["multiValueHeaders"] = draw(st.none() | st.dictionaries(st.text(max_size=20), st.lists(st.text(max_size=40), max_size=2)))
+    else:
+        event["requestContext"]["http"]["method"] = draw(METHODS)
+        event["rawPath"] = draw(PATHS | st.text(max_size=20))
+    event["headers"] = draw(
+        st.dictionaries(
+            st.sampled_from(["Content-Type", "content-type", "Origin", "Content-Length", "Host"]) | st.text(max_size=20),
+            ANY_CONTENT_TYPE,
+            max_size=4,
+        )
+    )
+    event.update(draw(st.dictionaries(st.sampled_from(ENVELOPE_FIELDS), JSON_VALUES, max_size=3)))
+    for field in draw(st.lists(st.sampled_from(ENVELOPE_FIELDS), max_size=2)):
+        event.pop(field, None)
+    return event
+
+
+# Objects a direct invocation might carry: near-misses of every event kind, and anything.
+ANY_DIRECT_EVENT = (
+    st.dictionaries(
+        st.sampled_from(["warmup", "httpMethod", "version", "requestContext", "body", "text", "texts", "Records"])
+        | st.text(max_size=10),
+        JSON_VALUES,
+        max_size=5,
+    )
+    | JSON_VALUES
+).filter(lambda event: event != {"warmup": True})  # answered at once, without a request log line
+
+
+# --- the properties --------------------------------------------------------------------------
+@pytest.fixture
+def answer(invoke, handler_module, handler_log, capsys):
+    """answer(event) -> (status, body): invokes the handler and checks that the response is well
+    formed and that what it logged is one line of counts and labels, never the request text."""
+    labels = set(handler_module.RUNTIME.classifier.labels)
+
+    def call(lambda_event):
+        handler_log.seek(0)
+        handler_log.truncate()
+        capsys.readouterr()
+        response = invoke(lambda_event)
+        status, body = _checked_response(lambda_event, response, labels)
+        event(f"status {status}")  # the mix shows in --hypothesis-show-statistics
+        _check_log(handler_log.getvalue(), status, labels)
+        assert CANARY not in capsys.readouterr().out  # metrics (EMF) lines
+        return status, body
+
+    return call
+
+
+def _checked_response(event, response, labels) -> tuple[int, dict]:
+    if event_kind(event) in (EventKind.REST_V1, EventKind.HTTP_V2):
+        assert set(response) == {"statusCode", "headers", "body", "isBase64Encoded"}
+        assert response["headers"]["Content-Type"] == "application/json"
+        raw, status, body = response["body"], response["statusCode"], json.loads(response["body"])
+    else:  # a direct invocation returns the object, with the status it would have had inside an error
+        raw, body = json.dumps(response), response
+        status = body["error"].pop("status") if "error" in body else 200
+    assert "Traceback" not in raw and 'File "' not in raw
+    if status == 200:
+        _check_predictions(body, labels)
+    else:
+        assert status in ERROR_STATUSES
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "request_id"}
+        assert body["error"]["code"] in ERROR_CODES and body["error"]["message"] and body["error"]["request_id"]
+    return status, body
+
+
+def _check_predictions(body: dict, labels: set[str]) -> None:
+    predictions = body.get("predictions", [body])
+    assert set(body) == ({"predictions", "model"} if "predictions" in body else {"label", "score", "top_k", "model"})
+    assert set(body["model"]) == {"name", "version"} and predictions
+    for prediction in predictions:
+        ranked = prediction["top_k"]
+        assert ranked[0] == {"label": prediction["label"], "score": prediction["score"]}
+        assert {entry["label"] for entry in ranked} <= labels and len({entry["label"] for entry in ranked}) == len(ranked)
+        assert all(0 <= entry["score"] <= 1 for entry in ranked)
+        assert [entry["score"] for entry in ranked] == sorted((entry["score"] for entry in ranked), reverse=True)
+
+
+def _check_log(logged: str, status: int, labels: set[str]) -> None:
+    assert CANARY not in logged
+    [line] = [json.loads(text) for text in logged.splitlines()]
+    assert line["message"] == "request" and line["status"] == status
+    if status == 200:  # Powertools leaves out keys whose value is None
+        assert set(line) == LOG_KEYS - {"error_code"} and set(line["labels"]) <= labels
+    else:
+        assert set(line) == LOG_KEYS and line["error_code"] in ERROR_CODES and line["labels"] == []
+
+
+@given(delivery=delivered(VALID_REQUESTS))
+def test_a_valid_request_in_any_event_gets_a_prediction_for_each_text(answer, delivery):
+    request, event = delivery
+    status, body = answer(event)
+    assert status == 200
+    predictions = [body] if "text" in request else body["predictions"]
+    assert len(predictions) == len(request.get("texts", [None]))
+    top_k = request.get("top_k", min(LIMITS.default_top_k, N_LABELS))
+    assert all(len(prediction["top_k"]) == top_k for prediction in predictions)
+
+
+@given(delivery=delivered(OVER_A_LIMIT))
+def test_a_request_over_a_size_limit_gets_a_413(answer, delivery):
+    status, body = answer(delivery[1])
+    assert status == 413
+    assert body["error"]["code"] in {"text_too_long", "too_many_texts", "body_too_large"}
+
+
+@given(delivery=delivered(ANY_REQUEST_OBJECT))
+def test_any_request_object_gets_a_prediction_or_a_4xx(answer, delivery):
+    answer(delivery[1])
+
+
+@given(event=http_events(RAW_BODIES, ANY_CONTENT_TYPE, [*HONEST_ENCODINGS, "flagged but not base64"]))
+def test_any_body_bytes_base64_or_content_type_get_a_prediction_or_a_4xx(answer, event):
+    answer(event)
+
+
+@given(event=odd_events() | ANY_DIRECT_EVENT)
+def test_any_method_path_header_or_malformed_event_gets_a_json_answer(answer, event):
+    answer(event)

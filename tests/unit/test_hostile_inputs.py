@@ -55,6 +55,7 @@ HOSTILE = [
     ("ten-thousand-texts", post({"texts": ["STARBUCKS"] * 10_000}), 413, "too_many_texts"),
     ("body-over-limit", post({"text": "x" * 300_000}), 413, "body_too_large"),
     ("invalid-base64", rest_event("eyJ0ZXh0Ijo*!!", is_base64=True), 400, "invalid_base64"),
+    ("base64-flag-on-non-ascii-text", rest_event('{"text": "café"}', is_base64=True), 400, "invalid_base64"),
     ("invalid-utf8", rest_event(b64(b'{"text": "\xff\xfe"}'), is_base64=True), 400, "invalid_utf8"),
     ("unpaired-surrogate-in-body", rest_event('{"text": "\ud800"}'), 400, "invalid_utf8"),
     ("get", rest_event(None, method="GET"), 405, "method_not_allowed"),
