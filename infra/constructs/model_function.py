@@ -83,6 +83,9 @@ class ModelFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": "transaction-classifier",
                 "POWERTOOLS_METRICS_NAMESPACE": "PytorchLambdaApi",
                 "LOG_LEVEL": "INFO",
+                # Behind a proxy integration API Gateway answers only the CORS preflight; the
+                # handler adds Access-Control-Allow-Origin to the answers themselves.
+                **({"CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins)} if config.cors_allow_origins else {}),
             },
         )
         self.invoke_target: lambda_.IFunction = self.function

@@ -21,6 +21,19 @@ JSON_MEDIA_TYPES = {"application/json", "application/x-www-form-urlencoded"}
 UTF8_CHARSETS = {"utf-8", "utf8"}
 
 
+def cors_headers(allowed_origins: tuple[str, ...], origin: str | None) -> dict[str, str]:
+    """The CORS headers of an answer. Behind a Lambda proxy integration API Gateway answers only
+    the preflight; a browser reads the answer itself only if it carries Access-Control-Allow-Origin."""
+    if not allowed_origins:
+        return {}
+    if "*" in allowed_origins:
+        return {"Access-Control-Allow-Origin": "*"}
+    # The header depends on the request's Origin, so caches must keep one answer per origin.
+    if origin in allowed_origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {"Vary": "Origin"}
+
+
 class EventKind(enum.Enum):
     WARMUP = "warmup"
     REST_V1 = "rest_v1"

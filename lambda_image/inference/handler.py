@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, event_kind
+from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.model import TextClassifier
 from inference.schema import PredictRequest, RequestError, RequestSchema
 from inference.settings import Settings
@@ -64,24 +64,28 @@ def lambda_handler(event: object, context) -> dict:
         metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
         return {"warm": True}
     started = time.perf_counter()
-    status, body, texts = _answer(kind, event)
+    status, body, texts, origin = _answer(kind, event)
     _record(kind, status, body, texts, latency_ms=round((time.perf_counter() - started) * 1000, 1))
-    return _respond(kind, status, body, context.aws_request_id)
+    return _respond(kind, status, body, context.aws_request_id, origin)
 
 
-def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str]]:
-    """Status, response object and the texts it answered (empty when refused)."""
+def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str | None]:
+    """Status, response object, the texts it answered (empty when refused) and the request's Origin."""
+    origin = None
     try:
-        payload = event if kind is EventKind.DIRECT else HttpRequest.from_event(event, kind).json_payload(
-            RUNTIME.settings.max_body_bytes
-        )
+        if kind is EventKind.DIRECT:
+            payload = event
+        else:
+            http_request = HttpRequest.from_event(event, kind)
+            origin = http_request.headers.get("origin")
+            payload = http_request.json_payload(RUNTIME.settings.max_body_bytes)
         request = RUNTIME.schema.validate(payload)
-        return 200, RUNTIME.predict(request), request.batch
+        return 200, RUNTIME.predict(request), request.batch, origin
     except RequestError as error:
-        return error.status, _error_body(error.code, error.message), []
+        return error.status, _error_body(error.code, error.message), [], origin
     except Exception:  # a bug: the traceback goes to the log, never to the caller
         logger.exception("unhandled error")
-        return 500, _error_body("internal_error", "internal error: quote the request id when reporting it"), []
+        return 500, _error_body("internal_error", "internal error: quote the request id when reporting it"), [], origin
 
 
 def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_ms: float) -> None:
@@ -117,14 +121,17 @@ def _error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def _respond(kind: EventKind, status: int, body: dict, request_id: str) -> dict:
+def _respond(kind: EventKind, status: int, body: dict, request_id: str, origin: str | None) -> dict:
     """Errors carry the request id; a direct invocation gets the object itself, with the status
-    it would have had inside the error, and API Gateway gets a proxy response."""
+    it would have had inside the error, and API Gateway gets a proxy response (with CORS headers
+    for an allowed Origin, errors included, so a browser can read why it was refused)."""
     if "error" in body:
         body["error"]["request_id"] = request_id
         if kind is EventKind.DIRECT:
             body["error"]["status"] = status
     if kind is EventKind.DIRECT:
         return body
-    headers = {**JSON_HEADERS, "Allow": ALLOWED_METHOD} if status == 405 else JSON_HEADERS
+    headers = {**JSON_HEADERS, **cors_headers(RUNTIME.settings.cors_allow_origins, origin)}
+    if status == 405:
+        headers["Allow"] = ALLOWED_METHOD
     return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

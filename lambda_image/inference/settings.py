@@ -9,12 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts"
+
+
+def _comma_separated(value: object) -> object:
+    return tuple(item.strip() for item in value.split(",") if item.strip()) if isinstance(value, str) else value
 
 
 class Settings(BaseModel):
@@ -31,6 +36,10 @@ class Settings(BaseModel):
     lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     service_name: str = Field("transaction-classifier", alias="POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")
+    # Origins a browser may read answers from ("*": any); empty: no CORS headers.
+    cors_allow_origins: Annotated[tuple[str, ...], BeforeValidator(_comma_separated)] = Field(
+        (), alias="CORS_ALLOW_ORIGINS"
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

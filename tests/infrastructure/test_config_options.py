@@ -88,6 +88,12 @@ def test_cors_answers_preflight_for_the_configured_origins(synthesize) -> None:
     assert '$origin == "https://admin.example.com"' in override
 
 
+def test_cors_origins_reach_the_function_which_sets_the_header_on_its_answers(synthesize) -> None:
+    (function,) = synthesize("cors").app_template.find_resources("AWS::Lambda::Function").values()
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["CORS_ALLOW_ORIGINS"] == "https://app.example.com,https://admin.example.com"
+
+
 def test_cors_is_off_by_default(template) -> None:
     template.resource_count_is("AWS::ApiGateway::Method", 4)
     template.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
