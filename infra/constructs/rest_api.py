@@ -19,6 +19,9 @@ TEXT = apigw.JsonSchema(
 # than MAX_TEXT_CHARS and batches over MAX_BATCH must answer 413, which a request validator
 # cannot do, and top_k's upper bound (the model's label count) is known only to the image.
 # The handler checks everything again, so the API behaves the same behind any front door.
+# (A maxLength would also disagree with the handler, which counts characters after stripping.)
+# Nesting is bounded here too: text is a string, texts a list of strings, nothing else is
+# allowed, so deeper JSON is a 400 (tests/infrastructure/test_request_model.py: both agree).
 PREDICT_REQUEST = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
     title="PredictRequest",
