@@ -30,6 +30,15 @@ IMAGE_CONTEXT = [
     "model_artifacts/README.md",
     # Evaluation outputs (confusion matrix) are for people, not for inference.
     "model_artifacts/*.png",
+    # Nothing that looks like a secret, even inside the allowed folders: an image is not a vault.
+    "**/.env*",
+    "**/*.pem",
+    "**/*.key",
+    "**/id_rsa*",
+    "**/credentials*",
+    "**/.aws",
+    "**/.netrc",
+    "**/.pypirc",
 ]
 
 

@@ -76,6 +76,9 @@ def test_config_is_frozen() -> None:
         ("stack_name", "api-", "hyphen-separated words starting with a letter"),
         ("stack_name", "A" * 21, "at most 20 characters"),
         ("provisioned_concurrency", "-1", "an integer in 0..1000"),
+        # Throttling cannot be switched off.
+        ("throttle_rate_limit", "0", "an integer in 1..10000"),
+        ("throttle_burst_limit", "0", "an integer in 1..5000"),
     ],
 )
 def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: object, allowed: str) -> None:
