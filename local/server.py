@@ -7,7 +7,8 @@ Every request runs the Lambda handler itself, loaded once at start-up:
   handler's statusCode, headers and body become the response; so the handler alone decides
   that GET /predict is a 405 and /other a 404, as it does when deployed.
 
-HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) choose the address.
+HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) choose the address;
+IDLE_CLIENT_SECONDS (default 30) is how long a client may send nothing before it is dropped.
 Ctrl-C or SIGTERM stops the server cleanly.
 """
 
@@ -144,7 +145,10 @@ def main() -> None:
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "3000")),
         max_request_body_size=LAMBDA_PAYLOAD_LIMIT,
-        channel_timeout=IDLE_CLIENT_SECONDS,
+        channel_timeout=int(os.environ.get("IDLE_CLIENT_SECONDS", IDLE_CLIENT_SECONDS)),
+        # Look for idle clients every second: waitress's default (30 s) lets one linger for
+        # up to twice the timeout. A slow client costs a socket, never one of the threads.
+        cleanup_interval=1,
     )
     print(
         f"Serving on http://{server.effective_host}:{server.effective_port} "

@@ -1,86 +1,27 @@
 """The local server (`python -m local.server`) as a real process on 127.0.0.1."""
 
 import json
-import os
-import queue
-import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
 
+from local.process import ServerProcess
 from tests.lambda_events import TRANSACTIONS
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 # curl -d sends this content type; the README's `curl ... -d '{"text": ...}'` must work.
 CURL_FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "curl/8.5.0"}
-STARTUP_SECONDS = 180
-
-
-class LocalServer:
-    """The server process, its URL, and the lines it writes (read by threads, so pipes never fill)."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.server"],
-            cwd=REPO,
-            env={**os.environ, "HOST": "127.0.0.1", "PORT": "0"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stdout: list[str] = []
-        self.stderr: queue.Queue[str] = queue.Queue()
-        self._readers = [
-            threading.Thread(target=self._collect, args=(self.process.stdout, self.stdout.append), daemon=True),
-            threading.Thread(target=self._collect, args=(self.process.stderr, self.stderr.put), daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-        self.url = self._wait_until_serving()
-
-    @staticmethod
-    def _collect(stream, sink) -> None:
-        for line in stream:
-            sink(line)
-
-    def _wait_until_serving(self) -> str:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                line = self.stderr.get(timeout=1)
-            except queue.Empty:
-                assert self.process.poll() is None, "the server exited during start-up"
-                continue
-            serving = re.search(r"Serving on (http://127\.0\.0\.1:\d+)", line)
-            if serving:
-                return serving.group(1)
-        raise AssertionError("the server did not start")
-
-    def request_log_lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.stdout if line.startswith("{") and '"message":"request"' in line]
-
-    def stop(self, signum: int) -> int:
-        """Send the signal; return the exit code once the process and its output have ended."""
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=60)
-        for reader in self._readers:
-            reader.join(timeout=10)
-        return code
+LOOPBACK = {"HOST": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module")
 def server():
-    running = LocalServer()
+    running = ServerProcess(LOOPBACK)
     yield running
     if running.process.poll() is None:
         running.stop(signal.SIGTERM)
@@ -176,7 +117,7 @@ def test_each_request_logs_exactly_one_line(server):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_server_stops_cleanly_on_a_signal(signum):
-    own = LocalServer()
+    own = ServerProcess(LOOPBACK)
     assert predict(own, {"text": "STARBUCKS"}).status_code == 200
     assert own.stop(signum) == 0
     remaining = []
