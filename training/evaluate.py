@@ -1,0 +1,134 @@
+"""Evaluates the model folder on the test split and on the hand-written holdout lines.
+
+    python training/evaluate.py [--model-dir DIR]
+
+Writes evaluation.json (accuracy, per-label precision/recall/F1, the holdout's misses) and
+confusion_matrix.png into the model folder, merges the headline metrics into model_card.json,
+and prints a Markdown table of the per-label scores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python training/evaluate.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix  # noqa: E402
+from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
+
+from training.common import DEFAULT_MODEL_DIR, TORCH_THREADS, predict_labels, read_holdout, read_split  # noqa: E402
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    return parser.parse_args(argv)
+
+
+def evaluate(model_dir: Path) -> dict:
+    torch.set_num_threads(TORCH_THREADS)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+
+    test = read_split("test")
+    truth = [row["label"] for row in test]
+    predicted = predict_labels(model, tokenizer, [row["text"] for row in test])
+    report = classification_report(truth, predicted, labels=labels, output_dict=True, zero_division=0)
+
+    holdout = read_holdout()
+    holdout_predicted = predict_labels(model, tokenizer, [row["text"] for row in holdout])
+    holdout_misses = [
+        {"text": row["text"], "label": row["label"], "predicted": p}
+        for row, p in zip(holdout, holdout_predicted)
+        if p != row["label"]
+    ]
+
+    results = {
+        "test": {
+            "lines": len(test),
+            "accuracy": round(accuracy_score(truth, predicted), 4),
+            "macro_f1": round(report["macro avg"]["f1-score"], 4),
+            "per_label": {
+                label: {
+                    "precision": round(report[label]["precision"], 4),
+                    "recall": round(report[label]["recall"], 4),
+                    "f1": round(report[label]["f1-score"], 4),
+                    "support": int(report[label]["support"]),
+                }
+                for label in labels
+            },
+        },
+        "holdout_handwritten": {
+            "lines": len(holdout),
+            "accuracy": round(1 - len(holdout_misses) / len(holdout), 4),
+            "misses": holdout_misses,
+        },
+    }
+    (model_dir / "evaluation.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    plot_confusion_matrix(confusion_matrix(truth, predicted, labels=labels), labels, model_dir / "confusion_matrix.png")
+    merge_into_card(model_dir / "model_card.json", results)
+    return results
+
+
+def plot_confusion_matrix(matrix, labels: list[str], path: Path) -> None:
+    figure, axes = plt.subplots(figsize=(8, 7), dpi=110)
+    axes.imshow(matrix, cmap="Blues")
+    axes.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    axes.set_yticks(range(len(labels)), labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title("Test split: confusion matrix (lines)")
+    threshold = matrix.max() / 2
+    for row in range(len(labels)):
+        for column in range(len(labels)):
+            if matrix[row, column]:
+                color = "white" if matrix[row, column] > threshold else "black"
+                axes.text(column, row, str(matrix[row, column]), ha="center", va="center", color=color, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def merge_into_card(card_path: Path, results: dict) -> None:
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card["metrics"].update(
+        {
+            "test_accuracy": results["test"]["accuracy"],
+            "test_macro_f1": results["test"]["macro_f1"],
+            "test_f1_per_label": {label: s["f1"] for label, s in results["test"]["per_label"].items()},
+            "holdout_handwritten_accuracy": results["holdout_handwritten"]["accuracy"],
+        }
+    )
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+
+
+def markdown_table(results: dict) -> str:
+    rows = ["| label | precision | recall | F1 | test lines |", "|---|---|---|---|---|"]
+    for label, s in results["test"]["per_label"].items():
+        rows.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
+    test, holdout = results["test"], results["holdout_handwritten"]
+    rows.append(f"| **all (accuracy / macro F1)** | | {test['accuracy']:.3f} | {test['macro_f1']:.3f} | {test['lines']} |")
+    return "\n".join(rows) + f"\n\nHand-written holdout: {holdout['accuracy']:.3f} of {holdout['lines']} lines."
+
+
+def main() -> None:
+    args = parse_args()
+    results = evaluate(args.model_dir)
+    print(markdown_table(results))
+    for miss in results["holdout_handwritten"]["misses"]:
+        print(f"  holdout miss: {miss['text']!r} is {miss['label']}, predicted {miss['predicted']}")
+
+
+if __name__ == "__main__":
+    main()

