@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model serve test synth bench clean deploy smoke destroy
+.PHONY: help install model serve test synth bench clean deploy smoke destroy fuzz load audit
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
@@ -21,6 +21,9 @@ help:
 	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
 	@echo "make smoke   - send real requests to the deployed API (STACK=$(STACK))"
 	@echo "make destroy - delete the stacks and everything they created"
+	@echo "make fuzz    - the hypothesis property tests with 10,000 examples each"
+	@echo "make load    - load test of the local server (LOAD_USERS=$(LOAD_USERS), LOAD_SECONDS=$(LOAD_SECONDS)), every answer checked"
+	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 
 # The venv is rebuilt when any requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
@@ -73,6 +76,21 @@ smoke: install
 destroy: install
 	@$(PY) -m tools.preflight destroy
 	npx cdk destroy --all --force
+
+fuzz: install $(MODEL)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/unit/test_fuzzed_inputs.py --hypothesis-show-statistics
+
+LOAD_USERS ?= 16
+LOAD_SECONDS ?= 60
+load: install $(MODEL)
+	$(PY) -m loadtest.run --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
+
+# Kept out of `make test`: it asks PyPI's vulnerability API about each version. --strict fails
+# when a package cannot be looked up, instead of passing without having checked it.
+audit: install
+	$(PY) -m pip_audit --strict --vulnerability-service pypi --no-deps --disable-pip \
+		-r requirements.txt -r requirements-dev.txt -r lambda_image/requirements.txt
+	$(PY) -m pip_audit --strict --vulnerability-service pypi
 
 clean:
 	rm -rf cdk.out .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The bounded load test of the local server (`make load`): loadtest/run.py runs loadtest/locustfile.py."""
