@@ -118,6 +118,8 @@ LOG_RETENTION = {
 }
 
 ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
+# An address SNS can send to, or nothing: alarms without notifications.
+EMAIL_OR_EMPTY = r"(?:[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?"
 
 
 def setting(rule: Rule) -> Any:
@@ -156,6 +158,10 @@ class InferenceConfig:
     provisioned_concurrency: int = setting(IntRange(0, 1000))
     log_retention_days: logs.RetentionDays = setting(Choice(LOG_RETENTION))
     image_keep_last: int = setting(IntRange(1, 100))
+    # Empty: no topic; else every alarm notifies this address (alarm and back to OK).
+    alarm_email: str = setting(
+        Pattern(EMAIL_OR_EMPTY, "an email address like ops@example.com, or empty for no alarm emails")
+    )
 
     @classmethod
     def from_context(cls, node: Node) -> InferenceConfig:

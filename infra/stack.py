@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_s3 as s3
-from aws_cdk.app_staging_synthesizer_alpha import AppStagingSynthesizer
 from constructs import Construct
 
 from infra.config import InferenceConfig
 from infra.constructs.alarms import ServiceAlarms
+from infra.constructs.dashboard import ServiceDashboard
 from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import PredictApi
 from infra.constructs.warmup import WarmupSchedule
+from infra.staging import staging_synthesizer
 
 
 class InferenceStack(cdk.Stack):
@@ -20,7 +20,7 @@ class InferenceStack(cdk.Stack):
             scope,
             config.stack_name,
             description="PyTorch transaction classifier on AWS Lambda behind API Gateway",
-            synthesizer=_staging_synthesizer(config),
+            synthesizer=staging_synthesizer(config),
         )
         model = ModelFunction(self, "Model", config=config)
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.
@@ -36,7 +36,21 @@ class InferenceStack(cdk.Stack):
         )
         if config.warmup_enabled:
             WarmupSchedule(self, "Warmup", target=model.invoke_target, rate_minutes=config.warmup_rate_minutes)
-        ServiceAlarms(self, "Alarms", function=model.function, api=self.predict_api.api, timeout=model.function.timeout)
+        ServiceAlarms(
+            self,
+            "Alarms",
+            function=model.function,
+            api=self.predict_api.api,
+            timeout=model.function.timeout,
+            alarm_email=config.alarm_email,
+        )
+        dashboard = ServiceDashboard(
+            self,
+            "Dashboard",
+            function=model.function,
+            log_group=model.log_group,
+            api=self.predict_api.api,
+        )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.predict_api.predict_url, description="POST your requests here")
         # Tools that call the deployed API (tools/smoke.py) read how to authenticate from here.
@@ -53,15 +67,11 @@ class InferenceStack(cdk.Stack):
                 value=self.predict_api.api_key.key_id,
                 description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
             )
+        # For the operator: where to look (docs: the README's "Operating" section).
+        cdk.CfnOutput(self, "FunctionName", value=model.function.function_name, description="The model function")
+        cdk.CfnOutput(
+            self, "LogGroupName", value=model.log_group.log_group_name, description="aws logs tail <name> --follow"
+        )
+        cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="CloudWatch dashboard")
+        cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")
 
-
-def _staging_synthesizer(config: InferenceConfig) -> AppStagingSynthesizer:
-    """Assets go to an app-owned staging stack instead of the shared bootstrap bucket/repository:
-    one ECR repository per image that keeps the last N images, and `cdk destroy` of the staging
-    stack empties and deletes its bucket and repositories (CDK never cleans the shared ones)."""
-    return AppStagingSynthesizer.default_resources(
-        app_id=config.app_id,
-        staging_bucket_encryption=s3.BucketEncryption.S3_MANAGED,
-        image_asset_version_count=config.image_keep_last,
-        auto_delete_staging_assets=True,
-    )

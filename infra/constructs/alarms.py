@@ -1,20 +1,26 @@
-"""CloudWatch alarms on the model function and the API.
+"""CloudWatch alarms on the model function and the API, optionally sent to an email address.
 
-They have no actions: subscribe an SNS topic (or a chat integration) to them in the console
-or with `alarm.add_alarm_action(...)` if you want to be paged.
+With an address (config `alarm_email`), each alarm notifies an SNS topic with an email
+subscription when it goes into ALARM and when it is back to OK.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
 # p99 latency above this share of the function timeout means requests are close to failing.
 LATENCY_SHARE_OF_TIMEOUT = 0.8
+CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
 
 
 class ServiceAlarms(Construct):
@@ -26,6 +32,7 @@ class ServiceAlarms(Construct):
         function: lambda_.IFunction,
         api: apigw.RestApi,
         timeout: Duration,
+        alarm_email: str,
     ) -> None:
         super().__init__(scope, construct_id)
         watched = [
@@ -61,3 +68,35 @@ class ServiceAlarms(Construct):
             )
             for construct_id, metric, threshold, description in watched
         ]
+        self.topic = self._email_topic(alarm_email) if alarm_email else None
+        if self.topic:
+            action = cloudwatch_actions.SnsAction(self.topic)
+            for alarm in self.alarms:
+                alarm.add_alarm_action(action)
+                alarm.add_ok_action(action)
+
+    def _email_topic(self, alarm_email: str) -> sns.Topic:
+        # Encrypted at rest with a key of this stack: CloudWatch cannot publish to a topic under
+        # the AWS managed key (alias/aws/sns), whose policy does not let it use the key.
+        key = kms.Key(
+            self,
+            "TopicKey",
+            description="Encrypts the alarm notification topic",
+            enable_key_rotation=True,
+            # Deleted with the stack after KMS's shortest waiting period (not billed meanwhile).
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        key.grant(CLOUDWATCH, "kms:Decrypt", "kms:GenerateDataKey*")
+        topic = sns.Topic(self, "Topic", display_name="Transaction classifier alarms", master_key=key, enforce_ssl=True)
+        # The topic policy replaces SNS's default one: CloudWatch may publish for these alarms only.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[CLOUDWATCH],
+                resources=[topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": [alarm.alarm_arn for alarm in self.alarms]}},
+            )
+        )
+        topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        return topic

@@ -16,6 +16,10 @@ from infra.config import InferenceConfig
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "lambda_image/Dockerfile"
 MODEL_DIR = "/opt/ml/model"
+# Powertools publishes the handler's metrics (ColdStart, Latency, ...) under this namespace with
+# this service dimension; the dashboard reads them back.
+SERVICE_NAME = "transaction-classifier"
+METRICS_NAMESPACE = "PytorchLambdaApi"
 # The build context is the repository root (the image needs model_artifacts/ too), so the
 # context is an allow-list: only what the Dockerfile copies reaches the build and the asset
 # hash, and tests, caches, .venv or cdk.out never trigger a rebuild.
@@ -89,8 +93,8 @@ class ModelFunction(Construct):
                 "DEFAULT_TOP_K": str(config.default_top_k),
                 "TORCH_THREADS": str(config.torch_threads),
                 "HF_HUB_OFFLINE": "1",
-                "POWERTOOLS_SERVICE_NAME": "transaction-classifier",
-                "POWERTOOLS_METRICS_NAMESPACE": "PytorchLambdaApi",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "LOG_LEVEL": "INFO",
                 # Behind a proxy integration API Gateway answers only the CORS preflight; the
                 # handler adds Access-Control-Allow-Origin to the answers themselves.

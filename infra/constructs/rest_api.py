@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -61,6 +62,8 @@ class PredictApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
+            # API Gateway's metrics (alarms, dashboard) are per API *name*: make it this stack's own.
+            rest_api_name=Stack.of(self).stack_name,
             description="Transaction classifier: POST /predict",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Logging to CloudWatch would need an account-wide role setting; see infra/nag.py.

@@ -27,6 +27,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "iam_auth": {"iam_auth": "true"},
     "provisioned_concurrency": {"provisioned_concurrency": "2"},
     "cors": {"cors_allow_origins": "https://app.example.com,https://admin.example.com"},
+    "alarm_email": {"alarm_email": "ops@example.com"},
 }
 STAGING_PREFIX = "StagingStack-"
 

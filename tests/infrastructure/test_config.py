@@ -56,6 +56,11 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
     assert config.log_retention_days == logs.RetentionDays.ONE_WEEK
 
 
+def test_alarm_email_is_off_by_default_and_takes_one_address() -> None:
+    assert config_from().alarm_email == ""
+    assert config_from(alarm_email="ops.team+alarms@mail.example.co.uk").alarm_email == "ops.team+alarms@mail.example.co.uk"
+
+
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         config_from().memory_mb = 1  # type: ignore[misc]
@@ -79,6 +84,8 @@ def test_config_is_frozen() -> None:
         # Throttling cannot be switched off.
         ("throttle_rate_limit", "0", "an integer in 1..10000"),
         ("throttle_burst_limit", "0", "an integer in 1..5000"),
+        ("alarm_email", "ops@", "an email address like ops@example.com, or empty"),
+        ("alarm_email", "ops@example.com,dev@example.com", "an email address like ops@example.com, or empty"),
     ],
 )
 def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: object, allowed: str) -> None:

@@ -229,13 +229,6 @@ def test_no_provisioned_concurrency_by_default(template: Template) -> None:
     template.resource_count_is("AWS::Lambda::Version", 0)
 
 
-def test_destroy_leaves_nothing_behind(default_app: SynthesizedApp) -> None:
-    for name, stack in default_app.templates.items():
-        for logical_id, resource in stack["Resources"].items():
-            assert resource.get("DeletionPolicy", "Delete") == "Delete", (name, logical_id)
-            assert resource.get("UpdateReplacePolicy", "Delete") == "Delete", (name, logical_id)
-
-
 def test_staging_repository_keeps_the_last_5_images_and_is_emptied_on_delete(default_app: SynthesizedApp) -> None:
     staging = default_app.staging_template
     repository = only(staging, "AWS::ECR::Repository")

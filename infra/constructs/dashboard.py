@@ -1,0 +1,108 @@
+"""The CloudWatch dashboard: the function, its cold starts and the API on one page.
+
+The alarms are not on it: an alarm widget refers to alarms by ARN (Fn::GetAtt), which moto's
+CloudFormation (the deploy rehearsal) cannot resolve; CloudWatch lists them under Alarms.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.model_function import METRICS_NAMESPACE, SERVICE_NAME
+
+PERIOD = Duration.minutes(5)
+# The dashboard grid is 24 columns wide: two graphs per row.
+HALF = 12
+# Lambda reports a cold start's init time only on the REPORT log line of its first invocation,
+# not as a metric: Logs Insights reads it there (it runs when the dashboard is viewed).
+INIT_DURATION_QUERY = [
+    'filter @type = "REPORT" and ispresent(@initDuration)',
+    "stats count() as coldStarts, avg(@initDuration) as avgInitMs, max(@initDuration) as maxInitMs by bin(5m)",
+]
+
+
+class ServiceDashboard(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        function: lambda_.Function,
+        log_group: logs.ILogGroup,
+        api: apigw.RestApi,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Dashboards are global to the account, so the region keeps two deployments apart.
+        self.dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{Stack.of(self).stack_name}-{Aws.REGION}", default_interval=Duration.hours(3)
+        )
+        self.url = (
+            f"https://console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
+            f"#dashboards/dashboard/{self.dashboard.dashboard_name}"
+        )
+        cold_starts = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="ColdStart",
+            # Powertools' ColdStart metric carries the function name besides the service.
+            dimensions_map={"function_name": function.function_name, "service": SERVICE_NAME},
+            statistic=cloudwatch.Stats.SUM,
+            period=PERIOD,
+            label="cold starts",
+        )
+        timeout = cloudwatch.HorizontalAnnotation(value=function.timeout.to_milliseconds(), label="timeout")
+        self.dashboard.add_widgets(
+            _graph(
+                "Function invocations, errors, throttles",
+                function.metric_invocations(period=PERIOD, label="invocations"),
+                function.metric_errors(period=PERIOD, label="errors"),
+                function.metric_throttles(period=PERIOD, label="throttles"),
+            ),
+            _graph(
+                "Function duration (ms)",
+                function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.p(50), label="p50"),
+                function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.p(99), label="p99"),
+                annotation=timeout,
+            ),
+        )
+        self.dashboard.add_widgets(
+            _graph("Cold starts", cold_starts),
+            cloudwatch.LogQueryWidget(
+                title="Cold start init duration (ms), from the REPORT log lines",
+                log_group_names=[log_group.log_group_name],
+                query_lines=INIT_DURATION_QUERY,
+                view=cloudwatch.LogQueryVisualizationType.TABLE,
+                width=HALF,
+            ),
+        )
+        self.dashboard.add_widgets(
+            _graph(
+                "API requests and errors",
+                api.metric_count(period=PERIOD, label="requests"),
+                api.metric_client_error(period=PERIOD, label="4xx"),
+                api.metric_server_error(period=PERIOD, label="5xx"),
+            ),
+            _graph(
+                "API latency (ms)",
+                api.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.p(50), label="latency p50"),
+                api.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.p(99), label="latency p99"),
+                api.metric_integration_latency(period=PERIOD, statistic=cloudwatch.Stats.p(50), label="integration p50"),
+                api.metric_integration_latency(period=PERIOD, statistic=cloudwatch.Stats.p(99), label="integration p99"),
+                annotation=timeout,
+            ),
+        )
+
+
+def _graph(
+    title: str, *metrics: cloudwatch.IMetric, annotation: cloudwatch.HorizontalAnnotation | None = None
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=list(metrics),
+        left_annotations=[annotation] if annotation else None,
+        width=HALF,
+    )

@@ -1,0 +1,100 @@
+"""The app's staging stack: AppStagingSynthesizer's DefaultStagingStack, with nothing left after
+`cdk destroy`.
+
+The default staging stack empties its bucket on delete with a CDK custom-resource Lambda, and
+that Lambda would log to /aws/lambda/<its name>: a log group Lambda creates at run time (the
+Lambda's role has the AWS managed basic execution policy, logs:CreateLogGroup on *), which
+CloudFormation never knew and never deletes, with no retention. CDK has no option for it, so
+StagingStack gives that Lambda a log group of the stack instead and takes CreateLogGroup away.
+The Lambda only exists once the bucket does, and the synthesizer creates the bucket while it
+synthesizes (to hold the app stack's template), in `add_file`: hence the override.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk.app_staging_synthesizer_alpha import (
+    AppStagingSynthesizer,
+    DefaultStagingStack,
+    FileStagingLocation,
+    IStagingResources,
+    IStagingResourcesFactory,
+)
+import jsii
+from constructs import IConstruct
+
+from infra.config import InferenceConfig
+
+# Construct ids aws-cdk-lib gives the bucket-emptying Lambda's provider and its parts.
+AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+# AppStagingSynthesizer's naming: the stack is StagingStack-<app id> in every environment.
+STACK_NAME_PREFIX = "StagingStack"
+
+
+class StagingStack(DefaultStagingStack):
+    def __init__(self, scope: App, construct_id: str, *, config: InferenceConfig, **props) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            app_id=config.app_id,
+            staging_bucket_encryption=s3.BucketEncryption.S3_MANAGED,
+            # One ECR repository per image, keeping the last N images.
+            image_asset_version_count=config.image_keep_last,
+            # Deleted with the stack: the repository (EmptyOnDelete) and the bucket (emptied by the Lambda).
+            auto_delete_staging_assets=True,
+            **props,
+        )
+        self._log_retention = config.log_retention_days
+
+    def add_file(self, asset) -> FileStagingLocation:
+        # jsii hands an override its struct argument whole; the base method takes it as keywords.
+        location = super().add_file(**asset._values)
+        provider = self.node.try_find_child(AUTO_DELETE_PROVIDER)
+        if provider is not None and provider.node.try_find_child("Logs") is None:
+            self._log_to_a_group_of_this_stack(provider)
+        return location
+
+    def _log_to_a_group_of_this_stack(self, provider: IConstruct) -> None:
+        log_group = logs.LogGroup(provider, "Logs", retention=self._log_retention, removal_policy=RemovalPolicy.DESTROY)
+        # Deleted after the Lambda (which refers to it), so its last run still has somewhere to log.
+        provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
+        role = provider.node.find_child("Role")
+        role.add_property_deletion_override("ManagedPolicyArns")
+        provider.add_to_role_policy(
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": log_group.log_group_arn,
+            }
+        )
+
+
+@jsii.implements(IStagingResourcesFactory)
+class StagingStackFactory:
+    """What `AppStagingSynthesizer.default_resources` does, with StagingStack for DefaultStagingStack."""
+
+    def __init__(self, config: InferenceConfig) -> None:
+        self._config = config
+
+    def obtain_staging_resources(
+        self, stack: Stack, *, environment_string: str, qualifier: str, deploy_role_arn: str | None = None
+    ) -> IStagingResources:
+        stack_name = f"{STACK_NAME_PREFIX}-{self._config.app_id}"
+        return StagingStack(
+            App.of(stack),
+            f"{stack_name}-{environment_string}",
+            config=self._config,
+            stack_name=stack_name,
+            env=Environment(account=stack.account, region=stack.region),
+            qualifier=qualifier,
+            deploy_role_arn=deploy_role_arn,
+        )
+
+
+def staging_synthesizer(config: InferenceConfig) -> AppStagingSynthesizer:
+    """Assets go to an app-owned staging stack instead of the shared bootstrap bucket/repository:
+    one ECR repository per image that keeps the last N images, and `cdk destroy` of the staging
+    stack empties and deletes its bucket and repositories (CDK never cleans the shared ones)."""
+    return AppStagingSynthesizer.custom_factory(factory=StagingStackFactory(config), once_per_env=True)
