@@ -72,6 +72,6 @@ class InferenceStack(cdk.Stack):
         cdk.CfnOutput(
             self, "LogGroupName", value=model.log_group.log_group_name, description="aws logs tail <name> --follow"
         )
-        cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="CloudWatch dashboard")
+        cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="The dashboard")
         cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")
 

@@ -16,6 +16,7 @@ from constructs import Construct
 from infra.constructs.model_function import METRICS_NAMESPACE, SERVICE_NAME
 
 PERIOD = Duration.minutes(5)
+P50, P99 = cloudwatch.Stats.p(50), cloudwatch.Stats.p(99)
 # The dashboard grid is 24 columns wide: two graphs per row.
 HALF = 12
 # Lambda reports a cold start's init time only on the REPORT log line of its first invocation,
@@ -39,7 +40,10 @@ class ServiceDashboard(Construct):
         super().__init__(scope, construct_id)
         # Dashboards are global to the account, so the region keeps two deployments apart.
         self.dashboard = cloudwatch.Dashboard(
-            self, "Dashboard", dashboard_name=f"{Stack.of(self).stack_name}-{Aws.REGION}", default_interval=Duration.hours(3)
+            self,
+            "Dashboard",
+            dashboard_name=f"{Stack.of(self).stack_name}-{Aws.REGION}",
+            default_interval=Duration.hours(3),
         )
         self.url = (
             f"https://console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
@@ -64,8 +68,8 @@ class ServiceDashboard(Construct):
             ),
             _graph(
                 "Function duration (ms)",
-                function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.p(50), label="p50"),
-                function.metric_duration(period=PERIOD, statistic=cloudwatch.Stats.p(99), label="p99"),
+                function.metric_duration(period=PERIOD, statistic=P50, label="p50"),
+                function.metric_duration(period=PERIOD, statistic=P99, label="p99"),
                 annotation=timeout,
             ),
         )
@@ -87,11 +91,11 @@ class ServiceDashboard(Construct):
                 api.metric_server_error(period=PERIOD, label="5xx"),
             ),
             _graph(
-                "API latency (ms)",
-                api.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.p(50), label="latency p50"),
-                api.metric_latency(period=PERIOD, statistic=cloudwatch.Stats.p(99), label="latency p99"),
-                api.metric_integration_latency(period=PERIOD, statistic=cloudwatch.Stats.p(50), label="integration p50"),
-                api.metric_integration_latency(period=PERIOD, statistic=cloudwatch.Stats.p(99), label="integration p99"),
+                "API latency (ms): in total, and waiting for the function (integration)",
+                api.metric_latency(period=PERIOD, statistic=P50, label="latency p50"),
+                api.metric_latency(period=PERIOD, statistic=P99, label="latency p99"),
+                api.metric_integration_latency(period=PERIOD, statistic=P50, label="integration p50"),
+                api.metric_integration_latency(period=PERIOD, statistic=P99, label="integration p99"),
                 annotation=timeout,
             ),
         )

@@ -97,7 +97,9 @@ def test_dashboard_graphs_this_apis_requests_4xx_5xx_and_latencies(template: Tem
 def test_api_is_named_after_the_stack_so_its_metrics_are_its_own(template: Template) -> None:
     # API Gateway's metrics are keyed by API name: a shared name would mix other APIs in.
     assert only(template, "AWS::ApiGateway::RestApi")["Properties"]["Name"] == "PytorchInferenceApi"
-    for alarm in template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"Namespace": "AWS/ApiGateway"}}).values():
+    api_alarms = template.find_resources("AWS::CloudWatch::Alarm", {"Properties": {"Namespace": "AWS/ApiGateway"}})
+    assert len(api_alarms) == 2
+    for alarm in api_alarms.values():
         assert alarm["Properties"]["Dimensions"] == [{"Name": "ApiName", "Value": "PytorchInferenceApi"}]
 
 
@@ -174,7 +176,7 @@ def test_topic_takes_tls_only_and_publications_from_these_alarms_only(emailing: 
 
 
 @pytest.mark.slow
-def test_the_handler_publishes_cold_starts_under_the_dashboards_namespace_and_dimensions(default_app: SynthesizedApp) -> None:
+def test_the_handler_publishes_cold_starts_as_the_dashboard_reads_them(default_app: SynthesizedApp) -> None:
     """The real handler, with the function's environment from the template, on its first event."""
     template = default_app.app_template
     environment = {**os.environ, **function_environment(template), "MODEL_DIR": str(REPO_ROOT / "model_artifacts")}

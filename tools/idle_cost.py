@@ -1,0 +1,253 @@
+"""`python -m tools.idle_cost`: what the synthesized app costs per month while nobody calls it,
+with the warm-up on and off, as a Markdown table.
+
+Computed, not billed: AWS list prices (us-east-1, on demand, no free tier) applied to the
+resources in the synthesized templates (`make synth` writes them to cdk.out/) and to the
+warm-up handler timed here, in-process, with the real model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.constructs.warmup import WARMUP_EVENT
+from tools.preflight import MODEL_WEIGHTS, REPO
+
+HOURS_PER_MONTH = 730  # AWS prices "per month" as 730 hours
+MINUTES_PER = {"minute": 1, "hour": 60, "day": 1440}  # units of EventBridge's rate(...)
+GB = 1024**3
+LAMBDA_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
+PROVISIONED_GB_SECOND = {"x86_64": 0.0000041667, "arm64": 0.0000033334}
+LAMBDA_REQUEST = 0.20 / 1e6
+ALARM_MONTH = 0.10  # standard resolution
+DASHBOARD_MONTH = 3.00  # the first 3 dashboards of an account are free
+KMS_KEY_MONTH = 1.00
+CUSTOM_METRIC_MONTH = 0.30  # prorated by the hour a metric is published in
+LOGS_INGESTED_GB = 0.50
+ECR_GB_MONTH = 0.10
+# Lambda bills duration in whole milliseconds, at least one.
+BILLED_MS_MINIMUM = 1
+# Lambda's own START, END and REPORT lines of one invocation, about this many bytes together.
+PLATFORM_LOG_BYTES = 350
+# Lambda retires execution environments after a few hours even when they are kept busy (it does
+# not say when): assume every 2 hours, each time a cold start (billed init) and a ColdStart metric.
+RECYCLES_PER_DAY = 12
+# The compressed image without the model: Lambda's python:3.12 base (~0.2 GB), the CPU torch
+# wheel (0.19 GB) and the rest of lambda_image/requirements.txt. An estimate: no Docker here;
+# `aws ecr describe-images` shows the real sizes.
+IMAGE_WITHOUT_MODEL_GB = 0.45
+
+
+@dataclass(frozen=True)
+class HandlerTiming:
+    init_seconds: float  # the handler module's import: torch, settings, model, as in a cold start
+    warmup_ms: float  # median of one warm-up invocation
+    warmup_log_bytes: float  # what one warm-up writes (its metric line)
+
+
+@dataclass(frozen=True)
+class App:
+    """What of the synthesized templates costs money while idle."""
+
+    resources: list[dict[str, Any]]
+
+    @classmethod
+    def from_assembly(cls, assembly: Path) -> App:
+        templates = [json.loads(path.read_text()) for path in sorted(assembly.glob("*.template.json"))]
+        return cls([resource for template in templates for resource in template.get("Resources", {}).values()])
+
+    def of_type(self, resource_type: str) -> list[dict[str, Any]]:
+        return [resource["Properties"] for resource in self.resources if resource["Type"] == resource_type]
+
+    @property
+    def function(self) -> dict[str, Any]:
+        (function,) = [f for f in self.of_type("AWS::Lambda::Function") if f.get("PackageType") == "Image"]
+        return function
+
+    @property
+    def warmup(self) -> tuple[int, Any] | None:
+        """(minutes between pings, the event) of the warm-up rule, if there is one."""
+        rules = self.of_type("AWS::Events::Rule")
+        if not rules:
+            return None
+        (rule,) = rules
+        count, unit = rule["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
+        return int(count) * MINUTES_PER[unit.removesuffix("s")], json.loads(rule["Targets"][0]["Input"])
+
+    @property
+    def provisioned_concurrency(self) -> int:
+        return sum(
+            alias.get("ProvisionedConcurrencyConfig", {}).get("ProvisionedConcurrentExecutions", 0)
+            for alias in self.of_type("AWS::Lambda::Alias")
+        )
+
+    @property
+    def images_kept(self) -> int:
+        (repository,) = self.of_type("AWS::ECR::Repository")
+        (rule,) = json.loads(repository["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        return rule["selection"]["countNumber"]
+
+
+def measure_handler(event: Any, samples: int = 500) -> HandlerTiming:
+    """The real handler in a fresh Python process, so its import is a real init (torch, the model)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.idle_cost", "--time-handler", json.dumps(event), "--samples", str(samples)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return HandlerTiming(**json.loads(result.stdout))
+
+
+def _time_handler_here(event: Any, samples: int) -> HandlerTiming:
+    """In this (fresh) process: the handler's import, then `samples` invocations with the event."""
+    sys.path.insert(0, str(REPO / "lambda_image"))
+    started = time.perf_counter()
+    from inference import handler
+
+    init_seconds = time.perf_counter() - started
+    from local.lambda_context import LocalLambdaContext
+
+    output, durations = io.StringIO(), []
+    with redirect_stdout(io.StringIO()):
+        handler.lambda_handler(event, LocalLambdaContext())  # the first one also reports the cold start
+    with redirect_stdout(output):
+        for _ in range(samples):
+            started = time.perf_counter()
+            handler.lambda_handler(event, LocalLambdaContext())
+            durations.append(time.perf_counter() - started)
+    return HandlerTiming(init_seconds, statistics.median(durations) * 1000, len(output.getvalue().encode()) / samples)
+
+
+@dataclass(frozen=True)
+class Cost:
+    item: str
+    basis: str  # how it is computed
+    usd: float  # per month
+    warmup_only: bool = False  # paid only while the warm-up runs
+
+    @property
+    def usd_without_warmup(self) -> float:
+        return 0.0 if self.warmup_only else self.usd
+
+
+def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: float) -> list[Cost]:
+    function = app.function
+    memory_gb = function["MemorySize"] / 1024
+    gb_second = LAMBDA_GB_SECOND[function["Architectures"][0]]
+    pings = HOURS_PER_MONTH * 60 / warmup_minutes
+    recycles = RECYCLES_PER_DAY * HOURS_PER_MONTH / 24
+    billed_ms = max(BILLED_MS_MINIMUM, math.ceil(timing.warmup_ms))
+    log_bytes = timing.warmup_log_bytes + PLATFORM_LOG_BYTES
+    alarms, dashboards = len(app.of_type("AWS::CloudWatch::Alarm")), len(app.of_type("AWS::CloudWatch::Dashboard"))
+    stored_gb = IMAGE_WITHOUT_MODEL_GB + app.images_kept * model_gb
+    costs = [
+        Cost("CloudWatch alarms", f"{alarms} × ${ALARM_MONTH:.2f}", alarms * ALARM_MONTH),
+        Cost(
+            "CloudWatch dashboard",
+            f"{dashboards} × ${DASHBOARD_MONTH:.2f} (free if among the account's first 3)",
+            dashboards * DASHBOARD_MONTH,
+        ),
+        Cost(
+            "ECR image storage",
+            f"≤ {stored_gb:.2f} GB (~{IMAGE_WITHOUT_MODEL_GB} GB base and libraries, estimated, + {app.images_kept} "
+            f"kept images × {model_gb:.3f} GB model layer) × ${ECR_GB_MONTH:.2f}/GB",
+            stored_gb * ECR_GB_MONTH,
+        ),
+        Cost("Lambda requests (warm-up)", f"{pings:,.0f} pings × $0.20/million", pings * LAMBDA_REQUEST, True),
+        Cost(
+            "Lambda duration (warm-up)",
+            f"{pings:,.0f} × {billed_ms} ms billed (measured {timing.warmup_ms:.3f} ms) × {memory_gb:g} GB",
+            pings * billed_ms / 1000 * memory_gb * gb_second,
+            True,
+        ),
+        Cost(
+            "Lambda init after recycling",
+            f"{recycles:.0f} cold starts (assumed every {24 // RECYCLES_PER_DAY} h) × {timing.init_seconds:.1f} s "
+            f"(measured) × {memory_gb:g} GB",
+            recycles * timing.init_seconds * memory_gb * gb_second,
+            True,
+        ),
+        Cost(
+            "CloudWatch Logs (warm-up)",
+            f"{pings:,.0f} × {log_bytes:.0f} bytes × ${LOGS_INGESTED_GB:.2f}/GB",
+            pings * log_bytes / GB * LOGS_INGESTED_GB,
+            True,
+        ),
+        Cost(
+            "Custom metrics (WarmUps, ColdStart)",
+            f"WarmUps every hour + ColdStart {RECYCLES_PER_DAY} hours a day, × ${CUSTOM_METRIC_MONTH:.2f}",
+            (1 + min(1.0, RECYCLES_PER_DAY / 24)) * CUSTOM_METRIC_MONTH,
+            True,
+        ),
+    ]
+    if keys := len(app.of_type("AWS::KMS::Key")):
+        costs.append(Cost("KMS key (alarm topic)", f"{keys} × ${KMS_KEY_MONTH:.2f}", keys * KMS_KEY_MONTH))
+    if provisioned := app.provisioned_concurrency:
+        costs.append(
+            Cost(
+                "Provisioned concurrency",
+                f"{provisioned} × {memory_gb:g} GB × {HOURS_PER_MONTH} h",
+                provisioned * memory_gb * HOURS_PER_MONTH * 3600 * PROVISIONED_GB_SECOND[function["Architectures"][0]],
+            )
+        )
+    return costs
+
+
+def table(costs: list[Cost], warmup_minutes: int) -> str:
+    on, off = sum(c.usd for c in costs), sum(c.usd_without_warmup for c in costs)
+    return "\n".join(
+        [
+            f"| item | computed from | warm-up on (every {warmup_minutes} min) | warm-up off |",
+            "|---|---|---:|---:|",
+            *(f"| {c.item} | {c.basis} | {dollars(c.usd)} | {dollars(c.usd_without_warmup)} |" for c in costs),
+            f"| **total per month** | | **{dollars(on)}** | **{dollars(off)}** |",
+        ]
+    )
+
+
+def dollars(usd: float) -> str:
+    return "$0" if usd == 0 else "< $0.01" if usd < 0.005 else f"${usd:.2f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assembly", type=Path, default=REPO / "cdk.out", help="the cloud assembly (default: cdk.out)")
+    # Internal: measure_handler runs this module again with these to time the handler.
+    parser.add_argument("--time-handler", metavar="EVENT", help=argparse.SUPPRESS)
+    parser.add_argument("--samples", type=int, default=500, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.time_handler:
+        print(json.dumps(asdict(_time_handler_here(json.loads(args.time_handler), args.samples))))
+        return 0
+    if not list(args.assembly.glob("*.template.json")):
+        print(f"no synthesized templates in {args.assembly}: run `make synth` first", file=sys.stderr)
+        return 2
+    if not (REPO / MODEL_WEIGHTS).is_file():
+        print(f"no model at {MODEL_WEIGHTS}: run `make model` first (the warm-up is timed with it)", file=sys.stderr)
+        return 2
+    app = App.from_assembly(args.assembly)
+    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    # Without a rule in the templates (warmup_enabled=false), the "on" column is cdk.json's rate.
+    warmup_minutes, event = app.warmup or (int(context["warmup_rate_minutes"]), WARMUP_EVENT)
+    model_gb = (REPO / MODEL_WEIGHTS).stat().st_size / GB
+    print(table(idle_costs(app, measure_handler(event), warmup_minutes, model_gb), warmup_minutes))
+    print("\nList prices, no free tier (which covers the alarms, metrics, Lambda and logs lines of a quiet account).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
