@@ -12,6 +12,7 @@ synthesizes (to hold the app stack's template), in `add_file`: hence the overrid
 
 from __future__ import annotations
 
+import jsii
 from aws_cdk import App, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -22,7 +23,6 @@ from aws_cdk.app_staging_synthesizer_alpha import (
     IStagingResources,
     IStagingResourcesFactory,
 )
-import jsii
 from constructs import IConstruct
 
 from infra.config import InferenceConfig
@@ -34,17 +34,29 @@ STACK_NAME_PREFIX = "StagingStack"
 
 
 class StagingStack(DefaultStagingStack):
-    def __init__(self, scope: App, construct_id: str, *, config: InferenceConfig, **props) -> None:
+    def __init__(
+        self,
+        scope: App,
+        construct_id: str,
+        *,
+        config: InferenceConfig,
+        env: Environment,
+        qualifier: str,
+        deploy_role_arn: str | None,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
+            stack_name=f"{STACK_NAME_PREFIX}-{config.app_id}",
+            env=env,
+            qualifier=qualifier,
+            deploy_role_arn=deploy_role_arn,
             app_id=config.app_id,
             staging_bucket_encryption=s3.BucketEncryption.S3_MANAGED,
             # One ECR repository per image, keeping the last N images.
             image_asset_version_count=config.image_keep_last,
             # Deleted with the stack: the repository (EmptyOnDelete) and the bucket (emptied by the Lambda).
             auto_delete_staging_assets=True,
-            **props,
         )
         self._log_retention = config.log_retention_days
 
@@ -60,8 +72,9 @@ class StagingStack(DefaultStagingStack):
         log_group = logs.LogGroup(provider, "Logs", retention=self._log_retention, removal_policy=RemovalPolicy.DESTROY)
         # Deleted after the Lambda (which refers to it), so its last run still has somewhere to log.
         provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
-        role = provider.node.find_child("Role")
-        role.add_property_deletion_override("ManagedPolicyArns")
+        # Instead of the basic execution policy: without logs:CreateLogGroup, no run (not even one
+        # racing the stack's deletion) can create a log group outside the stack.
+        provider.node.find_child("Role").add_property_deletion_override("ManagedPolicyArns")
         provider.add_to_role_policy(
             {
                 "Effect": "Allow",
@@ -81,12 +94,10 @@ class StagingStackFactory:
     def obtain_staging_resources(
         self, stack: Stack, *, environment_string: str, qualifier: str, deploy_role_arn: str | None = None
     ) -> IStagingResources:
-        stack_name = f"{STACK_NAME_PREFIX}-{self._config.app_id}"
         return StagingStack(
             App.of(stack),
-            f"{stack_name}-{environment_string}",
+            f"{STACK_NAME_PREFIX}-{self._config.app_id}-{environment_string}",
             config=self._config,
-            stack_name=stack_name,
             env=Environment(account=stack.account, region=stack.region),
             qualifier=qualifier,
             deploy_role_arn=deploy_role_arn,
