@@ -21,7 +21,7 @@ help:
 	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
 	@echo "make smoke   - send real requests to the deployed API (STACK=$(STACK))"
 	@echo "make destroy - delete the stacks and everything they created"
-	@echo "make fuzz    - the hypothesis property tests with 10,000 examples each"
+	@echo "make fuzz    - the hypothesis property tests with 21,000 examples (make test runs 1,100)"
 	@echo "make load    - load test of the local server (LOAD_USERS=$(LOAD_USERS), LOAD_SECONDS=$(LOAD_SECONDS)), every answer checked"
 	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 

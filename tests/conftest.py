@@ -14,7 +14,7 @@ from local.lambda_context import LocalLambdaContext
 settings.register_profile(
     "suite", max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-settings.register_profile("fuzz", settings.get_profile("suite"), max_examples=10_000)
+settings.register_profile("fuzz", settings.get_profile("suite"), max_examples=5_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 
