@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt
 
@@ -33,6 +33,8 @@ class Settings(BaseModel):
     max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
     default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
     torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
+    # fp32 or int8 (inference/model.py); the numbers behind the choice are in benchmarks/.
+    model_variant: Literal["fp32", "int8"] = Field("fp32", alias="MODEL_VARIANT")
     lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     service_name: str = Field("transaction-classifier", alias="POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")

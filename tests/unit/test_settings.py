@@ -13,6 +13,7 @@ def test_defaults_match_the_contract():
     assert settings.model_dir == REPO_MODEL_DIR
     assert (settings.max_text_chars, settings.max_batch, settings.max_body_bytes) == (1000, 64, 262144)
     assert settings.default_top_k == 3
+    assert settings.model_variant == "fp32"
     assert (settings.service_name, settings.metrics_namespace) == ("transaction-classifier", "PytorchLambdaApi")
 
 
@@ -36,7 +37,7 @@ def test_outside_lambda_torch_uses_every_core():
     assert Settings.from_env({}).resolved_torch_threads == os.cpu_count()
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1")])
+@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1"), ("MODEL_VARIANT", "int4")])
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(ValidationError, match=name):
         Settings.from_env({name: value})
