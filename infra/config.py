@@ -142,6 +142,8 @@ class InferenceConfig:
     timeout_seconds: int = setting(IntRange(1, 28))
     # 0 derives the thread count from memory; Lambda gives a function at most 6 vCPUs.
     torch_threads: int = setting(IntRange(0, 6))
+    # fp32, or int8 (faster, a little less accurate): measured in benchmarks/results/latest.md.
+    model_variant: str = setting(Choice({"fp32": "fp32", "int8": "int8"}))
     max_text_chars: int = setting(IntRange(1, 100_000))
     max_batch: int = setting(IntRange(1, 1024))
     # Lambda refuses synchronous request payloads over 6 MB.

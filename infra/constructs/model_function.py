@@ -92,6 +92,7 @@ class ModelFunction(Construct):
                 "MAX_BODY_BYTES": str(config.max_body_bytes),
                 "DEFAULT_TOP_K": str(config.default_top_k),
                 "TORCH_THREADS": str(config.torch_threads),
+                "MODEL_VARIANT": config.model_variant,
                 "HF_HUB_OFFLINE": "1",
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,

@@ -28,6 +28,7 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
     config = config_from()
     assert config.stack_name == "PytorchInferenceApi"
     assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
+    assert config.model_variant == "fp32"
     assert config.architecture.name == lambda_.Architecture.X86_64.name
     assert (config.max_text_chars, config.max_batch, config.max_body_bytes, config.default_top_k) == (1000, 64, 262144, 3)
     assert (config.warmup_enabled, config.warmup_rate_minutes) == (True, 5)
@@ -46,6 +47,7 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
         iam_auth="true",
         cors_allow_origins=" https://a.example.com , https://b.example.com:8443 ",
         log_retention_days="7",
+        model_variant="int8",
     )
     assert config.app_id == "classifier-eu-2"
     assert config.memory_mb == 3008
@@ -54,6 +56,7 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
     assert config.iam_auth is True
     assert config.cors_allow_origins == ("https://a.example.com", "https://b.example.com:8443")
     assert config.log_retention_days == logs.RetentionDays.ONE_WEEK
+    assert config.model_variant == "int8"
 
 
 def test_alarm_email_is_off_by_default_and_takes_one_address() -> None:
@@ -74,6 +77,7 @@ def test_config_is_frozen() -> None:
         ("memory_mb", True, "an integer in 128..10240"),
         ("architecture", "sparc", "one of x86_64, arm64"),
         ("timeout_seconds", "29", "an integer in 1..28"),
+        ("model_variant", "int4", "one of fp32, int8"),
         ("warmup_enabled", "yes", "true or false"),
         ("log_retention_days", "31", "one of 1, 3, 5, 7, 14, 30,"),
         ("cors_allow_origins", "ftp://files.example.com", "comma-separated origins"),

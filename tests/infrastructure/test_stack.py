@@ -15,6 +15,7 @@ CONTRACT_ENV = {
     "MAX_BODY_BYTES": "262144",
     "DEFAULT_TOP_K": "3",
     "TORCH_THREADS": "0",
+    "MODEL_VARIANT": "fp32",
     "HF_HUB_OFFLINE": "1",
     "POWERTOOLS_SERVICE_NAME": "transaction-classifier",
     "POWERTOOLS_METRICS_NAMESPACE": "PytorchLambdaApi",
