@@ -26,7 +26,8 @@ if __package__ in (None, ""):  # run as `python training/generate_data.py`
 from training import catalog
 from training.common import DATA_DIR, FIELDS, LABELS, SPLITS, SEED
 
-LINES_PER_LABEL = 520
+LINES_PER_LABEL = 620
+MIN_GENERATED_LINES = 400
 SPLIT_SHARES = {"train": 0.70, "validation": 0.15, "test": 0.15}
 SPLIT_SEED = SEED + 1
 
@@ -319,7 +320,8 @@ class Merchant:
     kind: str  # store | online | debit | credit | payee | raw | note
     regions: tuple[str, ...]
     spellings: tuple[str, ...]
-    pinned: bool = False
+    named: bool  # from the catalog (always trained on) rather than generated
+    key_brand: bool = False
 
     @property
     def group(self) -> str:
@@ -330,10 +332,9 @@ def parse_specs(block: str, label: str, kind: str) -> list[Merchant]:
     merchants = []
     for line in block.strip().splitlines():
         regions, spellings = line.split("|", 1)
-        pinned = regions.startswith("!")
-        merchants.append(
-            Merchant(label, kind, tuple(regions.lstrip("!").split()), _split_list_semi(spellings), pinned)
-        )
+        key_brand = regions.startswith("!")
+        regions = tuple(regions.lstrip("!").split())
+        merchants.append(Merchant(label, kind, regions, _split_list_semi(spellings), True, key_brand))
     return merchants
 
 
@@ -475,21 +476,18 @@ class Generator:
             return text
         return text.title()
 
-    def composed(self, label: str, kind: str, block: str, count: int) -> list[Merchant]:
-        """`count` local-looking merchants from <SLOT> patterns, each its own group."""
-        patterns = []
-        for line in block.strip().splitlines():
-            regions, spellings = line.split("|", 1)
-            patterns += [(tuple(regions.split()), p) for p in _split_list_semi(spellings)]
+    def composed(self, label: str, patterns: list[tuple[str, tuple[str, ...], str]], count: int) -> list[Merchant]:
+        """`count` local-looking merchants from (kind, regions, <SLOT> pattern)s, each its own
+        group, spread evenly over the patterns (so every pattern is seen in training)."""
         merchants, seen = [], set()
         while len(merchants) < count:
-            regions, pattern = self.rng.choice(patterns)
-            region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
-            family = WORD_FAMILY[REGIONS[region].lang]
-            name = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
-            if name not in seen:
-                seen.add(name)
-                merchants.append(Merchant(label, kind, (region,), (name,)))
+            for kind, regions, pattern in self.rng.sample(patterns, len(patterns)):
+                region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
+                family = WORD_FAMILY[REGIONS[region].lang]
+                name = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
+                if name not in seen and len(merchants) < count:
+                    seen.add(name)
+                    merchants.append(Merchant(label, kind, (region,), (name,), named=False))
         return merchants
 
     def _instance_slot(self, name: str, family: str, region: str) -> str:
@@ -498,6 +496,8 @@ class Generator:
             return rng.choice(WORDS[family] if rng.random() < 0.7 else WORDS["en"])
         if name == "SURNAME":
             return rng.choice(SURNAMES[family])
+        if name == "PERSON":
+            return f"{rng.choice(FIRST_NAMES[family])} {rng.choice(SURNAMES[family])}"
         if name == "CITY":
             return rng.choice(REGIONS[region].cities)[0]
         if name == "COMPANY":
@@ -531,25 +531,19 @@ CATALOG = [
 
 
 def lines_for(merchant: Merchant, rng: random.Random) -> int:
-    """How many lines a group gets: pinned brands and many-spelling specs get more."""
-    if merchant.kind == "note":
-        return 2
-    base = 3 + min(len(merchant.spellings), 5) // 2 + rng.randint(0, 2)
+    """How many lines a named group gets: key brands and many-spelling specs get more."""
     if merchant.kind == "raw":
-        base += len(merchant.spellings)
-    return base + (4 if merchant.pinned else 0)
+        return 1 + min(len(merchant.spellings), 4)
+    return 1 + (rng.random() < 0.6) + (3 if merchant.key_brand else 0)
 
 
-def generate(seed: int = SEED) -> list[dict[str, str]]:
-    """All rows (text, label, group), deduplicated, before the split."""
+def generate(seed: int = SEED) -> tuple[list[dict[str, str]], set[str]]:
+    """All rows (text, label, group), deduplicated, and the set of named (catalog) groups."""
     generator = Generator(seed)
     rng = generator.rng
-    by_label: dict[str, list[Merchant]] = defaultdict(list)
+    named: dict[str, list[Merchant]] = defaultdict(list)
     for block, label, kind in CATALOG:
-        by_label[label] += parse_specs(block, label, kind)
-    for label, block in catalog.NOTES.items():
-        notes = " ; ".join(block.strip().splitlines()).split(";")
-        by_label[label] += [Merchant(label, "note", ("ANY",), (n.strip(),)) for n in notes if n.strip()]
+        named[label] += parse_specs(block, label, kind)
 
     rows, seen = [], set()
 
@@ -560,26 +554,35 @@ def generate(seed: int = SEED) -> list[dict[str, str]]:
                 break
             text = generator.render(merchant).strip()
             key = re.sub(r"\s+", " ", text.casefold())
-            if key in seen:
-                continue
-            seen.add(key)
-            rows.append({"text": text, "label": merchant.label, "group": merchant.group})
-            made += 1
+            if key not in seen:
+                seen.add(key)
+                rows.append({"text": text, "label": merchant.label, "group": merchant.group})
+                made += 1
         return made
 
-    composed_kinds = {label: kind for label, kind in catalog.COMPOSED}
     for label in LABELS:
-        made = sum(emit(m, lines_for(m, rng)) for m in by_label[label])
-        if label in composed_kinds:  # local merchants fill the label up to LINES_PER_LABEL
-            kind = composed_kinds[label]
-            count = max((LINES_PER_LABEL - made) // 2, 25)
-            for merchant in generator.composed(label, kind, catalog.COMPOSED[(label, kind)], count):
-                emit(merchant, 2)
-    return rows
+        made = sum(emit(m, lines_for(m, rng)) for m in named[label])
+        for note in re.split(r"[;\n]", catalog.NOTES[label]):
+            if note.strip():
+                emit(Merchant(label, "note", ("ANY",), (note.strip(),), named=False), 2)
+        # Local merchants and people, one line each, fill the label up to LINES_PER_LABEL.
+        patterns = [
+            (kind, tuple(regions.split()), pattern)
+            for (composed_label, kind), block in catalog.COMPOSED.items()
+            if composed_label == label
+            for regions, spellings in (line.split("|", 1) for line in block.strip().splitlines())
+            for pattern in _split_list_semi(spellings)
+        ]
+        for merchant in generator.composed(label, patterns, max(LINES_PER_LABEL - made, MIN_GENERATED_LINES)):
+            emit(merchant, 1)
+    named_groups = {m.group for merchants in named.values() for m in merchants}
+    return rows, named_groups
 
 
-def split(rows: list[dict[str, str]], pinned_groups: set[str]) -> dict[str, list[dict[str, str]]]:
-    """Whole groups to train/validation/test, about SPLIT_SHARES of each label's lines."""
+def split(rows: list[dict[str, str]], named_groups: set[str]) -> dict[str, list[dict[str, str]]]:
+    """Named groups to train; generated groups (local merchants, people, notes) whole to
+    train/validation/test so that each label ends up near SPLIT_SHARES of its lines, while at
+    least a third of the generated lines stay in train (the patterns have to be learned too)."""
     rng = random.Random(SPLIT_SEED)
     splits: dict[str, list[dict[str, str]]] = {name: [] for name in SPLITS}
     for label in LABELS:
@@ -587,25 +590,23 @@ def split(rows: list[dict[str, str]], pinned_groups: set[str]) -> dict[str, list
         for row in rows:
             if row["label"] == label:
                 groups[row["group"]].append(row)
-        total = sum(len(g) for g in groups.values())
-        order = sorted(g for g in groups if g not in pinned_groups)
-        rng.shuffle(order)
-        counts = Counter()
-        for group in sorted(g for g in groups if g in pinned_groups):
+        generated = sorted(g for g in groups if g not in named_groups)
+        for group in sorted(set(groups) - set(generated)):
             splits["train"] += groups[group]
-            counts["train"] += len(groups[group])
-        for group in order:
-            # the split furthest below its share takes the next group
-            name = min(SPLITS, key=lambda s: counts[s] / total - SPLIT_SHARES[s])
+        total = sum(len(g) for g in groups.values())
+        generated_lines = sum(len(groups[g]) for g in generated)
+        held_out = min(SPLIT_SHARES["test"] * total, generated_lines / 3)
+        targets = {"train": generated_lines - 2 * held_out, "validation": held_out, "test": held_out}
+        counts = Counter()
+        rng.shuffle(generated)
+        for group in generated:
+            # the split furthest below its target takes the next group
+            name = max(SPLITS, key=lambda s: (targets[s] - counts[s]) / targets[s])
             splits[name] += groups[group]
             counts[name] += len(groups[group])
     for name in SPLITS:
         rng.shuffle(splits[name])
     return splits
-
-
-def pinned_groups() -> set[str]:
-    return {m.group for block, label, kind in CATALOG for m in parse_specs(block, label, kind) if m.pinned}
 
 
 def write(splits: dict[str, list[dict[str, str]]], directory: Path = DATA_DIR) -> None:
@@ -618,7 +619,7 @@ def write(splits: dict[str, list[dict[str, str]]], directory: Path = DATA_DIR) -
 
 
 def main() -> None:
-    splits = split(generate(), pinned_groups())
+    splits = split(*generate())
     write(splits)
     for name, rows in splits.items():
         per_label = Counter(row["label"] for row in rows)
