@@ -1,0 +1,43 @@
+"""A requirements file installed the way the Lambda image installs it, without a container
+engine: `pip install --target` into a cached directory, tests folders removed as the Dockerfile
+removes them. The image-contents test and the benchmarks run Python over these directories."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements.txt"
+# One installed copy per requirements file and interpreter, reused across runs (gitignored).
+IMAGE_TARGET_CACHE = REPO / ".cache" / "image-target"
+
+
+class InstallError(RuntimeError):
+    pass
+
+
+def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGET_CACHE) -> Path:
+    """The site-packages directory of `requirements`, installed once per content and interpreter."""
+    key = hashlib.sha256(requirements.read_bytes() + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
+    target = cache / key
+    if target.exists():
+        return target
+    if cache.exists():
+        shutil.rmtree(cache)  # older installs: a gigabyte each
+    partial = cache / f"{key}.partial"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(requirements)],
+        capture_output=True,
+        text=True,
+    )
+    if install.returncode != 0:
+        raise InstallError(install.stderr[-3000:])
+    for tests_dir in [d for d in partial.rglob("tests") if d.is_dir()]:
+        shutil.rmtree(tests_dir, ignore_errors=True)
+    partial.rename(target)
+    return target

@@ -1,0 +1,91 @@
+"""One measured process: `python -I -S benchmarks/probe.py < request.json`, run by benchmarks/run.py.
+
+-I -S leave only the standard library on sys.path; the request names the directories to add (the
+image's layout: the task root and the installed requirements, or the naive baseline's), the
+subject ("handler" or "naive"), the mode ("cold" or "warm") and the events to replay. The last
+line printed is the JSON report; times are time.perf_counter() stamps (CLOCK_MONOTONIC, the same
+clock in every process), so run.py can subtract the moment it spawned this process.
+"""
+
+import json
+import resource
+import sys
+import time
+import types
+
+started = time.perf_counter()
+request = json.load(sys.stdin)
+sys.path[:0] = request["paths"]
+context = types.SimpleNamespace(**request["context"])
+# The modules inference.handler imports before it loads the model: timed as "imports".
+HANDLER_IMPORTS = ["aws_lambda_powertools", "inference.events", "inference.model", "inference.schema", "inference.settings"]
+
+
+def timed(calls) -> list[float]:
+    """Seconds each call took, in order."""
+    durations = []
+    for call in calls:
+        before = time.perf_counter()
+        call()
+        durations.append(time.perf_counter() - before)
+    return durations
+
+
+def load_handler():
+    import importlib
+
+    for name in HANDLER_IMPORTS:
+        importlib.import_module(name)
+    imported = time.perf_counter()
+    from inference.handler import lambda_handler
+
+    def answer(event):
+        return lambda_handler(event, context)
+
+    return imported, answer
+
+
+def load_naive():
+    import naive
+
+    imported = time.perf_counter()
+    tokenizer, model = naive.load()
+
+    def answer(event):
+        return naive.lambda_handler(event, tokenizer, model)
+
+    return imported, answer, naive, tokenizer, model
+
+
+def serve_handler(answer) -> dict:
+    """Warm numbers through the whole handler: event in, JSON out."""
+    singles = timed(lambda event=event: answer(event) for event in request["singles"])
+    batches = {
+        size: timed(lambda event=event: answer(event) for event in events) for size, events in request["batches"].items()
+    }
+    warmups = timed(lambda: answer({"warmup": True}) for _ in range(50))
+    return {"singles": singles, "batches": batches, "warmups": warmups}
+
+
+def serve_naive(answer, naive, tokenizer, model) -> dict:
+    """Warm numbers of the baseline: its whole handler, and its raw forward alone (inputs encoded beforehand)."""
+    singles = timed(lambda event=event: answer(event) for event in request["singles"])
+    encoded = [naive.encode(tokenizer, [json.loads(event["body"])["text"]]) for event in request["singles"]]
+    forwards = timed(lambda inputs=inputs: naive.forward(model, inputs) for inputs in encoded)
+    return {"singles": singles, "forwards": forwards}
+
+
+if request["subject"] == "handler":
+    imported, answer = load_handler()
+    extra = ()
+else:
+    imported, answer, *extra = load_naive()
+loaded = time.perf_counter()
+first = answer(request["singles"][0])
+answered = time.perf_counter()
+assert first["statusCode"] == 200, first
+report = {"started": started, "imported": imported, "loaded": loaded, "answered": answered}
+if request["mode"] == "warm":
+    report |= serve_handler(answer) if request["subject"] == "handler" else serve_naive(answer, *extra)
+report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(report))
