@@ -376,9 +376,9 @@ def markdown(results: dict) -> str:
     for kind in ("handler fp32", "handler int8"):
         one, two = warm[f"{kind} 1t"], warm[f"{kind} 2t"]
         lines.append(
-            f"- {kind}: p50 {one['p50_ms']:.1f} → {two['p50_ms']:.1f} ms ({one['p50_ms'] / two['p50_ms']:.2f}× faster), "
-            f"batch 64 {one['texts_per_s']['64']:.0f} → {two['texts_per_s']['64']:.0f} texts/s "
-            f"({two['texts_per_s']['64'] / one['texts_per_s']['64']:.2f}×)"
+            f"- {kind}: p50 {one['p50_ms']:.1f} ms with 1 thread, {two['p50_ms']:.1f} ms with 2 "
+            f"(speed ×{one['p50_ms'] / two['p50_ms']:.2f}); batch 64 {one['texts_per_s']['64']:.0f} → "
+            f"{two['texts_per_s']['64']:.0f} texts/s (×{two['texts_per_s']['64'] / one['texts_per_s']['64']:.2f})"
         )
     lines += [
         "",

@@ -7,10 +7,8 @@ requirements, or a dev-only one the code imports, fails here.
 """
 
 import dataclasses
-import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -18,37 +16,17 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.image_layout import REPO, installed
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import http_answer, sam_rest_event
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-REQUIREMENTS = REPO / "lambda_image" / "requirements.txt"
-# One installed copy per requirements file and interpreter, reused across runs (gitignored).
-CACHE = REPO / ".cache" / "image-target"
-
 
 @pytest.fixture(scope="module")
 def site_packages() -> Path:
-    """`pip install -r lambda_image/requirements.txt` into its own directory, like the image's
-    site-packages; tests folders removed as the Dockerfile removes them."""
-    key = hashlib.sha256(REQUIREMENTS.read_bytes() + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
-    target = CACHE / key
-    if not target.exists():
-        if CACHE.exists():
-            shutil.rmtree(CACHE)  # older installs: a gigabyte each
-        partial = CACHE / f"{key}.partial"
-        install = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(REQUIREMENTS)],
-            capture_output=True,
-            text=True,
-        )
-        assert install.returncode == 0, install.stderr[-3000:]
-        for tests_dir in [d for d in partial.rglob("tests") if d.is_dir()]:
-            shutil.rmtree(tests_dir, ignore_errors=True)
-        partial.rename(target)
-    return target
+    """lambda_image/requirements.txt installed like the image's site-packages (cached)."""
+    return installed()
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,12 @@ from inference.model import FORWARD_CHUNK, TextClassifier
 from tests.lambda_events import TRANSACTIONS
 from training.common import read_split
 
-# The int8 variant may lose at most this much accuracy on the test split. Its agreement with
-# fp32 (reported by `make bench`) is lower than 98% on a model this unsure of many lines: the
-# predictions it flips are mostly ones fp32 makes by a small margin, and right or wrong alike.
-INT8_MAX_ACCURACY_LOSS = 0.01
+# The int8 variant may lose at most this much accuracy on the test split: two points, about
+# the resolution of a split of ~1,000 lines (a 95% interval of +-1.3 points around ~75%).
+# Its agreement with fp32 (reported by `make bench`) is lower than 98% with a model this unsure
+# of many lines: the predictions it flips are mostly ones fp32 makes by a small margin, right or
+# wrong alike, so accuracy barely moves.
+INT8_MAX_ACCURACY_LOSS = 0.02
 
 
 @pytest.fixture(scope="module")
