@@ -13,10 +13,11 @@ group, about 70/15/15 per label, so no merchant (or near-duplicate of one) is in
 from __future__ import annotations
 
 import csv
+import itertools
 import random
 import re
 import sys
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,11 @@ if __package__ in (None, ""):  # run as `python training/generate_data.py`
 from training import catalog
 from training.common import DATA_DIR, FIELDS, LABELS, SPLITS, SEED
 
-LINES_PER_LABEL = 620
-MIN_GENERATED_LINES = 400
-SPLIT_SHARES = {"train": 0.70, "validation": 0.15, "test": 0.15}
-SPLIT_SEED = SEED + 1
+LINES_PER_LABEL = 680
+MIN_GENERATED_LINES = 430
+# Generated merchants (and notes) go round this cycle, pattern by pattern: every pattern is
+# trained on, and its other merchants are held out. Named merchants are all in train.
+SPLIT_CYCLE = ("train", "validation", "test", "train")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,10 @@ REGIONS = {
     "AE": _region("asia", "AE", "AED", "DUBAI, ABU DHABI, SHARJAH", "EMIRATES NBD, ADCB", 0.3),
 }
 
+def _formats(block: str) -> list[str]:
+    return [f.strip() for line in block.strip().splitlines() for f in line.split(" | ") if f.strip()]
+
+
 # Statement formats, by the kind of merchant and the bank's country. {M} is the merchant name;
 # the other {slots} are filled per line (see Line.fill).
 CARD_ANY = """{M} {store} {CITY} {cc} | {M} #{store} {CITY} {st} | {M} {CITY} | {M} | {M} {store} | {FIXED} | {FIXED}
@@ -150,8 +156,10 @@ COMPRA CON TARJETA DEBITO {M} {CITY}""",
 }
 ONLINE_ANY = """{M} | {M} {url} | {M} {phone} {st} | {M}*{REF} | PAYPAL *{MC} | PAYPAL *{M} | {M} {url} {cc}
 CARD PAYMENT TO {M} | VIS {dm} {M} | INTERNET PURCHASE {M} | RECURRING PAYMENT {M} | {M} ONLINE {cc}
-APPLE PAY {M} | {M} {amt} | {M} {phone} | {FIXED} | DEBIT CARD PURCHASE {M} {url} | {M} {dm} {amt}"""
-DEBIT_ANY = """{M} {ref} | {M} | {M} BILL PAYMENT | {M} PAYMENT {ref} | {M} {MON} {amt}"""
+APPLE PAY {M} | {M} {amt} | {M} {phone} | {FIXED} | DEBIT CARD PURCHASE {M} {url} | {M} {dm} {amt}
+{M} SUBSCRIPTION | {M} MONTHLY PLAN | {M} ANNUAL RENEWAL | {M} ORDER {REF}"""
+DEBIT_ANY = """{M} {ref} | {M} | {M} BILL PAYMENT | {M} PAYMENT {ref} | {M} {MON} {amt} | {M} MONTHLY
+{M} MEMBERSHIP | {M} MONTHLY MEMBERSHIP | {M} SUBSCRIPTION | {M} MONTHLY FEE | {M} ANNUAL FEE {ref}"""
 DEBIT = {
     "en_gb": """DD {M} {ref} | DIRECT DEBIT {M} {ref} | {M} DDR | DIRECT DEBIT PAYMENT TO {M} REF {REF}, MANDATE NO {n}
 {M} {REF} DDR | D/D {M} | DIRECT DEBIT {M} {REF}""",
@@ -196,14 +204,43 @@ SEPA-Überweisung von {M}""",
     "asia": """GIRO CREDIT {M} | FAST PAYMENT FROM {M} | IBG CREDIT {M} | INWARD TT {M}""",
 }
 # Tradespeople and landlords are paid by card, bill payment or bank transfer alike.
-PAYEE_ANY = """BILL PAYMENT TO {M} REF {REF} | {M} INVOICE {n} | TRANSFER TO {M} | {M} | {M} {ref} | CHECK {n} {M}
-ZELLE TO {M} | FPS TO {M} REF {REF} | SEPA-UEBERWEISUNG AN {M} | VIR SEPA {M} | {M} {CITY}"""
+PAYEE_ANY = """BILL PAYMENT TO {M} REF {REF} | {M} INVOICE {n} | TRANSFER TO {M} | {M} | {M} {ref} | {M} {CITY}
+CARD PAYMENT TO {M} | {M} {CITY} {cc} {amt} | POS {card4} {M} {CITY} | ONLINE PAYMENT TO {M} | {M} INV {ref}"""
+PAYEE = {
+    "en_gb": """FPS TO {M} REF {REF} | BILL PAYMENT TO {M} REF INV{n} | {M} FASTER PAYMENT | TFR TO {M} | SO {M}""",
+    "en_us": """ZELLE TO {M} | CHECK {n} {M} | BILL PAY {M} | ONLINE PAYMENT TO {M} {ref} | VENMO *{M}""",
+    "en_ca": """BILL PAYMENT {M} | SEND MONEY {M} | CHEQUE {n} {M}""",
+    "en_au": """OSKO PAYMENT TO {M} INV {n} | TRANSFER TO {M} | BPAY {M} {ref}""",
+    "en_in": """UPI/P2M/{ref12}/{M} | IMPS/P2A/{ref12}/{M} | NEFT TO {M} INV {n}""",
+    "de": """SEPA-UEBERWEISUNG AN {M} RECHNUNG {ref} | UEBERWEISUNG {M} RE-NR {ref} | DAUERAUFTRAG {M}""",
+    "fr": """VIR SEPA {M} FACTURE {ref} | VIREMENT A {M} | VIR INST VERS {M}""",
+    "es": """TRANSFERENCIA A {M} FACTURA {ref} | TRANSFERENCIA INMEDIATA {M} | TRANSF. {M}""",
+    "it": """BONIFICO A {M} FATTURA {ref} | BONIFICO SEPA {M}""",
+    "nl": """OVERBOEKING NAAR {M} FACTUUR {ref} | IDEAL {M} {ref}""",
+    "pl": """PRZELEW DO {M} FAKTURA {REF} | PRZELEW {M} {ref}""",
+    "sv": """BG {bg} {M} | ÖVERFÖRING {M} FAKTURA {ref}""",
+    "es_latam": """TRANSFERENCIA A {M} | SPEI A {M} {ref} | PAGO A {M}""",
+    "pt_br": """PIX ENVIADO {M} | TED {M} | PAGAMENTO {M}""",
+    "asia": """PAYNOW TO {M} | GIRO {M} {ref} | FAST TRANSFER {M}""",
+}
+# Legal forms appear after merchant names of every kind (not only employers paying salaries).
+LEGAL_FORMS = {
+    "en_gb": ("LTD", "PLC", "LIMITED"), "en_us": ("INC", "LLC", "CORP", "CO"), "en_ca": ("INC", "LTD"),
+    "en_au": ("PTY LTD",), "en_in": ("PVT LTD", "LIMITED"), "de": ("GMBH", "AG", "GMBH & CO KG", "E.K."),
+    "fr": ("SAS", "SARL", "SA"), "es": ("SL", "SA", "S.L.U."), "it": ("SPA", "SRL", "S.R.L."),
+    "nl": ("BV", "B.V.", "NV"), "pl": ("SP Z O.O.", "SA"), "sv": ("AB",), "es_latam": ("SA DE CV", "SAS", "LTDA"),
+    "pt_br": ("LTDA", "S/A", "ME"), "asia": ("PTE LTD", "SDN BHD", "CO LTD", "KK"),
+}
+# Words banks put around descriptions in many languages: seen with every label, they carry no label.
+NOISE_PREFIXES = _formats("""TRANSACTION | DEBIT | PURCHASE | PAYMENT | ONLINE | AUTH | PENDING | MOBILE | CARD PURCHASE
+CARD TRANSACTION | POS TRANSACTION | ECOM | E-COMMERCE | INTL | FOREIGN TXN | NFC | VISA | MASTERCARD | MAESTRO
+DEBIT MASTERCARD | AMEX | RUPAY | V PAY | SAMSUNG PAY | ZAHLUNG | UMSATZ | BUCHUNG | ELV | ACHAT | OPERATION
+CARTE BANCAIRE | COMPRA | PAGO | CARGO | TPV | ACQUISTO | ADDEBITO | PINBETALING | BETAALAUTOMAAT | TRANSACTIE
+TRANSAKCJA | TRANSAKCJA BEZGOTOWKOWA | TRANSAKTION | DANKORT | NETS | DEBITO | CREDITO | TXN | PMT | PYMT""")
+NOISE_SUFFIXES = _formats("""AUTH {n} | REF:{REF} | TRACE {ref} | SEQ {n} | {cc} | ID {REF} | APPROVED | TXN {ref}
+FX RATE 1.{n} | NON-STERLING FEE | VALUE DATE {dm} | {time} | CARD ENDING {card4}""")
 
 NOTE_SUFFIXES = ("", "", "", " {amt_plain}", " - {day}", " {dm}")
-
-
-def _formats(block: str) -> list[str]:
-    return [f.strip() for line in block.strip().splitlines() for f in line.split(" | ") if f.strip()]
 
 
 FORMATS = {
@@ -211,7 +248,7 @@ FORMATS = {
     "online": (_formats(ONLINE_ANY), {}),
     "debit": (_formats(DEBIT_ANY), {k: _formats(v) for k, v in DEBIT.items()}),
     "credit": (_formats(CREDIT_ANY), {k: _formats(v) for k, v in CREDIT.items()}),
-    "payee": (_formats(PAYEE_ANY), {k: _formats(v) for k, v in DEBIT.items()}),
+    "payee": (_formats(PAYEE_ANY), {k: _formats(v) for k, v in PAYEE.items()}),
 }
 
 # Fillers for <SLOT>s (once per composed merchant) and {slot}s (per line).
@@ -452,20 +489,27 @@ class Generator:
             return self.rng.choices(self.any_regions, self.any_weights)[0]
         return self.rng.choice(merchant.regions)
 
-    def render(self, merchant: Merchant) -> str:
+    def render(self, merchant: Merchant, index: int) -> str:
+        """The merchant's `index`-th line: its spellings take turns, so each one is seen."""
         rng = self.rng
         line = Line(rng, self.pick_region(merchant))
-        spelling = line.fill(rng.choice(merchant.spellings))
+        spelling = line.fill(merchant.spellings[index % len(merchant.spellings)])
         if merchant.kind == "note":
             return line.fill(spelling + rng.choice(NOTE_SUFFIXES)).lower()
         if merchant.kind == "raw":
             text = spelling if rng.random() < 0.75 else line.fill(rng.choice(("{dm} ", "{date} ", ""))) + spelling
             text += line.fill(rng.choice(("", "", "", " {amt}", " {dm}")))
         else:
+            if rng.random() < 0.12:
+                spelling += " " + rng.choice(LEGAL_FORMS[line.region.lang])
             generic, regional = FORMATS[merchant.kind]
             own = regional.get(line.region.lang, [])
             template = rng.choice(own) if own and rng.random() < 0.55 else rng.choice(generic)
             text = line.fill(template, spelling)
+        if rng.random() < 0.08:
+            text = rng.choice(NOISE_PREFIXES) + " " + text
+        if rng.random() < 0.08:
+            text += " " + line.fill(rng.choice(NOISE_SUFFIXES))
         return self._case(text)
 
     def _case(self, text: str) -> str:
@@ -476,19 +520,24 @@ class Generator:
             return text
         return text.title()
 
-    def composed(self, label: str, patterns: list[tuple[str, tuple[str, ...], str]], count: int) -> list[Merchant]:
+    def composed(
+        self, label: str, patterns: list[tuple[str, tuple[str, ...], str]], count: int, taken: set[str]
+    ) -> list[tuple[Merchant, str]]:
         """`count` local-looking merchants from (kind, regions, <SLOT> pattern)s, each its own
-        group, spread evenly over the patterns (so every pattern is seen in training)."""
-        merchants, seen = [], set()
-        while len(merchants) < count:
+        group (none of the `taken` ones), in rounds over the patterns; round r's merchants go to
+        split SPLIT_CYCLE[r]."""
+        merchants, seen = [], set(taken)
+        for round_ in itertools.count():
+            if len(merchants) >= count:
+                return merchants
             for kind, regions, pattern in self.rng.sample(patterns, len(patterns)):
                 region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
                 family = WORD_FAMILY[REGIONS[region].lang]
                 name = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
-                if name not in seen and len(merchants) < count:
-                    seen.add(name)
-                    merchants.append(Merchant(label, kind, (region,), (name,), named=False))
-        return merchants
+                merchant = Merchant(label, kind, (region,), (name,), named=False)
+                if merchant.group not in seen and len(merchants) < count:
+                    seen.add(merchant.group)
+                    merchants.append((merchant, SPLIT_CYCLE[round_ % len(SPLIT_CYCLE)]))
 
     def _instance_slot(self, name: str, family: str, region: str) -> str:
         rng = self.rng
@@ -534,37 +583,35 @@ def lines_for(merchant: Merchant, rng: random.Random) -> int:
     """How many lines a named group gets: key brands and many-spelling specs get more."""
     if merchant.kind == "raw":
         return 1 + min(len(merchant.spellings), 4)
-    return 1 + (rng.random() < 0.6) + (3 if merchant.key_brand else 0)
+    return 1 + (rng.random() < 0.25) + (3 if merchant.key_brand else 0)
 
 
-def generate(seed: int = SEED) -> tuple[list[dict[str, str]], set[str]]:
-    """All rows (text, label, group), deduplicated, and the set of named (catalog) groups."""
+def generate(seed: int = SEED) -> dict[str, list[dict[str, str]]]:
+    """The rows (text, label, group) of each split, deduplicated, in a seeded random order."""
     generator = Generator(seed)
     rng = generator.rng
-    named: dict[str, list[Merchant]] = defaultdict(list)
-    for block, label, kind in CATALOG:
-        named[label] += parse_specs(block, label, kind)
+    splits: dict[str, list[dict[str, str]]] = {name: [] for name in SPLITS}
+    seen = set()
 
-    rows, seen = [], set()
-
-    def emit(merchant: Merchant, count: int) -> int:
+    def emit(merchant: Merchant, count: int, split: str) -> int:
         made = 0
-        for _ in range(count * 3):  # retries for lines that come out identical
+        for attempt in range(count * 3):  # retries for lines that come out identical
             if made == count:
                 break
-            text = generator.render(merchant).strip()
+            text = generator.render(merchant, attempt).strip()
             key = re.sub(r"\s+", " ", text.casefold())
             if key not in seen:
                 seen.add(key)
-                rows.append({"text": text, "label": merchant.label, "group": merchant.group})
+                splits[split].append({"text": text, "label": merchant.label, "group": merchant.group})
                 made += 1
         return made
 
     for label in LABELS:
-        made = sum(emit(m, lines_for(m, rng)) for m in named[label])
-        for note in re.split(r"[;\n]", catalog.NOTES[label]):
-            if note.strip():
-                emit(Merchant(label, "note", ("ANY",), (note.strip(),), named=False), 2)
+        named = [m for block, l, kind in CATALOG if l == label for m in parse_specs(block, label, kind)]
+        made = sum(emit(m, lines_for(m, rng), "train") for m in named)
+        notes = [n.strip() for n in re.split(r"[;\n]", catalog.NOTES[label]) if n.strip()]
+        for i, note in enumerate(rng.sample(notes, len(notes))):
+            emit(Merchant(label, "note", ("ANY",), (note,), named=False), 2, SPLIT_CYCLE[i % len(SPLIT_CYCLE)])
         # Local merchants and people, one line each, fill the label up to LINES_PER_LABEL.
         patterns = [
             (kind, tuple(regions.split()), pattern)
@@ -573,39 +620,11 @@ def generate(seed: int = SEED) -> tuple[list[dict[str, str]], set[str]]:
             for regions, spellings in (line.split("|", 1) for line in block.strip().splitlines())
             for pattern in _split_list_semi(spellings)
         ]
-        for merchant in generator.composed(label, patterns, max(LINES_PER_LABEL - made, MIN_GENERATED_LINES)):
-            emit(merchant, 1)
-    named_groups = {m.group for merchants in named.values() for m in merchants}
-    return rows, named_groups
-
-
-def split(rows: list[dict[str, str]], named_groups: set[str]) -> dict[str, list[dict[str, str]]]:
-    """Named groups to train; generated groups (local merchants, people, notes) whole to
-    train/validation/test so that each label ends up near SPLIT_SHARES of its lines, while at
-    least a third of the generated lines stay in train (the patterns have to be learned too)."""
-    rng = random.Random(SPLIT_SEED)
-    splits: dict[str, list[dict[str, str]]] = {name: [] for name in SPLITS}
-    for label in LABELS:
-        groups: dict[str, list[dict[str, str]]] = defaultdict(list)
-        for row in rows:
-            if row["label"] == label:
-                groups[row["group"]].append(row)
-        generated = sorted(g for g in groups if g not in named_groups)
-        for group in sorted(set(groups) - set(generated)):
-            splits["train"] += groups[group]
-        total = sum(len(g) for g in groups.values())
-        generated_lines = sum(len(groups[g]) for g in generated)
-        held_out = min(SPLIT_SHARES["test"] * total, generated_lines / 3)
-        targets = {"train": generated_lines - 2 * held_out, "validation": held_out, "test": held_out}
-        counts = Counter()
-        rng.shuffle(generated)
-        for group in generated:
-            # the split furthest below its target takes the next group
-            name = max(SPLITS, key=lambda s: (targets[s] - counts[s]) / targets[s])
-            splits[name] += groups[group]
-            counts[name] += len(groups[group])
-    for name in SPLITS:
-        rng.shuffle(splits[name])
+        count = max(LINES_PER_LABEL - made, MIN_GENERATED_LINES)
+        for merchant, split in generator.composed(label, patterns, count, {m.group for m in named}):
+            emit(merchant, 1, split)
+    for rows in splits.values():
+        rng.shuffle(rows)
     return splits
 
 
@@ -619,7 +638,7 @@ def write(splits: dict[str, list[dict[str, str]]], directory: Path = DATA_DIR) -
 
 
 def main() -> None:
-    splits = split(*generate())
+    splits = generate()
     write(splits)
     for name, rows in splits.items():
         per_label = Counter(row["label"] for row in rows)

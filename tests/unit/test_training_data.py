@@ -1,0 +1,70 @@
+"""The labeled data set in training/data/: its size, labels, split and holdout."""
+
+import re
+import unicodedata
+from collections import Counter
+
+import pytest
+
+from training import generate_data
+from training.common import LABELS, SPLITS, read_holdout, read_split
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return {name: read_split(name) for name in SPLITS}
+
+
+def normalized(text: str) -> str:
+    """Case, accents and spacing folded, as the uncased tokenizer sees a line."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    return " ".join("".join(c for c in folded if not unicodedata.combining(c)).split())
+
+
+def test_the_committed_files_are_what_the_generator_writes(splits):
+    assert generate_data.generate() == splits
+
+
+def test_every_split_has_exactly_the_ten_labels(splits):
+    assert len(LABELS) == 10
+    for rows in splits.values():
+        assert {row["label"] for row in rows} == set(LABELS)
+
+
+def test_the_data_set_has_at_least_2000_lines_and_150_per_label(splits):
+    per_label = Counter(row["label"] for rows in splits.values() for row in rows)
+    assert sum(per_label.values()) >= 2000
+    assert min(per_label.values()) >= 150
+
+
+def test_the_split_is_about_70_15_15(splits):
+    total = sum(len(rows) for rows in splits.values())
+    shares = {name: len(rows) / total for name, rows in splits.items()}
+    assert shares == pytest.approx({"train": 0.70, "validation": 0.15, "test": 0.15}, abs=0.03)
+
+
+def test_no_merchant_group_is_in_two_splits(splits):
+    groups = {name: {row["group"] for row in rows} for name, rows in splits.items()}
+    assert not groups["train"] & groups["validation"]
+    assert not groups["train"] & groups["test"]
+    assert not groups["validation"] & groups["test"]
+
+
+def test_no_line_appears_twice(splits):
+    texts = [normalized(row["text"]) for rows in splits.values() for row in rows]
+    assert len(texts) == len(set(texts))
+
+
+def test_the_holdout_has_ten_hand_written_lines_per_label():
+    assert Counter(row["label"] for row in read_holdout()) == {label: 10 for label in LABELS}
+
+
+def test_no_holdout_merchant_appears_anywhere_in_the_generated_data(splits):
+    """The holdout estimates generalization only if the generator never saw its merchants."""
+    generated = "\n".join(normalized(row["text"]) for rows in splits.values() for row in rows)
+    leaked = [
+        row["merchant"]
+        for row in read_holdout()
+        if re.search(rf"(?<!\w){re.escape(normalized(row['merchant']))}(?!\w)", generated)
+    ]
+    assert leaked == []
