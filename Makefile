@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 MODEL := model_artifacts/model.safetensors
+ONNX_MODEL := model_artifacts/model.onnx
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -15,7 +16,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, run the whole test suite"
-	@echo "make model   - (re)build model_artifacts/ from training/ (FORCE=1 to retrain)"
+	@echo "make model   - (re)build model_artifacts/ from training/, model.onnx included (FORCE=1 to retrain)"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
 	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
@@ -26,7 +27,7 @@ help:
 	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 
 # The venv is rebuilt when any requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/requirements-onnx.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -42,21 +43,25 @@ $(MODEL): | $(VENV)/.installed
 	$(PY) training/train.py
 	$(PY) training/evaluate.py
 
+# The onnx backend's network, exported from the weights (again whenever they are newer).
+$(ONNX_MODEL): $(MODEL)
+	$(PY) training/export_onnx.py
+
 model: $(VENV)/.installed
 	@if [ -n "$(FORCE)" ] || [ ! -f $(MODEL) ]; then \
-		$(PY) training/train.py && $(PY) training/evaluate.py; \
+		$(PY) training/train.py && $(PY) training/evaluate.py && $(PY) training/export_onnx.py; \
 	else echo "model_artifacts/ is built (FORCE=1 to retrain)"; fi
 
-serve: install $(MODEL)
+serve: install $(ONNX_MODEL)
 	PORT=$(PORT) $(PY) -m local.server
 
-test: install $(MODEL)
+test: install $(ONNX_MODEL)
 	$(PY) -m pytest
 
 synth: install
 	npx cdk synth --quiet
 
-bench: install $(MODEL)
+bench: install $(ONNX_MODEL)
 	$(PY) -m benchmarks.run
 
 # The stack `make smoke` tests: stack_name in cdk.json unless STACK=... is given.

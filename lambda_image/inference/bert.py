@@ -12,44 +12,15 @@ the image is 0.2 GB lighter without it (measured in benchmarks/README.md).
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
 
-
-@dataclass(frozen=True)
-class BertConfig:
-    """The fields of config.json this network reads (the rest describe training)."""
-
-    vocab_size: int
-    hidden_size: int
-    num_hidden_layers: int
-    num_attention_heads: int
-    intermediate_size: int
-    max_position_embeddings: int
-    type_vocab_size: int
-    layer_norm_eps: float
-    pad_token_id: int | None
-    id2label: dict[str, str]
-
-    @classmethod
-    def from_file(cls, path: Path) -> BertConfig:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        # What this implementation computes; anything else must fail at load, not predict wrongly.
-        expected = {"model_type": "bert", "hidden_act": "gelu", "position_embedding_type": "absolute"}
-        for key, value in expected.items():
-            if raw.get(key, value) != value:
-                raise ValueError(f"{path}: {key} is {raw[key]!r}; this runtime serves {key} {value!r} only")
-        return cls(**{f.name: raw.get(f.name) for f in fields(cls)})
-
-    @property
-    def labels(self) -> list[str]:
-        return [self.id2label[str(i)] for i in range(len(self.id2label))]
+from inference.bert_config import BertConfig
 
 
 def _group(**modules: nn.Module) -> nn.ModuleDict:
@@ -112,6 +83,12 @@ class BertForSequenceClassification(nn.Module):
         model.load_state_dict(load_file(model_dir / "model.safetensors"), strict=True, assign=True)
         return model.eval()
 
+    @torch.inference_mode()
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """forward() on numpy arrays: the network interface inference/model.py shares with the
+        onnx backend (inference/onnx_bert.py)."""
+        return self(torch.from_numpy(input_ids), torch.from_numpy(attention_mask)).numpy()
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Logits, one row per text. Every text is segment 0, as in training."""
         embeddings = self.bert.embeddings
@@ -122,8 +99,10 @@ class BertForSequenceClassification(nn.Module):
             + embeddings.token_type_embeddings.weight[0]
         )
         x = embeddings.LayerNorm(x)
-        # No mask when nothing is padded (a single text): attention takes its fastest kernel.
-        mask = None if bool(attention_mask.all()) else attention_mask[:, None, None, :].bool()
+        # No mask when nothing is padded (a single text): attention takes its fastest kernel. An
+        # exported graph (training/export_onnx.py) cannot hold this data-dependent branch: it masks.
+        unpadded = not torch.compiler.is_exporting() and bool(attention_mask.all())
+        mask = None if unpadded else attention_mask[:, None, None, :].bool()
         for layer in self.bert.encoder.layer:
             x = layer(x, mask)
         return self.classifier(torch.tanh(self.bert.pooler.dense(x[:, 0])))

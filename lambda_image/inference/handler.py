@@ -33,7 +33,9 @@ class Runtime:
     @classmethod
     def load(cls) -> "Runtime":
         settings = Settings.from_env()
-        classifier = TextClassifier(settings.model_dir, settings.resolved_torch_threads, settings.model_variant)
+        classifier = TextClassifier(
+            settings.model_dir, settings.resolved_torch_threads, settings.model_variant, settings.model_backend
+        )
         schema = RequestSchema(
             max_text_chars=settings.max_text_chars, max_batch=settings.max_batch, n_labels=len(classifier.labels)
         )

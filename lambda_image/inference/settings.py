@@ -1,6 +1,6 @@
 """Runtime settings: one frozen, validated object built from environment variables once at init.
 
-The stack sets these variables on the function (names and defaults in notes/CONTRACTS.md);
+The stack sets these variables on the function (infra/constructs/model_function.py);
 locally they default to values that work from a clone of the repository.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
@@ -35,6 +35,9 @@ class Settings(BaseModel):
     torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
     # fp32 or int8 (inference/model.py); the numbers behind the choice are in benchmarks/.
     model_variant: Literal["fp32", "int8"] = Field("fp32", alias="MODEL_VARIANT")
+    # torch, or onnx: model.onnx on ONNX Runtime, for the image built without torch (BACKEND=onnx
+    # in lambda_image/Dockerfile); fp32 only (inference/model.py).
+    model_backend: Literal["torch", "onnx"] = Field("torch", alias="MODEL_BACKEND")
     lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     service_name: str = Field("transaction-classifier", alias="POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")
@@ -42,6 +45,12 @@ class Settings(BaseModel):
     cors_allow_origins: Annotated[tuple[str, ...], BeforeValidator(_comma_separated)] = Field(
         (), alias="CORS_ALLOW_ORIGINS"
     )
+
+    @model_validator(mode="after")
+    def _onnx_serves_fp32_only(self) -> Settings:
+        if self.model_backend == "onnx" and self.model_variant != "fp32":
+            raise ValueError(f"MODEL_VARIANT={self.model_variant} is not available with MODEL_BACKEND=onnx (fp32 only)")
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:

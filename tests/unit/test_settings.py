@@ -13,7 +13,7 @@ def test_defaults_match_the_contract():
     assert settings.model_dir == REPO_MODEL_DIR
     assert (settings.max_text_chars, settings.max_batch, settings.max_body_bytes) == (1000, 64, 262144)
     assert settings.default_top_k == 3
-    assert settings.model_variant == "fp32"
+    assert (settings.model_variant, settings.model_backend) == ("fp32", "torch")
     assert (settings.service_name, settings.metrics_namespace) == ("transaction-classifier", "PytorchLambdaApi")
 
 
@@ -37,10 +37,16 @@ def test_outside_lambda_torch_uses_every_core():
     assert Settings.from_env({}).resolved_torch_threads == os.cpu_count()
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1"), ("MODEL_VARIANT", "int4")])
+@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1"), ("MODEL_VARIANT", "int4"), ("MODEL_BACKEND", "tensorflow")])
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(ValidationError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_onnx_backend_serves_fp32_only():
+    assert Settings.from_env({"MODEL_BACKEND": "onnx"}).model_backend == "onnx"
+    with pytest.raises(ValidationError, match="MODEL_VARIANT=int8 is not available with MODEL_BACKEND=onnx"):
+        Settings.from_env({"MODEL_BACKEND": "onnx", "MODEL_VARIANT": "int8"})
 
 
 def test_settings_are_frozen():
