@@ -13,6 +13,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements.txt"
+# The image built with BACKEND=onnx (no torch).
+ONNX_IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements-onnx.txt"
 # One installed copy per requirements file and interpreter, reused across runs (gitignored).
 IMAGE_TARGET_CACHE = REPO / ".cache" / "image-target"
 
@@ -22,14 +24,18 @@ class InstallError(RuntimeError):
 
 
 def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGET_CACHE) -> Path:
-    """The site-packages directory of `requirements`, installed once per content and interpreter."""
+    """The site-packages directory of `requirements`, installed once per content and interpreter.
+
+    Each requirements file has its own folder under `cache`, so that using one file never
+    deletes the install of another."""
     key = hashlib.sha256(requirements.read_bytes() + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
-    target = cache / key
+    folder = cache / requirements.stem
+    target = folder / key
     if target.exists():
         return target
-    if cache.exists():
-        shutil.rmtree(cache)  # older installs: a gigabyte each
-    partial = cache / f"{key}.partial"
+    if folder.exists():
+        shutil.rmtree(folder)  # older installs of this file: up to a gigabyte each
+    partial = folder / f"{key}.partial"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(requirements)],
         capture_output=True,

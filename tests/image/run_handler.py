@@ -2,7 +2,8 @@
 
 -I -S leave only the standard library on sys.path; this adds the two directories the image's
 Python would see (LAMBDA_TASK_ROOT and the installed requirements), invokes the handler with
-each event of the request, and reports the answers and any module loaded from elsewhere.
+each event of the request, and reports the answers, any module loaded from elsewhere and
+whether torch was imported (the onnx image has none).
 """
 
 import json
@@ -28,4 +29,4 @@ foreign = sorted(
     and Path(module.__file__).resolve() != Path(__file__).resolve()
     and not any(Path(module.__file__).resolve().is_relative_to(root) for root in allowed)
 )
-print(json.dumps({"answers": answers, "foreign_modules": foreign, "sys_path": sys.path}))
+print(json.dumps({"answers": answers, "foreign_modules": foreign, "sys_path": sys.path, "torch_imported": "torch" in sys.modules}))

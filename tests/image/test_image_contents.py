@@ -1,7 +1,7 @@
 """The Lambda image's contents, proved without a container engine.
 
-lambda_image/requirements.txt is installed into a clean directory, the package is copied the
-way the Dockerfile copies it, and the handler is invoked from a fresh isolated Python that sees
+lambda_image/requirements.txt (requirements-onnx.txt for the image built with BACKEND=onnx) is
+installed into a clean directory, the package is copied the way the Dockerfile copies it, and the handler is invoked from a fresh isolated Python that sees
 only those two directories and the standard library: a dependency missing from the
 requirements, or a dev-only one the code imports, fails here.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.image_layout import REPO, installed
+from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import http_answer, sam_rest_event
 
@@ -30,6 +30,12 @@ def site_packages() -> Path:
 
 
 @pytest.fixture(scope="module")
+def onnx_site_packages() -> Path:
+    """lambda_image/requirements-onnx.txt installed the same way (cached)."""
+    return installed(ONNX_IMAGE_REQUIREMENTS)
+
+
+@pytest.fixture(scope="module")
 def task_root(tmp_path_factory) -> Path:
     """LAMBDA_TASK_ROOT: `COPY lambda_image/inference/ ${LAMBDA_TASK_ROOT}/inference/`."""
     root = tmp_path_factory.mktemp("task")
@@ -37,7 +43,7 @@ def task_root(tmp_path_factory) -> Path:
     return root
 
 
-def run_in_image_layout(task_root: Path, site_packages: Path, events: list) -> dict:
+def run_in_image_layout(task_root: Path, site_packages: Path, events: list, backend: str = "torch") -> dict:
     scratch = task_root.parent / "tmp"
     env = {  # the Dockerfile's ENV and what Lambda sets; nothing from this shell
         "PATH": os.environ["PATH"],
@@ -48,6 +54,7 @@ def run_in_image_layout(task_root: Path, site_packages: Path, events: list) -> d
         "XDG_CACHE_HOME": str(scratch / ".cache"),
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
         "POWERTOOLS_METRICS_DISABLED": "true",
+        "MODEL_BACKEND": backend,
     }
     request = {"context": dataclasses.asdict(LocalLambdaContext()), "events": events}
     run = subprocess.run(
@@ -63,15 +70,19 @@ def run_in_image_layout(task_root: Path, site_packages: Path, events: list) -> d
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
-def test_the_handler_runs_from_the_images_layout_with_only_runtime_dependencies(task_root, site_packages):
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_handler_runs_from_the_images_layout_with_only_runtime_dependencies(
+    task_root, site_packages, onnx_site_packages, backend
+):
     report = run_in_image_layout(
         task_root,
-        site_packages,
+        {"torch": site_packages, "onnx": onnx_site_packages}[backend],
         [
             sam_rest_event(json.dumps({"text": "STARBUCKS STORE 10432 SEATTLE WA"})),
             {"texts": ["STARBUCKS STORE 10432 SEATTLE WA"], "top_k": 1},
             {"warmup": True},
         ],
+        backend,
     )
     rest, direct, warmup = report["answers"]
     status, body = http_answer(rest)
@@ -80,3 +91,4 @@ def test_the_handler_runs_from_the_images_layout_with_only_runtime_dependencies(
     assert warmup == {"warm": True}
     assert report["foreign_modules"] == []
     assert not any(".venv" in entry for entry in report["sys_path"])
+    assert report["torch_imported"] is (backend == "torch")
