@@ -144,6 +144,8 @@ class InferenceConfig:
     torch_threads: int = setting(IntRange(0, 6))
     # fp32, or int8 (faster, a little less accurate): measured in benchmarks/results/latest.md.
     model_variant: str = setting(Choice({"fp32": "fp32", "int8": "int8"}))
+    # torch, or onnx: an image without torch that starts ~4x faster (benchmarks/README.md); fp32 only.
+    backend: str = setting(Choice({"torch": "torch", "onnx": "onnx"}))
     max_text_chars: int = setting(IntRange(1, 100_000))
     max_batch: int = setting(IntRange(1, 1024))
     # Lambda refuses synchronous request payloads over 6 MB.
@@ -164,6 +166,10 @@ class InferenceConfig:
     alarm_email: str = setting(
         Pattern(EMAIL_OR_EMPTY, "an email address like ops@example.com, or empty for no alarm emails")
     )
+
+    def __post_init__(self) -> None:
+        if self.backend == "onnx" and self.model_variant != "fp32":
+            raise ConfigError(f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only")
 
     @classmethod
     def from_context(cls, node: Node) -> InferenceConfig:

@@ -28,6 +28,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "provisioned_concurrency": {"provisioned_concurrency": "2"},
     "cors": {"cors_allow_origins": "https://app.example.com,https://admin.example.com"},
     "alarm_email": {"alarm_email": "ops@example.com"},
+    "onnx": {"backend": "onnx"},
 }
 STAGING_PREFIX = "StagingStack-"
 

@@ -28,7 +28,7 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
     config = config_from()
     assert config.stack_name == "PytorchInferenceApi"
     assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
-    assert config.model_variant == "fp32"
+    assert (config.model_variant, config.backend) == ("fp32", "torch")
     assert config.architecture.name == lambda_.Architecture.X86_64.name
     assert (config.max_text_chars, config.max_batch, config.max_body_bytes, config.default_top_k) == (1000, 64, 262144, 3)
     assert (config.warmup_enabled, config.warmup_rate_minutes) == (True, 5)
@@ -59,6 +59,13 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
     assert config.model_variant == "int8"
 
 
+def test_the_onnx_backend_serves_fp32_only() -> None:
+    assert config_from(backend="onnx").backend == "onnx"
+    with pytest.raises(ConfigError) as raised:
+        config_from(backend="onnx", model_variant="int8")
+    assert str(raised.value) == "backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only"
+
+
 def test_alarm_email_is_off_by_default_and_takes_one_address() -> None:
     assert config_from().alarm_email == ""
     assert config_from(alarm_email="ops.team+alarms@mail.example.co.uk").alarm_email == "ops.team+alarms@mail.example.co.uk"
@@ -78,6 +85,7 @@ def test_config_is_frozen() -> None:
         ("architecture", "sparc", "one of x86_64, arm64"),
         ("timeout_seconds", "29", "an integer in 1..28"),
         ("model_variant", "int4", "one of fp32, int8"),
+        ("backend", "tensorrt", "one of torch, onnx"),
         ("warmup_enabled", "yes", "true or false"),
         ("log_retention_days", "31", "one of 1, 3, 5, 7, 14, 30,"),
         ("cors_allow_origins", "ftp://files.example.com", "comma-separated origins"),
@@ -113,11 +121,16 @@ def test_a_missing_key_says_where_to_set_it() -> None:
     [
         ("memory_mb=12", "Invalid configuration: memory_mb=12 is not allowed: expected an integer in 128..10240"),
         ("architecture=sparc", "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64"),
+        (
+            "backend=onnx model_variant=int8",
+            "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",
+        ),
     ],
 )
 def test_cdk_synth_stops_with_one_clear_line_and_no_traceback(tmp_path, option: str, message: str) -> None:
     result = subprocess.run(
-        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path), "-c", option],
+        ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(tmp_path)]
+        + [arg for setting in option.split() for arg in ("-c", setting)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

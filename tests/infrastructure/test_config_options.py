@@ -17,6 +17,16 @@ def test_arm64_builds_an_arm64_image_for_an_arm64_function(synthesize) -> None:
     assert image["source"]["platform"] == "linux/arm64"
 
 
+def test_onnx_backend_builds_the_onnx_image_and_tells_the_function(synthesize) -> None:
+    app: SynthesizedApp = synthesize("onnx")
+    app.app_template.has_resource_properties(
+        "AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like({"MODEL_BACKEND": "onnx"})}}
+    )
+    (assets_file,) = app.directory.glob("PytorchInferenceApi.assets.json")
+    (image,) = json.loads(assets_file.read_text())["dockerImages"].values()
+    assert image["source"]["dockerBuildArgs"] == {"BACKEND": "onnx"}
+
+
 def test_warmup_off_removes_the_rule(synthesize) -> None:
     template = synthesize("warmup_off").app_template
     template.resource_count_is("AWS::Events::Rule", 0)

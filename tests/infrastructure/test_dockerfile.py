@@ -14,6 +14,7 @@ from tests.infrastructure.synth import REPO_ROOT, SynthesizedApp
 
 DOCKERFILE = (REPO_ROOT / "lambda_image" / "Dockerfile").read_text()
 REQUIREMENTS = (REPO_ROOT / "lambda_image" / "requirements.txt").read_text()
+ONNX_REQUIREMENTS = (REPO_ROOT / "lambda_image" / "requirements-onnx.txt").read_text()
 
 
 def instructions(name: str) -> list[str]:
@@ -23,40 +24,67 @@ def instructions(name: str) -> list[str]:
 
 
 def test_base_image_is_the_lambda_python_312_image() -> None:
-    assert instructions("FROM") == ["public.ecr.aws/lambda/python:3.12"]
+    # the model stage (picks the weights file), then the image itself
+    assert instructions("FROM") == ["public.ecr.aws/lambda/python:3.12 AS model", "public.ecr.aws/lambda/python:3.12"]
 
 
-def test_torch_is_the_cpu_build_of_the_pinned_version() -> None:
+def test_torch_is_the_cpu_build_of_the_pinned_version_and_only_for_the_torch_backend() -> None:
     (torch_pin,) = re.findall(r"^torch==\S+$", REQUIREMENTS, flags=re.MULTILINE)
     (install,) = [run for run in instructions("RUN") if "download.pytorch.org" in run]
     assert "--index-url https://download.pytorch.org/whl/cpu" in install
-    assert install.endswith(torch_pin)
+    assert install == f'if [ "$BACKEND" = torch ]; then pip install --index-url https://download.pytorch.org/whl/cpu {torch_pin}; fi'
+
+
+def test_the_onnx_requirements_carry_no_torch_and_share_the_other_pins() -> None:
+    def pins(text: str) -> dict[str, str]:
+        return dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
+
+    torch_pins, onnx_pins = pins(REQUIREMENTS), pins(ONNX_REQUIREMENTS)
+    assert not {"torch", "safetensors"} & set(onnx_pins)
+    assert {name: torch_pins[name] for name in onnx_pins if name in torch_pins} == {
+        name: pin for name, pin in onnx_pins.items() if name in torch_pins
+    }
+    assert set(onnx_pins) - set(torch_pins) == {"onnxruntime"}
 
 
 def test_model_dir_matches_the_functions_environment() -> None:
     assert f"MODEL_DIR={MODEL_DIR}" in " ".join(instructions("ENV"))
-    assert f"COPY model_artifacts/ {MODEL_DIR}/" in [f"COPY {args}" for args in instructions("COPY")]
+    copies = [f"COPY {args}" for args in instructions("COPY")]
+    assert f"COPY model_artifacts/ {MODEL_DIR}/" in copies
+    assert f"COPY --from=model {MODEL_DIR}/ {MODEL_DIR}/" in copies
 
 
 def test_image_never_reaches_a_model_hub() -> None:
     assert "HF_HUB_OFFLINE=1" in " ".join(instructions("ENV"))
 
 
-def test_build_stops_with_a_clear_message_without_the_model_weights(tmp_path) -> None:
+@pytest.mark.parametrize(("backend", "weights", "unused"), [("torch", "model.safetensors", "model.onnx"), ("onnx", "model.onnx", "model.safetensors")])
+def test_build_stops_with_a_clear_message_without_the_backends_weights_and_drops_the_other(tmp_path, backend, weights, unused) -> None:
     (check,) = [run for run in instructions("RUN") if "model.safetensors" in run]
     run_check = ["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))]
-    missing = subprocess.run(run_check, capture_output=True, text=True)
+    env = {"BACKEND": backend, "PATH": "/usr/bin:/bin"}
+    (tmp_path / unused).write_bytes(b"weights")
+    missing = subprocess.run(run_check, capture_output=True, text=True, env=env)
     assert missing.returncode == 1
-    assert missing.stderr == "model_artifacts/model.safetensors is missing: run 'make model' before building the image\n"
-    (tmp_path / "model.safetensors").write_bytes(b"weights")
-    assert subprocess.run(run_check).returncode == 0
+    assert missing.stderr == f"model_artifacts/{weights} is missing: run 'make model' before building the image\n"
+    (tmp_path / weights).write_bytes(b"weights")
+    assert subprocess.run(run_check, env=env).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [weights]
+
+
+def test_build_refuses_an_unknown_backend(tmp_path) -> None:
+    (check,) = [run for run in instructions("RUN") if "model.safetensors" in run]
+    run = subprocess.run(["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))], capture_output=True, text=True, env={"BACKEND": "tpu"})
+    assert (run.returncode, run.stderr) == (1, "BACKEND=tpu is not allowed: expected torch or onnx\n")
 
 
 def test_cmd_names_the_handler() -> None:
     assert [json.loads(cmd) for cmd in instructions("CMD")] == [["inference.handler.lambda_handler"]]
 
 
-@pytest.mark.parametrize("source", [args.split()[0] for args in instructions("COPY")])
+@pytest.mark.parametrize(
+    "source", [source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]]
+)
 def test_every_copied_path_is_in_the_image_build_context(default_app: SynthesizedApp, source: str) -> None:
     (context_dir,) = default_app.directory.glob("asset.*")
     assert (context_dir / source).exists()

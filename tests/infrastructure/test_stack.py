@@ -16,6 +16,7 @@ CONTRACT_ENV = {
     "DEFAULT_TOP_K": "3",
     "TORCH_THREADS": "0",
     "MODEL_VARIANT": "fp32",
+    "MODEL_BACKEND": "torch",
     "HF_HUB_OFFLINE": "1",
     "POWERTOOLS_SERVICE_NAME": "transaction-classifier",
     "POWERTOOLS_METRICS_NAMESPACE": "PytorchLambdaApi",
@@ -93,7 +94,14 @@ def test_image_context_holds_only_what_the_dockerfile_copies(default_app: Synthe
     (context_dir,) = default_app.directory.glob("asset.*")
     top_level = {path.name for path in context_dir.iterdir()}
     assert top_level == {"lambda_image", "model_artifacts"}
-    assert {path.name for path in (context_dir / "lambda_image").iterdir()} == {"Dockerfile", "requirements.txt", "inference"}
+    assert {path.name for path in (context_dir / "lambda_image").iterdir()} == {
+        "Dockerfile",
+        "requirements.txt",
+        "requirements-onnx.txt",
+        "inference",
+    }
+    # both backends' weights: the Dockerfile's model stage keeps the one BACKEND serves
+    assert {"model.safetensors", "model.onnx"} <= {path.name for path in (context_dir / "model_artifacts").iterdir()}
     assert (context_dir / "lambda_image" / "inference" / "handler.py").is_file()
     assert not list(context_dir.rglob("__pycache__"))
     assert not (context_dir / "model_artifacts" / "README.md").exists()
