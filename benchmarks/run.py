@@ -2,8 +2,9 @@
 run, and write benchmarks/results/latest.json and latest.md.
 
 Every process measured is a fresh `python -I -S` (benchmarks/probe.py) that sees only the standard
-library and one installed layout: the image's (lambda_image/requirements.txt + the task root) or
-the naive baseline's (benchmarks/naive_requirements.txt + benchmarks/naive.py). The subjects take
+library and one installed layout: the image's (lambda_image/requirements.txt + the task root), the
+onnx image's (lambda_image/requirements-onnx.txt + the task root) or the naive baseline's
+(benchmarks/naive_requirements.txt + benchmarks/naive.py). The subjects take
 turns run after run, so load from elsewhere on the machine falls on all of them alike; every
 figure is the median over runs, and the goals are ratios against the baseline of the same run.
 """
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.image_layout import REPO, installed
+from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import rest_event
 from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST
@@ -70,12 +71,18 @@ GOALS = {
 
 @dataclass(frozen=True)
 class Subject:
-    """One way of serving: the handler in a variant and thread count, or the naive baseline."""
+    """One way of serving: the handler in a variant, backend and thread count, or the naive baseline."""
 
     name: str
     kind: str  # "handler" or "naive"
     variant: str = "fp32"
     threads: int = 0  # 0: what a function of 2048 MB gets (handler) or torch's default (naive)
+    backend: str = "torch"  # the handler's; "onnx" runs in the onnx image's layout (no torch)
+
+    @property
+    def layout(self) -> str:
+        """Which installed layout the probe sees: "naive", "torch" or "onnx"."""
+        return "naive" if self.kind == "naive" else self.backend
 
     def env(self, scratch: Path) -> dict[str, str]:
         env = {  # the Dockerfile's ENV and what Lambda sets; nothing from this shell
@@ -88,6 +95,7 @@ class Subject:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
             "MODEL_VARIANT": self.variant,
             "TORCH_THREADS": str(self.threads),
+            "MODEL_BACKEND": self.backend,
         }
         if self.kind == "naive" and self.threads:
             env["OMP_NUM_THREADS"] = str(self.threads)
@@ -98,11 +106,17 @@ COLD_SUBJECTS = [
     Subject("naive", "naive"),
     Subject("handler fp32", "handler"),
     Subject("handler int8", "handler", "int8"),
+    Subject("handler onnx", "handler", backend="onnx"),
 ]
 WARM_SUBJECTS = [
-    Subject(f"{kind} {variant} {threads}t", kind, variant, threads)
+    Subject(f"{name} {threads}t", kind, variant, threads, backend)
     for threads in (1, 2)
-    for kind, variant in (("naive", "fp32"), ("handler", "fp32"), ("handler", "int8"))
+    for name, kind, variant, backend in (
+        ("naive fp32", "naive", "fp32", "torch"),
+        ("handler fp32", "handler", "fp32", "torch"),
+        ("handler int8", "handler", "int8", "torch"),
+        ("handler onnx", "handler", "fp32", "onnx"),
+    )
 ]
 
 
@@ -218,11 +232,20 @@ def cuda_files(site_packages: Path) -> list[str]:
     )
 
 
-def payload(image_site: Path, naive_site: Path) -> dict:
-    """What the image adds to the base image: runtime dependencies, model, handler package."""
-    model = directory_bytes(MODEL_DIR, skip=lambda p: p.suffix == ".png" or p.name == "README.md")
+def model_bytes(unused_weights: str) -> int:
+    """The model folder as the image carries it: without the plots, the README and the weights
+    file of the other backend (lambda_image/Dockerfile drops it)."""
+    return directory_bytes(MODEL_DIR, skip=lambda p: p.suffix == ".png" or p.name in ("README.md", unused_weights))
+
+
+def payload(image_site: Path, naive_site: Path, onnx_site: Path) -> dict:
+    """What the image adds to the base image: runtime dependencies, model, handler package; for
+    the torch image and for the onnx one (BACKEND=onnx)."""
+    model = model_bytes(unused_weights="model.onnx")
+    onnx_model = model_bytes(unused_weights="model.safetensors")
     handler = directory_bytes(TASK_ROOT / "inference", skip=lambda p: "__pycache__" in p.parts)
     dependencies = directory_bytes(image_site)
+    onnx_dependencies = directory_bytes(onnx_site)
     biggest = sorted(((directory_bytes(p), p.name) for p in image_site.iterdir() if p.is_dir()), reverse=True)[:6]
     return {
         "dependencies_gb": dependencies / 1e9,
@@ -230,6 +253,9 @@ def payload(image_site: Path, naive_site: Path) -> dict:
         "handler_mb": handler / 1e6,
         "total_gb": (dependencies + model + handler) / 1e9,
         "naive_total_gb": (directory_bytes(naive_site) + model) / 1e9,
+        "onnx_dependencies_gb": onnx_dependencies / 1e9,
+        "onnx_model_gb": onnx_model / 1e9,
+        "onnx_total_gb": (onnx_dependencies + onnx_model + handler) / 1e9,
         "largest_packages_mb": {name: size / 1e6 for size, name in biggest},
         "cuda_files": cuda_files(image_site),
     }
@@ -305,6 +331,7 @@ def goals(cold: dict, warm: dict, size: dict) -> list[dict]:
     rows = [
         ("cold start, handler fp32 / naive", cold["handler fp32"]["total"] / naive_cold, "≤", GOALS["cold_start"]),
         ("cold start, handler int8 / naive", cold["handler int8"]["total"] / naive_cold, "≤", GOALS["cold_start"]),
+        ("cold start, handler onnx / naive", cold["handler onnx"]["total"] / naive_cold, "≤", GOALS["cold_start"]),
     ]
     for variant in ("fp32", "int8"):
         for threads in (1, 2):
@@ -392,6 +419,13 @@ def markdown(results: dict) -> str:
         f"- runtime dependencies {size['dependencies_gb']:.2f} GB + model {size['model_gb']:.3f} GB + handler "
         f"{size['handler_mb']:.2f} MB = **{size['total_gb']:.2f} GB** (naive torch + transformers + model: "
         f"{size['naive_total_gb']:.2f} GB)",
+    ]
+    if "onnx_total_gb" in size:  # results from before the onnx backend have none
+        lines.append(
+            f"- onnx backend (BACKEND=onnx, no torch): runtime dependencies {size['onnx_dependencies_gb']:.2f} GB + "
+            f"model.onnx {size['onnx_model_gb']:.3f} GB + handler = **{size['onnx_total_gb']:.2f} GB**"
+        )
+    lines += [
         "- largest packages (MB): " + ", ".join(f"{n} {mb:.0f}" for n, mb in size["largest_packages_mb"].items()),
         "- CUDA libraries (libcudart, libcublas, libcudnn, libnccl, ...) or nvidia-* packages: "
         + (", ".join(size["cuda_files"]) if size["cuda_files"] else "none"),
@@ -451,27 +485,32 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_facts() | {"load_before": round(os.getloadavg()[0], 2)}
     say("installing the layouts (cached after the first run)")
     image_site, naive_site = installed(), installed(NAIVE_REQUIREMENTS, NAIVE_TARGET_CACHE)
+    onnx_site = installed(ONNX_IMAGE_REQUIREMENTS)
     compileall.compile_dir(TASK_ROOT / "inference", quiet=1)  # as the Dockerfile does
-    paths = {"handler": [str(TASK_ROOT), str(image_site)], "naive": [str(BENCHMARKS), str(naive_site)]}
+    paths = {
+        "torch": [str(TASK_ROOT), str(image_site)],
+        "onnx": [str(TASK_ROOT), str(onnx_site)],
+        "naive": [str(BENCHMARKS), str(naive_site)],
+    }
     workload = Workload.from_test_split()
     cold_reports = {s.name: [] for s in COLD_SUBJECTS}
     warm_reports = {s.name: [] for s in WARM_SUBJECTS}
     with tempfile.TemporaryDirectory() as scratch:
         say("priming: one unmeasured start of each layout, so every measured start finds its files in the page cache")
         for subject in COLD_SUBJECTS:
-            probe(subject, "cold", workload, paths[subject.kind], Path(scratch))
+            probe(subject, "cold", workload, paths[subject.layout], Path(scratch))
         for run in range(COLD_RUNS):
             say(f"cold start, run {run + 1}/{COLD_RUNS}")
             for subject in COLD_SUBJECTS:
-                cold_reports[subject.name].append(probe(subject, "cold", workload, paths[subject.kind], Path(scratch)))
+                cold_reports[subject.name].append(probe(subject, "cold", workload, paths[subject.layout], Path(scratch)))
         for run in range(WARM_RUNS):
             say(f"warm, run {run + 1}/{WARM_RUNS}")
             for subject in WARM_SUBJECTS:
-                warm_reports[subject.name].append(probe(subject, "warm", workload, paths[subject.kind], Path(scratch)))
+                warm_reports[subject.name].append(probe(subject, "warm", workload, paths[subject.layout], Path(scratch)))
     say("int8 agreement on the test split, payload size")
     cold = {name: summarize_cold(reports) for name, reports in cold_reports.items()}
     warm = {name: summarize_warm(reports) for name, reports in warm_reports.items()}
-    size = payload(image_site, naive_site)
+    size = payload(image_site, naive_site, onnx_site)
     machine["load_after"] = round(os.getloadavg()[0], 2)
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
