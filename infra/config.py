@@ -169,7 +169,9 @@ class InferenceConfig:
 
     def __post_init__(self) -> None:
         if self.backend == "onnx" and self.model_variant != "fp32":
-            raise ConfigError(f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only")
+            raise ConfigError(
+                f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only"
+            )
 
     @classmethod
     def from_context(cls, node: Node) -> InferenceConfig:

@@ -29,4 +29,5 @@ foreign = sorted(
     and Path(module.__file__).resolve() != Path(__file__).resolve()
     and not any(Path(module.__file__).resolve().is_relative_to(root) for root in allowed)
 )
-print(json.dumps({"answers": answers, "foreign_modules": foreign, "sys_path": sys.path, "torch_imported": "torch" in sys.modules}))
+report = {"answers": answers, "foreign_modules": foreign, "sys_path": sys.path, "torch_imported": "torch" in sys.modules}
+print(json.dumps(report))

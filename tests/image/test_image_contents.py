@@ -1,9 +1,10 @@
 """The Lambda image's contents, proved without a container engine.
 
 lambda_image/requirements.txt (requirements-onnx.txt for the image built with BACKEND=onnx) is
-installed into a clean directory, the package is copied the way the Dockerfile copies it, and the handler is invoked from a fresh isolated Python that sees
-only those two directories and the standard library: a dependency missing from the
-requirements, or a dev-only one the code imports, fails here.
+installed into a clean directory, the package is copied the way the Dockerfile copies it, and
+the handler is invoked from a fresh isolated Python that sees only those two directories and
+the standard library: a dependency missing from the requirements, or a dev-only one the code
+imports, fails here.
 """
 
 import dataclasses

@@ -32,7 +32,8 @@ def test_torch_is_the_cpu_build_of_the_pinned_version_and_only_for_the_torch_bac
     (torch_pin,) = re.findall(r"^torch==\S+$", REQUIREMENTS, flags=re.MULTILINE)
     (install,) = [run for run in instructions("RUN") if "download.pytorch.org" in run]
     assert "--index-url https://download.pytorch.org/whl/cpu" in install
-    assert install == f'if [ "$BACKEND" = torch ]; then pip install --index-url https://download.pytorch.org/whl/cpu {torch_pin}; fi'
+    assert install.startswith('if [ "$BACKEND" = torch ]; then pip install')
+    assert install.endswith(f"{torch_pin}; fi")
 
 
 def test_the_onnx_requirements_carry_no_torch_and_share_the_other_pins() -> None:
@@ -58,8 +59,11 @@ def test_image_never_reaches_a_model_hub() -> None:
     assert "HF_HUB_OFFLINE=1" in " ".join(instructions("ENV"))
 
 
-@pytest.mark.parametrize(("backend", "weights", "unused"), [("torch", "model.safetensors", "model.onnx"), ("onnx", "model.onnx", "model.safetensors")])
-def test_build_stops_with_a_clear_message_without_the_backends_weights_and_drops_the_other(tmp_path, backend, weights, unused) -> None:
+@pytest.mark.parametrize(
+    ("backend", "weights", "unused"),
+    [("torch", "model.safetensors", "model.onnx"), ("onnx", "model.onnx", "model.safetensors")],
+)
+def test_build_stops_clearly_without_the_backends_weights_and_drops_the_other(tmp_path, backend, weights, unused) -> None:
     (check,) = [run for run in instructions("RUN") if "model.safetensors" in run]
     run_check = ["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))]
     env = {"BACKEND": backend, "PATH": "/usr/bin:/bin"}
@@ -74,7 +78,8 @@ def test_build_stops_with_a_clear_message_without_the_backends_weights_and_drops
 
 def test_build_refuses_an_unknown_backend(tmp_path) -> None:
     (check,) = [run for run in instructions("RUN") if "model.safetensors" in run]
-    run = subprocess.run(["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))], capture_output=True, text=True, env={"BACKEND": "tpu"})
+    run_check = ["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))]
+    run = subprocess.run(run_check, capture_output=True, text=True, env={"BACKEND": "tpu"})
     assert (run.returncode, run.stderr) == (1, "BACKEND=tpu is not allowed: expected torch or onnx\n")
 
 
