@@ -10,12 +10,12 @@ from inference.model import FORWARD_CHUNK, TextClassifier
 from tests.lambda_events import TRANSACTIONS
 from training.common import read_split
 
-# The int8 variant may lose at most this much accuracy on the test split: two points, about
-# the resolution of a split of ~1,000 lines (a 95% interval of +-1.3 points around ~75%).
-# Its agreement with fp32 (reported by `make bench`) is lower than 98% with a model this unsure
-# of many lines: the predictions it flips are mostly ones fp32 makes by a small margin, right or
-# wrong alike, so accuracy barely moves.
-INT8_MAX_ACCURACY_LOSS = 0.02
+# The int8 variant against fp32 on the test split (~1,000 lines). Its flips are lines fp32 itself
+# decides by a small margin: x86 dynamic int8 quantizes activations to 7 bits (fbgemm's
+# reduce_range, which avoids int16 overflow on CPUs without VNNI), enough to tip those. Measured
+# over several trainings: 97.1-98.0% agreement, 0.8-1.2 points of accuracy lost.
+INT8_MIN_AGREEMENT = 0.965
+INT8_MAX_ACCURACY_LOSS = 0.015
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +96,14 @@ def test_the_int8_variant_quantizes_every_linear_layer(int8_classifier):
     assert sum(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in modules) == 6 * layers + 2
 
 
-def test_the_int8_variant_is_as_accurate_as_fp32_on_the_test_split(classifier, int8_classifier):
+def test_the_int8_variant_agrees_with_fp32_and_is_about_as_accurate_on_the_test_split(classifier, int8_classifier):
     rows = read_split("test")
     texts = [row["text"] for row in rows]
+    fp32 = [p.label for p in classifier.predict(texts, top_k=1)]
+    int8 = [p.label for p in int8_classifier.predict(texts, top_k=1)]
 
-    def accuracy(model) -> float:
-        return sum(p.label == row["label"] for p, row in zip(model.predict(texts, top_k=1), rows)) / len(rows)
+    def accuracy(labels: list[str]) -> float:
+        return sum(label == row["label"] for label, row in zip(labels, rows)) / len(rows)
 
-    assert accuracy(int8_classifier) >= accuracy(classifier) - INT8_MAX_ACCURACY_LOSS
+    assert sum(a == b for a, b in zip(fp32, int8)) / len(rows) >= INT8_MIN_AGREEMENT
+    assert accuracy(int8) >= accuracy(fp32) - INT8_MAX_ACCURACY_LOSS
