@@ -18,7 +18,7 @@ import random
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as `python training/generate_data.py`
@@ -28,7 +28,9 @@ from training import catalog
 from training.common import DATA_DIR, FIELDS, LABELS, SPLITS, SEED
 
 LINES_PER_LABEL = 680
-MIN_GENERATED_LINES = 430
+MIN_GENERATED_LINES = 640
+# Share of (non-key) named merchants that also get one line in a statement format.
+FORMATTED_SHARE = 0.06
 # Generated merchants (and notes) go round this cycle, pattern by pattern: every pattern is
 # trained on, and its other merchants are held out. Named merchants are all in train.
 SPLIT_CYCLE = ("train", "validation", "test", "train")
@@ -496,6 +498,8 @@ class Generator:
         spelling = line.fill(merchant.spellings[index % len(merchant.spellings)])
         if merchant.kind == "note":
             return line.fill(spelling + rng.choice(NOTE_SUFFIXES)).lower()
+        if merchant.kind == "bare":
+            return self._case(spelling)
         if merchant.kind == "raw":
             text = spelling if rng.random() < 0.75 else line.fill(rng.choice(("{dm} ", "{date} ", ""))) + spelling
             text += line.fill(rng.choice(("", "", "", " {amt}", " {dm}")))
@@ -580,10 +584,14 @@ CATALOG = [
 
 
 def lines_for(merchant: Merchant, rng: random.Random) -> int:
-    """How many lines a named group gets: key brands and many-spelling specs get more."""
+    """How many statement-format lines a named group gets (on top of its bare-name lines): key
+    brands and many-spelling raw specs get more; other brands mostly only their bare names, so the
+    catalog can be wide and the training set stay small (the formats come with composed merchants)."""
     if merchant.kind == "raw":
         return 1 + min(len(merchant.spellings), 4)
-    return 1 + (rng.random() < 0.25) + (3 if merchant.key_brand else 0)
+    if merchant.key_brand:
+        return 4
+    return int(rng.random() < FORMATTED_SHARE)
 
 
 def generate(seed: int = SEED) -> dict[str, list[dict[str, str]]]:
@@ -609,6 +617,9 @@ def generate(seed: int = SEED) -> dict[str, list[dict[str, str]]]:
     for label in LABELS:
         named = [m for block, l, kind in CATALOG if l == label for m in parse_specs(block, label, kind)]
         made = sum(emit(m, lines_for(m, rng), "train") for m in named)
+        # Each spelling of a named merchant also as the bare name (as apps show it): short lines,
+        # cheap to train on, and what lets the model remember the brand itself.
+        made += sum(emit(replace(m, kind="bare"), len(m.spellings), "train") for m in named if m.kind != "raw")
         notes = [n.strip() for n in re.split(r"[;\n]", catalog.NOTES[label]) if n.strip()]
         for i, note in enumerate(rng.sample(notes, len(notes))):
             emit(Merchant(label, "note", ("ANY",), (note,), named=False), 2, SPLIT_CYCLE[i % len(SPLIT_CYCLE)])
