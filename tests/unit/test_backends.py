@@ -11,6 +11,7 @@ from inference.model import TextClassifier
 from inference.schema import PredictRequest
 from tests.lambda_events import TRANSACTIONS
 
+
 @pytest.fixture(scope="module")
 def runtimes(handler_module):
     """Runtime.load() (what the handler does at init) once per backend."""
