@@ -621,8 +621,12 @@ def generate(seed: int = SEED) -> dict[str, list[dict[str, str]]]:
         # cheap to train on, and what lets the model remember the brand itself.
         made += sum(emit(replace(m, kind="bare"), len(m.spellings), "train") for m in named if m.kind != "raw")
         notes = [n.strip() for n in re.split(r"[;\n]", catalog.NOTES[label]) if n.strip()]
+        named_groups = {m.group for m in named}
         for i, note in enumerate(rng.sample(notes, len(notes))):
-            emit(Merchant(label, "note", ("ANY",), (note,), named=False), 2, SPLIT_CYCLE[i % len(SPLIT_CYCLE)])
+            merchant = Merchant(label, "note", ("ANY",), (note,), named=False)
+            # A note that names a catalog brand ("tv licence") is that brand's group: train only.
+            split = "train" if merchant.group in named_groups else SPLIT_CYCLE[i % len(SPLIT_CYCLE)]
+            emit(merchant, 2, split)
         # Local merchants and people, one line each, fill the label up to LINES_PER_LABEL.
         patterns = [
             (kind, tuple(regions.split()), pattern)
@@ -632,7 +636,7 @@ def generate(seed: int = SEED) -> dict[str, list[dict[str, str]]]:
             for pattern in _split_list_semi(spellings)
         ]
         count = max(LINES_PER_LABEL - made, MIN_GENERATED_LINES)
-        for merchant, split in generator.composed(label, patterns, count, {m.group for m in named}):
+        for merchant, split in generator.composed(label, patterns, count, named_groups):
             emit(merchant, 1, split)
     for rows in splits.values():
         rng.shuffle(rows)
