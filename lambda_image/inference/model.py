@@ -90,17 +90,18 @@ class TextClassifier:
         probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         for start in range(0, len(texts), FORWARD_CHUNK):
             chunk = by_length[start : start + FORWARD_CHUNK]
-            probabilities[chunk] = self._probabilities([texts[i] for i in chunk])
+            probabilities[chunk] = _softmax(self.logits([texts[i] for i in chunk]))
         # Highest first; on a tie the stable sort ranks the lower label index first.
         indices = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
         scores = np.take_along_axis(probabilities, indices, axis=1)
         return [self._prediction(s, i) for s, i in zip(scores.tolist(), indices.tolist())]
 
-    def _probabilities(self, texts: list[str]) -> np.ndarray:
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """The network's logits for `texts` as one batch, padded to its longest text."""
         encodings = self.tokenizer.encode_batch(texts)
         input_ids = np.array([e.ids for e in encodings], dtype=np.int64)
         attention_mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        return _softmax(self.model.logits(input_ids, attention_mask))
+        return self.model.logits(input_ids, attention_mask)
 
     def _prediction(self, scores: list[float], indices: list[int]) -> Prediction:
         ranked = [LabelScore(self.labels[i], score) for i, score in zip(indices, scores)]
