@@ -1,10 +1,12 @@
 """A requirements file installed the way the Lambda image installs it, without a container
 engine: `pip install --target` into a cached directory, tests folders removed as the Dockerfile
-removes them. The image-contents test and the benchmarks run Python over these directories."""
+removes them. The image-contents test and the benchmarks run Python over these directories, in
+the environment lambda_env() gives."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import shutil
 import subprocess
@@ -47,3 +49,19 @@ def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGE
         shutil.rmtree(tests_dir, ignore_errors=True)
     partial.rename(target)
     return target
+
+
+def lambda_env(scratch: Path, **settings: str) -> dict[str, str]:
+    """What the image's Python sees in its environment: the Dockerfile's ENV and what Lambda sets
+    (a 2,048 MB function), caches under `scratch`, nothing from this shell but PATH; `settings`
+    adds or overrides the handler's variables (MODEL_BACKEND="onnx", ...)."""
+    return {
+        "PATH": os.environ["PATH"],
+        "MODEL_DIR": str(REPO / "model_artifacts"),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HOME": str(scratch / "huggingface"),
+        "XDG_CACHE_HOME": str(scratch / ".cache"),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
+        **settings,
+    }

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed
+from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import rest_event
 from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST
@@ -85,18 +85,12 @@ class Subject:
         return "naive" if self.kind == "naive" else self.backend
 
     def env(self, scratch: Path) -> dict[str, str]:
-        env = {  # the Dockerfile's ENV and what Lambda sets; nothing from this shell
-            "PATH": os.environ["PATH"],
-            "MODEL_DIR": str(MODEL_DIR),
-            "HF_HUB_OFFLINE": "1",
-            "TRANSFORMERS_OFFLINE": "1",
-            "HF_HOME": str(scratch / "huggingface"),
-            "XDG_CACHE_HOME": str(scratch / ".cache"),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
-            "MODEL_VARIANT": self.variant,
-            "TORCH_THREADS": str(self.threads),
-            "MODEL_BACKEND": self.backend,
-        }
+        env = lambda_env(
+            scratch,
+            MODEL_VARIANT=self.variant,
+            TORCH_THREADS=str(self.threads),
+            MODEL_BACKEND=self.backend,
+        )
         if self.kind == "naive" and self.threads:
             env["OMP_NUM_THREADS"] = str(self.threads)
         return env

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed
+from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import http_answer, sam_rest_event
 
@@ -45,18 +45,12 @@ def task_root(tmp_path_factory) -> Path:
 
 
 def run_in_image_layout(task_root: Path, site_packages: Path, events: list, backend: str = "torch") -> dict:
-    scratch = task_root.parent / "tmp"
-    env = {  # the Dockerfile's ENV and what Lambda sets; nothing from this shell
-        "PATH": os.environ["PATH"],
-        "MODEL_DIR": os.environ.get("MODEL_DIR", str(REPO / "model_artifacts")),  # as Settings reads it
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HOME": str(scratch / "huggingface"),
-        "XDG_CACHE_HOME": str(scratch / ".cache"),
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        "MODEL_BACKEND": backend,
-    }
+    env = lambda_env(
+        task_root.parent / "tmp",
+        MODEL_DIR=os.environ.get("MODEL_DIR", str(REPO / "model_artifacts")),  # as Settings reads it
+        POWERTOOLS_METRICS_DISABLED="true",
+        MODEL_BACKEND=backend,
+    )
     request = {"context": dataclasses.asdict(LocalLambdaContext()), "events": events}
     run = subprocess.run(
         [sys.executable, "-I", "-S", str(Path(__file__).parent / "run_handler.py"), str(task_root), str(site_packages)],
