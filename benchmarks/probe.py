@@ -8,6 +8,7 @@ clock in every process), so run.py can subtract the moment it spawned this proce
 """
 
 import json
+import os
 import resource
 import sys
 import time
@@ -17,8 +18,11 @@ started = time.perf_counter()
 request = json.load(sys.stdin)
 sys.path[:0] = request["paths"]
 context = types.SimpleNamespace(**request["context"])
-# The modules inference.handler imports before it loads the model: timed as "imports".
+# The modules the handler needs before it loads the model: timed as "imports". inference.model
+# imports its backend's network (and torch, or onnxruntime) only when it loads the model; it is
+# imported here first so that "model load" is loading the model, not importing a framework.
 HANDLER_IMPORTS = ["aws_lambda_powertools", "inference.events", "inference.model", "inference.schema", "inference.settings"]
+BACKEND_NETWORK = {"torch": "inference.bert", "onnx": "inference.onnx_bert"}
 
 
 def timed(calls) -> list[float]:
@@ -34,7 +38,7 @@ def timed(calls) -> list[float]:
 def load_handler():
     import importlib
 
-    for name in HANDLER_IMPORTS:
+    for name in [*HANDLER_IMPORTS, BACKEND_NETWORK[os.environ.get("MODEL_BACKEND", "torch")]]:
         importlib.import_module(name)
     imported = time.perf_counter()
     from inference.handler import lambda_handler
