@@ -94,7 +94,8 @@ load: install $(MODEL)
 # when a package cannot be looked up, instead of passing without having checked it.
 audit: install
 	$(PY) -m pip_audit --strict --vulnerability-service pypi --no-deps --disable-pip \
-		-r requirements.txt -r requirements-dev.txt -r lambda_image/requirements.txt
+		-r requirements.txt -r requirements-dev.txt -r lambda_image/requirements.txt \
+		-r lambda_image/requirements-onnx.txt
 	$(PY) -m pip_audit --strict --vulnerability-service pypi
 
 clean:
