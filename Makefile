@@ -61,8 +61,9 @@ test: install $(ONNX_MODEL)
 synth: install
 	npx cdk synth --quiet
 
+# lambda_image/ on the path as the image's task root is (the runtime's settings are shared).
 bench: install $(ONNX_MODEL)
-	$(PY) -m benchmarks.run
+	PYTHONPATH=lambda_image $(PY) -m benchmarks.run
 
 # The stack `make smoke` tests: stack_name in cdk.json unless STACK=... is given.
 STACK ?= $(shell python3 -c 'import json; print(json.load(open("cdk.json"))["context"].get("stack_name", "PytorchInferenceApi"))')

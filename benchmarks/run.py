@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
+from inference.settings import LAMBDA_MB_PER_VCPU
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import rest_event
 from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST
@@ -55,7 +56,6 @@ PRICE_NOTE = (
     "list prices, us-east-1, as of 2025: Lambda x86_64 $0.0000166667 and arm64 $0.0000133334 per GB-s, "
     "$0.20 per 1M requests; API Gateway REST API $3.50 per 1M requests (first 333M/month); no free tier"
 )
-LAMBDA_MB_PER_VCPU = 1769
 MEMORY_SIZES_MB = (1024, 2048, 3008)
 # The scheduled warm-up: one ping every 5 minutes over a 30-day month.
 WARMUP_PINGS_PER_MONTH = 30 * 24 * 60 // 5
@@ -428,7 +428,7 @@ def markdown(results: dict) -> str:
         "",
         f"Prices: {PRICE_NOTE}. Durations are modelled, not measured on Lambda: Lambda gives a function "
         f"memory/{LAMBDA_MB_PER_VCPU} MB of one vCPU's time; the handler runs one torch thread below 3,538 MB, so "
-        "its duration is the one-thread p50 measured here × max(1, 1769 / memory). arm64 is assumed as fast as this "
+        f"its duration is the one-thread p50 measured here × max(1, {LAMBDA_MB_PER_VCPU} / memory). arm64 is assumed as fast as this "
         "x86_64 machine (not measured: Graviton may be slower or faster for these kernels). Billed ms rounded up; "
         "every request pays Lambda's and API Gateway's request fees.",
         "",
