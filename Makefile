@@ -39,7 +39,10 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(MODEL): | $(VENV)/.installed
+# The weights are trained when missing, or always with FORCE=1 (a phony prerequisite is never up to date).
+.PHONY: retrain
+retrain:
+$(MODEL): $(if $(FORCE),retrain) | $(VENV)/.installed
 	$(PY) training/train.py
 	$(PY) training/evaluate.py
 
@@ -47,10 +50,8 @@ $(MODEL): | $(VENV)/.installed
 $(ONNX_MODEL): $(MODEL)
 	$(PY) training/export_onnx.py
 
-model: $(VENV)/.installed
-	@if [ -n "$(FORCE)" ] || [ ! -f $(MODEL) ]; then \
-		$(PY) training/train.py && $(PY) training/evaluate.py && $(PY) training/export_onnx.py; \
-	else echo "model_artifacts/ is built (FORCE=1 to retrain)"; fi
+model: $(ONNX_MODEL)
+	@echo "model_artifacts/ is built (FORCE=1 retrains)"
 
 serve: install $(ONNX_MODEL)
 	PORT=$(PORT) $(PY) -m local.server
