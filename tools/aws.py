@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 
 import boto3
+from botocore.exceptions import ProfileNotFound
 
 NO_CREDENTIALS = "no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`"
 NO_REGION = "no AWS region: set AWS_REGION (or a region in your AWS profile)"
+
+
+def no_profile(error: ProfileNotFound) -> str:
+    return f"no AWS profile {error.kwargs['profile']!r}: set AWS_PROFILE to one of `aws configure list-profiles`"
 
 
 def aws_session(region: str | None = None) -> boto3.Session:

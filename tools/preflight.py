@@ -18,9 +18,9 @@ from functools import cached_property
 from pathlib import Path
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session
+from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_WEIGHTS = Path("model_artifacts") / "model.safetensors"
@@ -53,11 +53,13 @@ class Workspace:
 
 
 def aws_account(workspace: Workspace) -> str:
-    region = workspace.session.region_name
-    if not region:
-        raise CheckFailed(NO_REGION)
     try:
+        region = workspace.session.region_name
+        if not region:
+            raise CheckFailed(NO_REGION)
         identity = workspace.identity
+    except ProfileNotFound as error:
+        raise CheckFailed(no_profile(error)) from None
     except NoCredentialsError:
         raise CheckFailed(NO_CREDENTIALS) from None
     except (ClientError, BotoCoreError) as error:

@@ -24,9 +24,9 @@ import boto3
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
 
-from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session
+from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
 
 # Three merchants of different kinds, so a batch that comes back out of order shows.
 TEXTS = ("STARBUCKS STORE 10432 SEATTLE WA", "RYANAIR DUBLIN FR8J2K", "CVS/PHARMACY #04512")
@@ -242,8 +242,8 @@ def report(target: Target, results: list[Result]) -> str:
 
 def resolve_target(args: argparse.Namespace) -> Target:
     """URL and credentials from the flags, else from the stack's outputs."""
-    session = aws_session(args.region)
     try:
+        session = aws_session(args.region)
         outputs = {} if args.url else stack_outputs(session, args.stack)
         url = args.url or outputs.get("ApiUrl")
         if not url:
@@ -252,6 +252,8 @@ def resolve_target(args: argparse.Namespace) -> Target:
         api_key = args.api_key or (api_key_value(session, key_id) if key_id else None)
         iam = args.iam or outputs.get("AuthMode") == IAM_AUTH_MODE
         return Target(url, api_key, execute_api_signer(session, url) if iam else None)
+    except ProfileNotFound as error:
+        raise SetupError(no_profile(error)) from None
     except NoCredentialsError:
         raise SetupError(NO_CREDENTIALS) from None
     except NoRegionError:

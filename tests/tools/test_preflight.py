@@ -174,3 +174,14 @@ def test_without_a_region_the_account_check_says_how_to_set_one(offline_aws_env,
 
     assert code == 2
     assert lines["AWS account"] == "FAIL  AWS account: no AWS region: set AWS_REGION (or a region in your AWS profile)"
+
+
+def test_an_aws_profile_that_does_not_exist_is_one_line(offline_aws_env, repo, capsys, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+
+    code, lines = run("destroy", repo, capsys)
+
+    assert code == 2
+    assert lines["AWS account"] == (
+        "FAIL  AWS account: no AWS profile 'nope': set AWS_PROFILE to one of `aws configure list-profiles`"
+    )

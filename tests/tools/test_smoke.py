@@ -210,3 +210,14 @@ def test_without_credentials_the_cli_says_so_in_one_line(offline_aws_env):
     assert finished.stderr == (
         "smoke: no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`\n"
     )
+
+
+def test_an_aws_profile_that_does_not_exist_is_one_line(offline_aws_env):
+    env = {**os.environ, "AWS_REGION": "eu-west-1", "AWS_PROFILE": "nope"}
+
+    finished = subprocess.run(
+        [sys.executable, "-m", "tools.smoke", "--stack", STACK], cwd=REPO, env=env, capture_output=True, text=True
+    )
+
+    assert (finished.returncode, finished.stdout) == (2, "")
+    assert finished.stderr == "smoke: no AWS profile 'nope': set AWS_PROFILE to one of `aws configure list-profiles`\n"
