@@ -26,10 +26,18 @@ help:
 	@echo "make load    - load test of the local server (LOAD_USERS=$(LOAD_USERS), LOAD_SECONDS=$(LOAD_SECONDS)), every answer checked"
 	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 
+# torch as the image has it: the CPU-only build from PyTorch's index (PyPI's Linux x86_64 torch
+# is a CUDA build of several GB). Where that index is out of reach, the pin in
+# lambda_image/requirements.txt takes torch from the usual index instead.
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_PIN := $(shell grep -m1 '^torch==' lambda_image/requirements.txt)
+
 # The venv is rebuilt when any requirements file changes.
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/requirements-onnx.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install -qq --retries 1 --no-deps --index-url $(TORCH_CPU_INDEX) "$(TORCH_PIN)" \
+		|| echo "PyTorch's CPU index is out of reach: $(TORCH_PIN) comes from the usual index"
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -53,7 +61,9 @@ $(ONNX_MODEL): $(MODEL)
 model: $(ONNX_MODEL)
 	@echo "model_artifacts/ is built (FORCE=1 retrains)"
 
-serve: install $(ONNX_MODEL)
+# Serving needs neither the CDK CLI nor model.onnx (the local server runs the torch backend
+# unless MODEL_BACKEND=onnx is set; `make model` exports model.onnx).
+serve: $(VENV)/.installed $(MODEL)
 	PORT=$(PORT) $(PY) -m local.server
 
 test: install $(ONNX_MODEL)

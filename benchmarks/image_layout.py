@@ -19,6 +19,11 @@ IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements.txt"
 ONNX_IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements-onnx.txt"
 # One installed copy per requirements file and interpreter, reused across runs (gitignored).
 IMAGE_TARGET_CACHE = REPO / ".cache" / "image-target"
+# torch as the image installs it (lambda_image/Dockerfile): the CPU-only build from PyTorch's index,
+# not PyPI's Linux x86_64 CUDA build of several GB. Its wheel is fetched into TORCH_CPU_WHEELS, where
+# pip prefers it (2.13.0+cpu ranks above 2.13.0); out of reach, torch comes from the usual index.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_CPU_WHEELS = REPO / ".cache" / "torch-cpu"
 
 
 class InstallError(RuntimeError):
@@ -39,7 +44,8 @@ def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGE
         shutil.rmtree(folder)  # older installs of this file: up to a gigabyte each
     partial = folder / f"{key}.partial"
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(requirements)],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(requirements)]
+        + _cpu_torch_wheels(requirements),
         capture_output=True,
         text=True,
     )
@@ -49,6 +55,20 @@ def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGE
         shutil.rmtree(tests_dir, ignore_errors=True)
     partial.rename(target)
     return target
+
+
+def _cpu_torch_wheels(requirements: Path) -> list[str]:
+    """pip's --find-links to the CPU-only build of the torch that `requirements` pins, if it pins one."""
+    pin = next((line for line in requirements.read_text().split() if line.startswith("torch==")), None)
+    if pin is None:
+        return []
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-qq", "--retries", "1", "--no-deps"]
+        + ["--index-url", TORCH_CPU_INDEX, "--dest", str(TORCH_CPU_WHEELS), pin],
+        capture_output=True,
+        check=False,
+    )
+    return ["--find-links", str(TORCH_CPU_WHEELS)]
 
 
 def lambda_env(scratch: Path, **settings: str) -> dict[str, str]:
