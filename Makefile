@@ -81,10 +81,13 @@ STACK ?= $(shell python3 -c 'import json; print(json.load(open("cdk.json"))["con
 # cdk stops to ask before a change that widens IAM permissions or security groups, so a person
 # sees them before they are live; where nobody can answer (CI), set APPROVAL=never.
 APPROVAL ?= broadening
+# More cdk options for deploy and destroy alike, e.g. CDK_ARGS="-c memory_mb=3008" (keep them the
+# same for both: a stack deployed with -c stack_name=X is destroyed only with it).
+CDK_ARGS ?=
 
 deploy: install
 	@$(PY) -m tools.preflight deploy
-	npx cdk deploy --all --require-approval $(APPROVAL)
+	npx cdk deploy --all --require-approval $(APPROVAL) $(CDK_ARGS)
 
 smoke: install
 	@$(PY) -m tools.preflight smoke
@@ -92,7 +95,7 @@ smoke: install
 
 destroy: install
 	@$(PY) -m tools.preflight destroy
-	npx cdk destroy --all --force
+	npx cdk destroy --all --force $(CDK_ARGS)
 
 fuzz: install $(MODEL)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/unit/test_fuzzed_inputs.py --hypothesis-show-statistics
