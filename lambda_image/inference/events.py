@@ -62,6 +62,7 @@ class _Envelope(BaseModel):
 class _RestV1Event(_Envelope):
     httpMethod: str
     path: str = ""
+    resource: str | None = None
     multiValueHeaders: dict[str, list[str]] | None = None
 
 
@@ -103,7 +104,10 @@ class HttpRequest:
         # API Gateway sends both forms; the single-value one wins where both name a header.
         headers = {name: values[-1] for name, values in (event.multiValueHeaders or {}).items() if values}
         headers.update(event.headers or {})
-        return cls(event.httpMethod, event.path, headers, event.body, bool(event.isBase64Encoded))
+        # `resource` is the API's resource the request matched ("/predict"); `path` also carries a
+        # custom domain's base path ("/v1/predict"). A greedy resource ("/{proxy+}") names no route.
+        route = event.resource if event.resource and "{" not in event.resource else event.path
+        return cls(event.httpMethod, route, headers, event.body, bool(event.isBase64Encoded))
 
     @classmethod
     def _from_http_v2(cls, event: _HttpV2Event) -> "HttpRequest":

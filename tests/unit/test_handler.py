@@ -51,6 +51,18 @@ def test_rest_event_with_no_body_or_headers_keys_is_a_400(invoke):
     assert (status, body["error"]["code"]) == (400, "empty_body")
 
 
+def test_rest_event_behind_a_custom_domain_base_path_is_routed_by_its_resource(invoke):
+    event = {**rest_event(json.dumps({"text": STARBUCKS})), "path": "/v1/predict"}
+    status, body = http_answer(invoke(event))
+    assert (status, body["label"]) == (200, "food")
+
+
+def test_rest_event_of_a_greedy_resource_is_routed_by_its_path(invoke):
+    event = {**rest_event(json.dumps({"text": STARBUCKS}), path="/other"), "resource": "/{proxy+}"}
+    status, body = http_answer(invoke(event))
+    assert (status, body["error"]["code"]) == (404, "not_found")
+
+
 def test_http_api_v2_event_is_answered(invoke):
     status, body = http_answer(invoke(http_v2_event(json.dumps({"text": STARBUCKS}))))
     assert (status, body["label"]) == (200, "food")
