@@ -15,9 +15,6 @@ from constructs import IConstruct
 from infra.config import InferenceConfig
 from infra.stack import InferenceStack
 
-# The s3 actions CDK's grantReadWrite gives the staging stack's file publishing role.
-STAGING_FILE_ROLE_ACTIONS = ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*")
-
 
 def add_nag_checks(app: cdk.App, stack: InferenceStack, config: InferenceConfig) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
@@ -70,12 +67,6 @@ def _acknowledge_staging(staging_stack: DefaultStagingStack) -> None:
         "The image publishing role's ecr:GetAuthorizationToken has no resource-level permissions; its other "
         "actions are scoped to this app's repository.",
     )
-    for action in STAGING_FILE_ROLE_ACTIONS:
-        _acknowledge(
-            staging_stack,
-            f"AwsSolutions-IAM5[Action::{action}]",
-            "CDK's read/write grant for publishing assets, limited to this app's own staging bucket.",
-        )
     _acknowledge(
         staging_stack,
         "AwsSolutions-IAM5[Resource::<CdkStagingBucket1636058C.Arn>/*]",

@@ -8,12 +8,19 @@ CloudFormation never knew and never deletes, with no retention. CDK has no optio
 StagingStack gives that Lambda a log group of the stack instead and takes CreateLogGroup away.
 The Lambda only exists once the bucket does, and the synthesizer creates the bucket while it
 synthesizes (to hold the app stack's template), in `add_file`: hence the override.
+
+The same override narrows the bucket's grants. CDK grants wildcard actions there (its generic
+grantReadWrite / grantRead and the auto-delete statement: s3:GetBucket*, s3:GetObject*, s3:List*,
+s3:DeleteObject*, s3:Abort*); StagingStack rewrites those policies with the explicit actions each
+principal is seen to call (in aws-cdk CLI 2.x's asset publisher and aws-cdk-lib's bucket-emptying
+handler), so the app's roles can do nothing else to the bucket.
 """
 
 from __future__ import annotations
 
 import jsii
 from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk.app_staging_synthesizer_alpha import (
@@ -29,6 +36,36 @@ from infra.config import InferenceConfig
 
 # Construct ids aws-cdk-lib gives the bucket-emptying Lambda's provider and its parts.
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+
+# The s3 actions each principal uses on the staging bucket, instead of CDK's wildcards.
+# `cdk deploy`'s asset publisher (file role): GetBucketLocation (is the bucket ours?), ListBucket
+# (ListObjectsV2: is the asset there already?), GetEncryptionConfiguration (which encryption
+# header to upload with), PutObject (single and multipart uploads), AbortMultipartUpload (a failed
+# multipart upload). It never reads back or deletes an object.
+FILE_PUBLISHING_ACTIONS = [
+    "s3:AbortMultipartUpload",
+    "s3:GetBucketLocation",
+    "s3:GetEncryptionConfiguration",
+    "s3:ListBucket",
+    "s3:PutObject",
+]
+# The bootstrap deploy role, which CloudFormation uses to read the stack's template (GetObject; the
+# template URL names no version). ListBucket and GetBucketLocation read bucket metadata only: with
+# them a missing template is reported as missing, not as access denied.
+DEPLOY_ACTIONS = ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"]
+# The bucket-emptying Lambda on stack deletion: reads the bucket's auto-delete tag, adds a deny of
+# new uploads to the bucket policy, lists every version and deletes it (the bucket is versioned).
+BUCKET_EMPTYING_ACTIONS = [
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketTagging",
+    "s3:ListBucketVersions",
+    "s3:PutBucketPolicy",
+]
+# Construct ids aws-cdk-lib gives the staging bucket and the file publishing role.
+STAGING_BUCKET = "CdkStagingBucket"
+FILE_PUBLISHING_ROLE = "CdkFileRole"
 # AppStagingSynthesizer's naming: the stack is StagingStack-<app id> in every environment.
 STACK_NAME_PREFIX = "StagingStack"
 
@@ -59,6 +96,7 @@ class StagingStack(DefaultStagingStack):
             auto_delete_staging_assets=True,
         )
         self._log_retention = config.log_retention_days
+        self._deploy_role_arn = deploy_role_arn
 
     def add_file(self, asset) -> FileStagingLocation:
         # jsii hands an override its struct argument whole; the base method takes it as keywords.
@@ -66,7 +104,42 @@ class StagingStack(DefaultStagingStack):
         provider = self.node.try_find_child(AUTO_DELETE_PROVIDER)
         if provider is not None and provider.node.try_find_child("Logs") is None:
             self._log_to_a_group_of_this_stack(provider)
+            # Once, right after the base method created the bucket, the provider and their grants.
+            self._grant_only_the_s3_actions_used(self.node.find_child(STAGING_BUCKET), provider)
         return location
+
+    def _grant_only_the_s3_actions_used(self, bucket: s3.Bucket, emptying_provider: IConstruct) -> None:
+        """Replaces the documents CDK rendered for the file role's policy and the bucket policy (its
+        L2 documents cannot drop a statement). The bucket is S3-managed encrypted: no key to grant."""
+        bucket_and_objects = [bucket.bucket_arn, bucket.arn_for_objects("*")]
+        file_role_policy = self.node.find_child(FILE_PUBLISHING_ROLE).node.find_child("DefaultPolicy")
+        file_role_policy.node.default_child.policy_document = iam.PolicyDocument(
+            statements=[iam.PolicyStatement(actions=FILE_PUBLISHING_ACTIONS, resources=bucket_and_objects)]
+        )
+        bucket_policy = [
+            # What enforce_ssl=True puts there, kept as is: a Deny only restricts.
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:*"],
+                resources=bucket_and_objects,
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            ),
+            iam.PolicyStatement(
+                principals=[iam.ArnPrincipal(emptying_provider.role_arn)],
+                actions=BUCKET_EMPTYING_ACTIONS,
+                resources=bucket_and_objects,
+            ),
+        ]
+        if self._deploy_role_arn:
+            bucket_policy.append(
+                iam.PolicyStatement(
+                    principals=[iam.ArnPrincipal(self._deploy_role_arn)],
+                    actions=DEPLOY_ACTIONS,
+                    resources=bucket_and_objects,
+                )
+            )
+        bucket.policy.node.default_child.policy_document = iam.PolicyDocument(statements=bucket_policy)
 
     def _log_to_a_group_of_this_stack(self, provider: IConstruct) -> None:
         log_group = logs.LogGroup(provider, "Logs", retention=self._log_retention, removal_policy=RemovalPolicy.DESTROY)
