@@ -120,6 +120,9 @@ LOG_RETENTION = {
 ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Architecture.ARM_64}
 # An address SNS can send to, or nothing: alarms without notifications.
 EMAIL_OR_EMPTY = r"(?:[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?"
+# A standard SNS topic's ARN (in any partition), or nothing. A FIFO topic (name ending in .fifo)
+# is left out: publishing to it needs a message group id, which alarm notifications do not carry.
+SNS_TOPIC_ARN_OR_EMPTY = r"(?:arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256})?"
 
 
 def setting(rule: Rule) -> Any:
@@ -165,6 +168,13 @@ class InferenceConfig:
     # Empty: no topic; else every alarm notifies this address (alarm and back to OK).
     alarm_email: str = setting(
         Pattern(EMAIL_OR_EMPTY, "an email address like ops@example.com, or empty for no alarm emails")
+    )
+    # Empty: none; else every alarm also notifies this existing topic, which the stack does not manage.
+    alarm_topic_arn: str = setting(
+        Pattern(
+            SNS_TOPIC_ARN_OR_EMPTY,
+            "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alarms, or empty for no existing topic",
+        )
     )
 
     def __post_init__(self) -> None:

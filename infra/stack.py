@@ -43,6 +43,7 @@ class InferenceStack(cdk.Stack):
             api=self.predict_api.api,
             timeout=model.function.timeout,
             alarm_email=config.alarm_email,
+            alarm_topic_arn=config.alarm_topic_arn,
         )
         dashboard = ServiceDashboard(
             self,

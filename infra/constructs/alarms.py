@@ -1,7 +1,9 @@
-"""CloudWatch alarms on the model function and the API, optionally sent to an email address.
+"""CloudWatch alarms on the model function and the API, optionally sent to an email address
+and/or to an existing SNS topic.
 
-With an address (config `alarm_email`), each alarm notifies an SNS topic with an email
-subscription when it goes into ALARM and when it is back to OK.
+With an address (config `alarm_email`), each alarm notifies an SNS topic of this stack with an
+email subscription; with a topic ARN (config `alarm_topic_arn`), it notifies that topic, which the
+stack only refers to. Either way, when it goes into ALARM and when it is back to OK.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class ServiceAlarms(Construct):
         api: apigw.RestApi,
         timeout: Duration,
         alarm_email: str,
+        alarm_topic_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         watched = [
@@ -68,9 +71,14 @@ class ServiceAlarms(Construct):
             )
             for construct_id, metric, threshold, description in watched
         ]
-        self.topic = self._email_topic(alarm_email) if alarm_email else None
-        if self.topic:
-            action = cloudwatch_actions.SnsAction(self.topic)
+        self.topics: list[sns.ITopic] = []
+        if alarm_email:
+            self.topics.append(self._email_topic(alarm_email))
+        if alarm_topic_arn:
+            # Its owner's topic (and key, if encrypted): their policies must let CloudWatch publish.
+            self.topics.append(sns.Topic.from_topic_arn(self, "ExistingTopic", alarm_topic_arn))
+        for topic in self.topics:
+            action = cloudwatch_actions.SnsAction(topic)
             for alarm in self.alarms:
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)

@@ -18,7 +18,9 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # CDK's usage telemetry resource (AWS::CDK::Metadata) changes with every CDK release; it is
 # not part of our infrastructure.
 TEST_CONTEXT = {"aws:cdk:version-reporting": False}
-# The default configuration, and each option switched away from its default on its own.
+ALARM_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
+# The default configuration, each option switched away from its default on its own, and the two
+# alarm destinations together.
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "arm64": {"architecture": "arm64"},
@@ -28,6 +30,8 @@ VARIANTS: dict[str, dict[str, str]] = {
     "provisioned_concurrency": {"provisioned_concurrency": "2"},
     "cors": {"cors_allow_origins": "https://app.example.com,https://admin.example.com"},
     "alarm_email": {"alarm_email": "ops@example.com"},
+    "alarm_topic": {"alarm_topic_arn": ALARM_TOPIC_ARN},
+    "alarm_email_and_topic": {"alarm_email": "ops@example.com", "alarm_topic_arn": ALARM_TOPIC_ARN},
     "onnx": {"backend": "onnx"},
 }
 STAGING_PREFIX = "StagingStack-"

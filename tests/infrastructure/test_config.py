@@ -71,6 +71,12 @@ def test_alarm_email_is_off_by_default_and_takes_one_address() -> None:
     assert config_from(alarm_email="ops.team+alarms@mail.example.co.uk").alarm_email == "ops.team+alarms@mail.example.co.uk"
 
 
+def test_alarm_topic_arn_is_off_by_default_and_takes_a_topic_arn_in_any_partition() -> None:
+    assert config_from().alarm_topic_arn == ""
+    for arn in ("arn:aws:sns:eu-west-1:123456789012:ops_alarms-1", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:a"):
+        assert config_from(alarm_topic_arn=arn).alarm_topic_arn == arn
+
+
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         config_from().memory_mb = 1  # type: ignore[misc]
@@ -98,6 +104,8 @@ def test_config_is_frozen() -> None:
         ("throttle_burst_limit", "0", "an integer in 1..5000"),
         ("alarm_email", "ops@", "an email address like ops@example.com, or empty"),
         ("alarm_email", "ops@example.com,dev@example.com", "an email address like ops@example.com, or empty"),
+        ("alarm_topic_arn", "ops-alarms", "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alarms, or empty"),
+        ("alarm_topic_arn", "arn:aws:sns:us-east-1:123456789012:alarms.fifo", "an SNS topic ARN like"),
     ],
 )
 def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: object, allowed: str) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk.assertions import Match
 
-from tests.infrastructure.synth import SynthesizedApp
+from app import build_app
+from infra.config import ConfigError
+from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
 
 
 def test_arm64_builds_an_arm64_image_for_an_arm64_function(synthesize) -> None:
@@ -107,3 +110,14 @@ def test_cors_origins_reach_the_function_which_sets_the_header_on_its_answers(sy
 def test_cors_is_off_by_default(template) -> None:
     template.resource_count_is("AWS::ApiGateway::Method", 4)
     template.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
+
+
+def test_a_bad_alarm_topic_arn_stops_the_app_with_one_line(tmp_path) -> None:
+    # A queue's ARN, not a topic's: refused while the app is built, before anything is synthesized.
+    bad = "arn:aws:sqs:us-east-1:123456789012:ops-alarms"
+    with pytest.raises(ConfigError) as raised:
+        build_app({**CDK_CONTEXT, "alarm_topic_arn": bad}, outdir=str(tmp_path))
+    assert str(raised.value) == (
+        f"alarm_topic_arn={bad} is not allowed: expected an SNS topic ARN like "
+        "arn:aws:sns:us-east-1:123456789012:alarms, or empty for no existing topic"
+    )

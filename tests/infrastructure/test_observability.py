@@ -1,5 +1,5 @@
-"""Watching the deployed stack: the dashboard, the outputs the operator needs, and the alarms'
-optional email topic (config `alarm_email`)."""
+"""Watching the deployed stack: the dashboard, the outputs the operator needs, and where the alarms
+go: an optional email topic (config `alarm_email`) and an optional existing topic (`alarm_topic_arn`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from tests.infrastructure.synth import REPO_ROOT, SynthesizedApp
+from tests.infrastructure.synth import ALARM_TOPIC_ARN, REPO_ROOT, SynthesizedApp
 from tests.infrastructure.test_stack import only
 
 ALARM_EMAIL = "ops@example.com"
@@ -173,6 +173,26 @@ def test_topic_takes_tls_only_and_publications_from_these_alarms_only(emailing: 
     assert (allow["Principal"], allow["Action"]) == ({"Service": "cloudwatch.amazonaws.com"}, "sns:Publish")
     alarm_arns = [{"Fn::GetAtt": [alarm_id, "Arn"]} for alarm_id in emailing.find_resources("AWS::CloudWatch::Alarm")]
     assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": alarm_arns}}
+
+
+def alarm_and_ok_actions(template: Template) -> list[tuple[list[Any], list[Any]]]:
+    alarms = template.find_resources("AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 4
+    return [(alarm["Properties"]["AlarmActions"], alarm["Properties"]["OKActions"]) for alarm in alarms]
+
+
+def test_alarm_topic_arn_notifies_that_topic_and_creates_no_topic_or_key(synthesize) -> None:
+    template = synthesize("alarm_topic").app_template
+    assert alarm_and_ok_actions(template) == [([ALARM_TOPIC_ARN], [ALARM_TOPIC_ARN])] * 4
+    for resource_type in ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription", "AWS::KMS::Key"):
+        template.resource_count_is(resource_type, 0)
+
+
+def test_alarm_email_and_topic_arn_together_notify_both_topics(synthesize) -> None:
+    template = synthesize("alarm_email_and_topic").app_template
+    both = [{"Ref": logical_id(template, "AWS::SNS::Topic")}, ALARM_TOPIC_ARN]
+    assert alarm_and_ok_actions(template) == [(both, both)] * 4
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALARM_EMAIL})
 
 
 @pytest.mark.slow
