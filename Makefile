@@ -23,7 +23,7 @@ help:
 	@echo "make smoke   - send real requests to the deployed API (STACK=$(STACK))"
 	@echo "make destroy - delete the stacks and everything they created"
 	@echo "make fuzz    - the hypothesis property tests with 21,000 examples (make test runs 1,100)"
-	@echo "make load    - load test of the local server (LOAD_USERS=$(LOAD_USERS), LOAD_SECONDS=$(LOAD_SECONDS)), every answer checked"
+	@echo "make load    - load test of the local server: LOAD_REQUESTS=$(LOAD_REQUESTS) from LOAD_USERS=$(LOAD_USERS), time cap LOAD_SECONDS=$(LOAD_SECONDS); every answer checked"
 	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 
 # torch as the image has it: the CPU-only build from PyTorch's index (PyPI's Linux x86_64 torch
@@ -101,16 +101,18 @@ fuzz: install $(MODEL)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/unit/test_fuzzed_inputs.py --hypothesis-show-statistics
 
 LOAD_USERS ?= 16
-LOAD_SECONDS ?= 60
+LOAD_REQUESTS ?= 2000
+# A cap, not the length of the run: it fails if the requests are not all answered by then.
+LOAD_SECONDS ?= 180
 load: install $(MODEL)
-	$(PY) -m loadtest.run --users $(LOAD_USERS) --seconds $(LOAD_SECONDS)
+	$(PY) -m loadtest.run --users $(LOAD_USERS) --requests $(LOAD_REQUESTS) --seconds $(LOAD_SECONDS)
 
 # Kept out of `make test`: it asks PyPI's vulnerability API about each version. --strict fails
 # when a package cannot be looked up, instead of passing without having checked it.
 audit: install
 	$(PY) -m pip_audit --strict --vulnerability-service pypi --no-deps --disable-pip \
 		-r requirements.txt -r requirements-dev.txt -r lambda_image/requirements.txt \
-		-r lambda_image/requirements-onnx.txt
+		-r lambda_image/requirements-onnx.txt -r lambda_image/constraints.txt
 	$(PY) -m pip_audit --strict --vulnerability-service pypi
 
 clean:

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[1]
 IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements.txt"
 # The image built with BACKEND=onnx (no torch).
 ONNX_IMAGE_REQUIREMENTS = REPO / "lambda_image" / "requirements-onnx.txt"
+# The pins of every package the image holds, transitive ones included (pip's -c).
+IMAGE_CONSTRAINTS = REPO / "lambda_image" / "constraints.txt"
 # One installed copy per requirements file and interpreter, reused across runs (gitignored).
 IMAGE_TARGET_CACHE = REPO / ".cache" / "image-target"
 # torch as the image installs it (lambda_image/Dockerfile): the CPU-only build from PyTorch's index,
@@ -30,12 +32,16 @@ class InstallError(RuntimeError):
     pass
 
 
-def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGET_CACHE) -> Path:
-    """The site-packages directory of `requirements`, installed once per content and interpreter.
+def installed(
+    requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGET_CACHE, constraints: Path | None = IMAGE_CONSTRAINTS
+) -> Path:
+    """The site-packages directory of `requirements` (under `constraints`, as the image installs
+    it), installed once per content and interpreter.
 
     Each requirements file has its own folder under `cache`, so that using one file never
     deletes the install of another."""
-    key = hashlib.sha256(requirements.read_bytes() + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
+    pinned = requirements.read_bytes() + (constraints.read_bytes() if constraints else b"")
+    key = hashlib.sha256(pinned + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
     folder = cache / requirements.stem
     target = folder / key
     if target.exists():
@@ -45,6 +51,7 @@ def installed(requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGE
     partial = folder / f"{key}.partial"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(requirements)]
+        + (["-c", str(constraints)] if constraints else [])
         + _cpu_torch_wheels(requirements),
         capture_output=True,
         text=True,

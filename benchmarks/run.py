@@ -478,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
 
     machine = machine_facts() | {"load_before": round(os.getloadavg()[0], 2)}
     say("installing the layouts (cached after the first run)")
-    image_site, naive_site = installed(), installed(NAIVE_REQUIREMENTS, NAIVE_TARGET_CACHE)
+    image_site, naive_site = installed(), installed(NAIVE_REQUIREMENTS, NAIVE_TARGET_CACHE, constraints=None)
     onnx_site = installed(ONNX_IMAGE_REQUIREMENTS)
     compileall.compile_dir(TASK_ROOT / "inference", quiet=1)  # as the Dockerfile does
     paths = {

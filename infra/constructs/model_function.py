@@ -28,6 +28,7 @@ IMAGE_CONTEXT = [
     f"!{DOCKERFILE}",
     "!lambda_image/requirements.txt",
     "!lambda_image/requirements-onnx.txt",
+    "!lambda_image/constraints.txt",
     "!lambda_image/inference",
     "!model_artifacts",
     "**/__pycache__",

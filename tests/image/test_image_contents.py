@@ -9,15 +9,17 @@ imports, fails here.
 
 import dataclasses
 import json
+import re
 import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import distributions
 from pathlib import Path
 
 import pytest
 
-from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
+from benchmarks.image_layout import IMAGE_CONSTRAINTS, ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import http_answer, sam_rest_event
 
@@ -87,3 +89,23 @@ def test_the_handler_runs_from_the_images_layout_with_only_runtime_dependencies(
     assert report["foreign_modules"] == []
     assert not any(".venv" in entry for entry in report["sys_path"])
     assert report["torch_imported"] is (backend == "torch")
+
+
+def test_every_package_of_both_images_is_pinned_by_the_constraints_and_every_pin_is_used(
+    site_packages, onnx_site_packages
+):
+    def name(raw: str) -> str:
+        return re.sub(r"[-_.]+", "-", raw).lower()  # PEP 503
+
+    pinned = {
+        name(line.split("==")[0]): line.split("==")[1]
+        for line in IMAGE_CONSTRAINTS.read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    images = [
+        {name(d.metadata["Name"]): d.version.split("+")[0] for d in distributions(path=[str(site)])}
+        for site in (site_packages, onnx_site_packages)
+    ]
+    for installed_packages in images:
+        assert installed_packages == {package: pinned.get(package) for package in installed_packages}
+    assert set(pinned) == set(images[0]) | set(images[1])

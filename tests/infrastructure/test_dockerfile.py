@@ -17,6 +17,11 @@ REQUIREMENTS = (REPO_ROOT / "lambda_image" / "requirements.txt").read_text()
 ONNX_REQUIREMENTS = (REPO_ROOT / "lambda_image" / "requirements-onnx.txt").read_text()
 
 
+def pins(text: str) -> dict[str, str]:
+    """name -> version of the `name==version` lines of a requirements or constraints file."""
+    return dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
+
+
 def instructions(name: str) -> list[str]:
     """Arguments of every `name` instruction, continuation lines joined."""
     joined = DOCKERFILE.replace("\\\n", " ")
@@ -37,15 +42,18 @@ def test_torch_is_the_cpu_build_of_the_pinned_version_and_only_for_the_torch_bac
 
 
 def test_the_onnx_requirements_carry_no_torch_and_share_the_other_pins() -> None:
-    def pins(text: str) -> dict[str, str]:
-        return dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
-
     torch_pins, onnx_pins = pins(REQUIREMENTS), pins(ONNX_REQUIREMENTS)
     assert not {"torch", "safetensors"} & set(onnx_pins)
     assert {name: torch_pins[name] for name in onnx_pins if name in torch_pins} == {
         name: pin for name, pin in onnx_pins.items() if name in torch_pins
     }
     assert set(onnx_pins) - set(torch_pins) == {"onnxruntime"}
+
+
+def test_the_constraints_pin_every_direct_requirement_alike() -> None:
+    constraints = pins((REPO_ROOT / "lambda_image" / "constraints.txt").read_text())
+    for requirements in (REQUIREMENTS, ONNX_REQUIREMENTS):
+        assert {name: constraints.get(name) for name in pins(requirements)} == pins(requirements)
 
 
 def test_model_dir_matches_the_functions_environment() -> None:
