@@ -37,6 +37,11 @@ from infra.config import InferenceConfig
 # Construct ids aws-cdk-lib gives the bucket-emptying Lambda's provider and its parts.
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
 
+# The bucket-emptying Lambda empties only a bucket with this tag, and fails on a bucket with no
+# tags at all. CDK adds it with Tags.of(), an aspect, and aspects have run before the synthesizer
+# creates the bucket: StagingStack sets it on the bucket itself.
+AUTO_DELETE_TAG = "aws-cdk:auto-delete-objects"
+
 # The s3 actions each principal uses on the staging bucket, instead of CDK's wildcards.
 # `cdk deploy`'s asset publisher (file role): GetBucketLocation (is the bucket ours?), ListBucket
 # (ListObjectsV2: is the asset there already?), GetEncryptionConfiguration (which encryption
@@ -105,7 +110,9 @@ class StagingStack(DefaultStagingStack):
         if provider is not None and provider.node.try_find_child("Logs") is None:
             self._log_to_a_group_of_this_stack(provider)
             # Once, right after the base method created the bucket, the provider and their grants.
-            self._grant_only_the_s3_actions_used(self.node.find_child(STAGING_BUCKET), provider)
+            bucket = self.node.find_child(STAGING_BUCKET)
+            bucket.node.default_child.tags.set_tag(AUTO_DELETE_TAG, "true")
+            self._grant_only_the_s3_actions_used(bucket, provider)
         return location
 
     def _grant_only_the_s3_actions_used(self, bucket: s3.Bucket, emptying_provider: IConstruct) -> None:

@@ -87,6 +87,9 @@ def test_every_bucket_is_emptied_before_it_is_deleted(app: SynthesizedApp) -> No
         for stack, _, resource in resources(app, "Custom::S3AutoDeleteObjects")
     }
     assert buckets and set(buckets) == emptied
+    # The emptying Lambda skips a bucket without this tag (and fails on one with no tags).
+    for stack, logical_id, bucket in resources(app, "AWS::S3::Bucket"):
+        assert {"Key": "aws-cdk:auto-delete-objects", "Value": "true"} in bucket["Properties"]["Tags"], (stack, logical_id)
 
 
 def test_every_ecr_repository_is_emptied_on_delete(app: SynthesizedApp) -> None:
