@@ -125,6 +125,7 @@ def test_the_dockerfile_copies_only_code_requirements_and_model_and_takes_no_sec
     assert sources == {
         "lambda_image/requirements.txt",
         "lambda_image/requirements-onnx.txt",
+        "lambda_image/constraints.txt",
         "model_artifacts/",
         "lambda_image/inference/",
     }

@@ -98,6 +98,7 @@ def test_image_context_holds_only_what_the_dockerfile_copies(default_app: Synthe
         "Dockerfile",
         "requirements.txt",
         "requirements-onnx.txt",
+        "constraints.txt",
         "inference",
     }
     # both backends' weights: the Dockerfile's model stage keeps the one BACKEND serves
