@@ -2,8 +2,10 @@
 
 Each user sends, back to back, valid single and batch requests and invalid ones, and checks every
 answer: the status, the error code, and for each text the label and score the model gave it when
-asked in-process before the run (the JSON file LOAD_EXPECTED_ANSWERS names). Any other answer
-counts as a failure, and so does any error. The final stats go to the JSON file LOAD_RESULT names.
+asked in-process before the run, the length and order of its top_k, and the model's name and
+version (the JSON file LOAD_EXPECTED_ANSWERS names). Any other answer counts as a failure, and so
+does any error. The users send LOAD_REQUESTS requests in all, then the run stops; locust's
+--run-time is only the time cap. The final stats go to the JSON file LOAD_RESULT names.
 """
 
 import json
@@ -11,14 +13,16 @@ import os
 import random
 from pathlib import Path
 
+import gevent
 from locust import FastHttpUser, constant, events, task
 
-# {text: [label, score]}
+# {"model": {"name", "version"}, "labels": [...], "answers": {text: [label, score]}}
 EXPECTED = json.loads(Path(os.environ["LOAD_EXPECTED_ANSWERS"]).read_text())
-TEXTS = sorted(EXPECTED)
+MODEL, LABELS, ANSWERS = EXPECTED["model"], EXPECTED["labels"], EXPECTED["answers"]
+TEXTS = sorted(ANSWERS)
+REQUESTS = int(os.environ["LOAD_REQUESTS"])
 # Scores come back rounded to 4 decimals; a batch pads texts, which moves them by far less.
 SCORE_TOLERANCE = 0.01
-JSON = {"Content-Type": "application/json"}
 INVALID = [
     # (name, method, path, body, content type, status, code)
     ("malformed json", "POST", "/predict", '{"text": ', "application/json", 400, "invalid_json"),
@@ -29,6 +33,7 @@ INVALID = [
     ("get", "GET", "/predict", None, "application/json", 405, "method_not_allowed"),
     ("other path", "POST", "/admin", '{"text": "a"}', "application/json", 404, "not_found"),
 ]
+requests_sent = 0
 
 
 class ApiClient(FastHttpUser):
@@ -37,46 +42,102 @@ class ApiClient(FastHttpUser):
 
     @task(5)
     def single(self) -> None:
-        text = random.choice(TEXTS)
-        with self.client.post("/predict", json={"text": text}, name="valid: single", catch_response=True) as response:
-            self._check_predictions(response, [text], lambda body: [body])
+        if not self._take_request():
+            return
+        text, top_k = random.choice(TEXTS), random.randint(1, len(LABELS))
+        with self.client.post(
+            "/predict", json={"text": text, "top_k": top_k}, name="valid: single", catch_response=True
+        ) as response:
+            _judge(response, lambda: _single_problem(response.json(), text, top_k))
 
     @task(3)
     def batch(self) -> None:
-        texts = random.sample(TEXTS, k=random.randint(2, 8))
+        if not self._take_request():
+            return
+        texts, top_k = random.sample(TEXTS, k=random.randint(2, 8)), random.randint(1, len(LABELS))
         with self.client.post(
-            "/predict", json={"texts": texts}, name="valid: batch", catch_response=True
+            "/predict", json={"texts": texts, "top_k": top_k}, name="valid: batch", catch_response=True
         ) as response:
-            self._check_predictions(response, texts, lambda body: body["predictions"])
+            _judge(response, lambda: _batch_problem(response.json(), texts, top_k))
 
     @task(2)
     def invalid(self) -> None:
+        if not self._take_request():
+            return
         name, method, path, body, content_type, status, code = random.choice(INVALID)
         with self.client.request(
             method, path, data=body, headers={"Content-Type": content_type}, name=f"invalid: {name}", catch_response=True
         ) as response:
-            if response.status_code != status:
-                response.failure(f"status {response.status_code}, expected {status}")
-            elif response.json()["error"]["code"] != code:
-                response.failure(f"error code {response.json()['error']['code']}, expected {code}")
-            else:
-                response.success()
+            _judge(response, lambda: _error_problem(response, status, code))
 
-    @staticmethod
-    def _check_predictions(response, texts: list[str], predictions_of) -> None:
-        if response.status_code != 200:
-            response.failure(f"status {response.status_code}: {response.text[:200]}")
-            return
-        predictions = predictions_of(response.json())
-        if len(predictions) != len(texts):
-            response.failure(f"{len(predictions)} predictions for {len(texts)} texts")
-            return
-        for text, prediction in zip(texts, predictions):
-            label, score = EXPECTED[text]
-            if prediction["label"] != label or abs(prediction["score"] - score) > SCORE_TOLERANCE:
-                response.failure(f"{text!r}: {prediction['label']} {prediction['score']}, expected {label} {score:.4f}")
-                return
+    def _take_request(self) -> bool:
+        """Counts one request against the fixed total, or stops this user once all have been sent.
+        The user that takes the last one quits the run (from its own greenlet, so that locust stops
+        every user the same way): requests in flight finish, within --stop-timeout."""
+        global requests_sent
+        if requests_sent >= REQUESTS:
+            self.stop()
+            return False
+        requests_sent += 1
+        if requests_sent == REQUESTS:
+            gevent.spawn(self.environment.runner.quit)
+        return True
+
+
+def _judge(response, problem_of) -> None:
+    """Marks the request failed with what is wrong with its answer, or succeeded. A body of the
+    wrong shape makes the check raise, and an exception inside catch_response would leave the
+    request neither recorded nor failed: it has to become a failure here."""
+    if response.status_code == 0:  # no answer at all: locust has recorded the connection error
+        return
+    try:
+        problem = problem_of()
+    except Exception as error:
+        problem = f"unreadable answer ({type(error).__name__}: {error})"
+    if problem:
+        response.failure(f"{problem}; body: {(response.content or b'')[:200]!r}")
+    else:
         response.success()
+
+
+def _single_problem(body: dict, text: str, top_k: int) -> str | None:
+    if body["model"] != MODEL:
+        return f"model {body['model']}, expected {MODEL}"
+    return _prediction_problem(body, text, top_k)
+
+
+def _batch_problem(body: dict, texts: list[str], top_k: int) -> str | None:
+    if body["model"] != MODEL:
+        return f"model {body['model']}, expected {MODEL}"
+    predictions = body["predictions"]
+    if len(predictions) != len(texts):
+        return f"{len(predictions)} predictions for {len(texts)} texts"
+    return next(filter(None, (_prediction_problem(p, t, top_k) for p, t in zip(predictions, texts))), None)
+
+
+def _prediction_problem(prediction: dict, text: str, top_k: int) -> str | None:
+    label, score = ANSWERS[text]
+    if prediction["label"] != label or abs(prediction["score"] - score) > SCORE_TOLERANCE:
+        return f"{text!r}: {prediction['label']} {prediction['score']}, expected {label} {score:.4f}"
+    ranked = prediction["top_k"]
+    if len(ranked) != top_k:
+        return f"{text!r}: top_k of {len(ranked)}, asked for {top_k}"
+    if ranked[0] != {"label": prediction["label"], "score": prediction["score"]}:
+        return f"{text!r}: top_k starts with {ranked[0]}, not the label and score"
+    labels = [entry["label"] for entry in ranked]
+    if len(set(labels)) != len(labels) or not set(labels) <= set(LABELS):
+        return f"{text!r}: top_k labels {labels} are not distinct labels of the model"
+    if [e["score"] for e in ranked] != sorted((e["score"] for e in ranked), reverse=True):
+        return f"{text!r}: top_k is not ranked by score"
+    return None
+
+
+def _error_problem(response, status: int, code: str) -> str | None:
+    if response.status_code != status:
+        return f"status {response.status_code}, expected {status}"
+    if response.json()["error"]["code"] != code:
+        return f"error code {response.json()['error']['code']}, expected {code}"
+    return None
 
 
 @events.quitting.add_listener
@@ -85,11 +146,14 @@ def write_result(environment, **_) -> None:
     total = environment.stats.total
     result = {
         "requests": total.num_requests,
+        "requests_sent": requests_sent,
         "failures": total.num_failures,
         "requests_per_second": total.total_rps,
         "median_ms": total.get_response_time_percentile(0.5),
         "p95_ms": total.get_response_time_percentile(0.95),
         "requests_by_name": {entry.name: entry.num_requests for entry in environment.stats.entries.values()},
         "failure_messages": [f"{e.name}: {e.error} (x{e.occurrences})" for e in environment.stats.errors.values()],
+        # Exceptions raised in a user's task: the request they interrupted may be in no count above.
+        "exceptions": [f"{row['msg']} (x{row['count']})" for row in environment.runner.exceptions.values()],
     }
     Path(os.environ["LOAD_RESULT"]).write_text(json.dumps(result))
