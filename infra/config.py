@@ -164,6 +164,8 @@ class InferenceConfig:
     cors_allow_origins: tuple[str, ...] = setting(OriginList())
     provisioned_concurrency: int = setting(IntRange(0, 1000))
     log_retention_days: logs.RetentionDays = setting(Choice(LOG_RETENTION))
+    # The dashboard is $3 a month (beyond an account's first 3): most of what the stack costs idle.
+    dashboard_enabled: bool = setting(Flag())
     image_keep_last: int = setting(IntRange(1, 100))
     # Empty: no topic; else every alarm notifies this address (alarm and back to OK).
     alarm_email: str = setting(

@@ -45,13 +45,6 @@ class InferenceStack(cdk.Stack):
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
         )
-        dashboard = ServiceDashboard(
-            self,
-            "Dashboard",
-            function=model.function,
-            log_group=model.log_group,
-            api=self.predict_api.api,
-        )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.predict_api.predict_url, description="POST your requests here")
         # Tools that call the deployed API (tools/smoke.py) read how to authenticate from here.
@@ -73,6 +66,10 @@ class InferenceStack(cdk.Stack):
         cdk.CfnOutput(
             self, "LogGroupName", value=model.log_group.log_group_name, description="aws logs tail <name> --follow"
         )
-        cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="The dashboard")
-        cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")
+        if config.dashboard_enabled:
+            dashboard = ServiceDashboard(
+                self, "Dashboard", function=model.function, log_group=model.log_group, api=self.predict_api.api
+            )
+            cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="The dashboard")
+            cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")
 

@@ -25,6 +25,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "arm64": {"architecture": "arm64"},
     "warmup_off": {"warmup_enabled": "false"},
+    "dashboard_off": {"dashboard_enabled": "false"},
     "api_key": {"api_key_required": "true"},
     "iam_auth": {"iam_auth": "true"},
     "provisioned_concurrency": {"provisioned_concurrency": "2"},

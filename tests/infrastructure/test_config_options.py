@@ -36,6 +36,13 @@ def test_warmup_off_removes_the_rule(synthesize) -> None:
     template.resource_properties_count_is("AWS::Lambda::Permission", {"Principal": "events.amazonaws.com"}, 0)
 
 
+def test_dashboard_off_removes_the_dashboard_and_its_outputs_but_keeps_the_alarms(synthesize) -> None:
+    template = synthesize("dashboard_off").app_template
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 0)
+    assert not {"DashboardName", "DashboardUrl"} & set(template.find_outputs("*"))
+    template.resource_count_is("AWS::CloudWatch::Alarm", 4)
+
+
 def test_api_key_requires_a_key_on_every_method_and_adds_a_throttled_usage_plan(synthesize) -> None:
     template = synthesize("api_key").app_template
     template.all_resources_properties("AWS::ApiGateway::Method", {"ApiKeyRequired": True})
