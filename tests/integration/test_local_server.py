@@ -59,10 +59,23 @@ def test_runtime_interface_emulator_path_serves_the_warmup_event(server):
     assert response.json() == {"warm": True}
 
 
-def test_runtime_interface_emulator_path_refuses_an_unreadable_event(server):
-    response = requests.post(f"{server.url}{RIE_PATH}", data="{not json", timeout=60)
+@pytest.mark.parametrize("body", ["{not json", ""], ids=["malformed", "empty"])
+def test_runtime_interface_emulator_path_refuses_an_unreadable_event(server, body):
+    response = requests.post(f"{server.url}{RIE_PATH}", data=body, timeout=60)
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid_json"
+    assert response.headers["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "invalid_json" and error["status"] == 400 and error["request_id"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_runtime_interface_emulator_path_accepts_only_post(server, method):
+    response = requests.request(method, f"{server.url}{RIE_PATH}", json={"text": "STARBUCKS"}, timeout=60)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.headers["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "method_not_allowed" and error["status"] == 405 and error["request_id"]
 
 
 @pytest.mark.parametrize(
@@ -104,14 +117,24 @@ def test_concurrent_requests_each_get_the_answer_for_their_own_input(server):
 
 
 def test_each_request_logs_exactly_one_line(server):
+    """Including those refused before the handler runs: the direct invocations with no event."""
     before = len(server.request_log_lines())
     predict(server, {"text": "CVS/PHARMACY #04512"})
     requests.get(f"{server.url}/predict", timeout=60)
+    unreadable = requests.post(f"{server.url}{RIE_PATH}", data="CVS/PHARMACY {", timeout=60).json()
+    wrong_method = requests.get(f"{server.url}{RIE_PATH}", timeout=60).json()
     deadline = time.monotonic() + 10
-    while len(server.request_log_lines()) < before + 2 and time.monotonic() < deadline:
+    while len(server.request_log_lines()) < before + 4 and time.monotonic() < deadline:
         time.sleep(0.05)
+    time.sleep(0.2)  # and no more than one line each
     lines = server.request_log_lines()[before:]
-    assert [line["status"] for line in lines] == [200, 405]
+    assert [line["status"] for line in lines] == [200, 405, 400, 405]
+    assert [line.get("error_code") for line in lines[2:]] == ["invalid_json", "method_not_allowed"]
+    assert [line["function_request_id"] for line in lines[2:]] == [
+        unreadable["error"]["request_id"],
+        wrong_method["error"]["request_id"],
+    ]
+    assert all(line["event_kind"] == "direct" for line in lines[2:])
     assert "CVS" not in json.dumps(lines)
 
 
