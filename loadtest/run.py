@@ -152,7 +152,7 @@ def run_locust(url: str, expected: dict, users: int, requests: int, seconds: int
 def run_load(users: int, requests: int, seconds: int) -> LoadResult:
     """The load test of `python -m local.server`, started on a free port of 127.0.0.1."""
     expected = expected_answers(SAMPLE_TEXTS)
-    server = ServerProcess({"HOST": "127.0.0.1"})
+    server = ServerProcess({"LISTEN_HOST": "127.0.0.1"})
     try:
         return run_locust(server.url, expected, users, requests, seconds)
     finally:

@@ -7,7 +7,8 @@ Every request runs the Lambda handler itself, loaded once at start-up:
   handler's statusCode, headers and body become the response; so the handler alone decides
   that GET /predict is a 405 and /other a 404, as it does when deployed.
 
-HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) choose the address;
+LISTEN_HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) choose the address
+(not HOST: tcsh exports it as the machine's name, which would put the server on the network);
 IDLE_CLIENT_SECONDS (default 30) is how long a client may send nothing before it is dropped,
 REQUEST_DEADLINE_SECONDS (default 10) how long it may take to send a whole request, and
 CONNECTION_LIMIT (default 64) how many connections are open at once (more wait to be accepted).
@@ -44,7 +45,7 @@ IDLE_CLIENT_SECONDS = 30
 # A client that sends something but never finishes is never idle: without a deadline ~100 of
 # them trickling a byte at a time held every connection and locked everyone else out. A real
 # client sends even a 6 MB body in well under a second on loopback; 10 s leaves room for a slow
-# network when HOST exposes the server, and bounds how long one client can hold a connection.
+# network when LISTEN_HOST exposes the server, and bounds how long one client can hold a connection.
 REQUEST_DEADLINE_SECONDS = 10
 # Open connections at once (waitress counts its listening socket and wake-up pipe among them);
 # past it new ones wait in the listen backlog until one closes. Four times `make load`'s 16
@@ -208,7 +209,7 @@ def main() -> None:
     server = LocalServer(
         LocalGateway(lambda_handler, logger),
         request_deadline=int(os.environ.get("REQUEST_DEADLINE_SECONDS", REQUEST_DEADLINE_SECONDS)),
-        host=os.environ.get("HOST", "127.0.0.1"),
+        host=os.environ.get("LISTEN_HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "3000")),
         max_request_body_size=LAMBDA_PAYLOAD_LIMIT,
         max_request_header_size=MAX_HEADER_BYTES,

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 # curl -d sends this content type; the README's `curl ... -d '{"text": ...}'` must work.
 CURL_FORM = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "curl/8.5.0"}
-LOOPBACK = {"HOST": "127.0.0.1"}
+LOOPBACK = {"LISTEN_HOST": "127.0.0.1"}
 
 
 @pytest.fixture(scope="module")

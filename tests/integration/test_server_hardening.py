@@ -1,4 +1,4 @@
-"""The local server under abuse: started as `make serve` starts it (no HOST), it binds only the
+"""The local server under abuse: started as `make serve` starts it (no LISTEN_HOST), it binds only the
 loopback address, refuses oversized bodies and headers, drops idle clients, cuts off clients
 that take too long to send a request, and slow clients never keep it from serving others, even
 more of them than it has connections for."""
@@ -38,7 +38,9 @@ ENDLESS_HEADERS = b"POST /predict HTTP/1.1\r\nHost: localhost\r\n" + b"X-Slow: x
 def server():
     running = ServerProcess(
         {
-            "HOST": None,
+            "LISTEN_HOST": None,
+            # tcsh exports HOST as the machine's name: it must not move the server off loopback.
+            "HOST": "0.0.0.0",
             "IDLE_CLIENT_SECONDS": str(IDLE_CLIENT_SECONDS),
             "REQUEST_DEADLINE_SECONDS": str(REQUEST_DEADLINE_SECONDS),
             "CONNECTION_LIMIT": str(CONNECTION_LIMIT),
@@ -58,7 +60,7 @@ def predict(server) -> requests.Response:
     return requests.post(f"{server.url}/predict", json=REQUEST, timeout=60)
 
 
-def test_without_host_the_server_binds_only_the_loopback_address(server):
+def test_without_listen_host_the_server_binds_only_the_loopback_address_whatever_host_says(server):
     assert address(server)[0] == "127.0.0.1"
 
 
@@ -151,7 +153,8 @@ def test_headers_over_the_limit_are_refused_and_api_gateway_sized_ones_are_not(s
     """API Gateway takes up to 10 KB of request line and headers: so does the server, not 256 KB."""
     accepted = requests.post(f"{server.url}/predict", json=REQUEST, headers={"X-Pad": "x" * 10_000}, timeout=60)
     assert accepted.status_code == 200
-    refused = requests.post(f"{server.url}/predict", json=REQUEST, headers={"X-Pad": "x" * MAX_HEADER_BYTES}, timeout=60)
+    too_large = {"X-Pad": "x" * MAX_HEADER_BYTES}
+    refused = requests.post(f"{server.url}/predict", json=REQUEST, headers=too_large, timeout=60)
     assert refused.status_code == 431  # waitress's own plain-text answer, like its 413
 
 

@@ -50,7 +50,7 @@ def local_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server = subprocess.Popen(
             [sys.executable, "-m", "local.server"],
             cwd=REPO,
-            env={**os.environ, "HOST": "127.0.0.1", "PORT": "0"},
+            env={**os.environ, "LISTEN_HOST": "127.0.0.1", "PORT": "0"},
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
