@@ -126,7 +126,7 @@ class LocalServer(TcpWSGIServer):
     """waitress's server, whose periodic maintenance (every `cleanup_interval`) also closes a
     connection still receiving a request `request_deadline` seconds after its first byte, even
     one that keeps sending (waitress's own closes only connections idle for `channel_timeout`).
-    It listens on one address, HOST's first, as waitress's create_server does for an IP address."""
+    It listens on one address, LISTEN_HOST's, as waitress's create_server does for an IP address."""
 
     channel_class = DeadlineChannel
 
