@@ -36,7 +36,7 @@ TORCH_PIN := $(shell grep -m1 '^torch==' lambda_image/requirements.txt)
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/requirements-onnx.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install -qq --retries 1 --no-deps --index-url $(TORCH_CPU_INDEX) "$(TORCH_PIN)" \
+	$(PY) -m pip install -qq --retries 1 --no-deps --upgrade --index-url $(TORCH_CPU_INDEX) "$(TORCH_PIN)" \
 		|| echo "PyTorch's CPU index is out of reach: $(TORCH_PIN) comes from the usual index"
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -47,10 +47,11 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
-# The weights are trained when missing, or always with FORCE=1 (a phony prerequisite is never up to date).
+# The weights are trained when missing, or always with FORCE=1 (a phony prerequisite is never up
+# to date); FORCE=0 does not retrain (the weights are not in git).
 .PHONY: retrain
 retrain:
-$(MODEL): $(if $(FORCE),retrain) | $(VENV)/.installed
+$(MODEL): $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
 	$(PY) training/train.py
 	$(PY) training/evaluate.py
 

@@ -40,8 +40,12 @@ def installed(
 
     Each requirements file has its own folder under `cache`, so that using one file never
     deletes the install of another."""
+    torch_wheels = _cpu_torch_wheels(requirements)
+    # Which torch wheel was at hand is part of the key: a layout installed while PyTorch's index
+    # was out of reach (PyPI's torch) is not reused once the CPU build is there.
     pinned = requirements.read_bytes() + (constraints.read_bytes() if constraints else b"")
-    key = hashlib.sha256(pinned + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
+    at_hand = " ".join(sorted(wheel.name for wheel in torch_wheels)).encode()
+    key = hashlib.sha256(pinned + at_hand + f"{sys.version}{platform.machine()}".encode()).hexdigest()[:16]
     folder = cache / requirements.stem
     target = folder / key
     if target.exists():
@@ -52,7 +56,7 @@ def installed(
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(partial), "-r", str(requirements)]
         + (["-c", str(constraints)] if constraints else [])
-        + _cpu_torch_wheels(requirements),
+        + (["--find-links", str(TORCH_CPU_WHEELS)] if torch_wheels else []),
         capture_output=True,
         text=True,
     )
@@ -64,18 +68,21 @@ def installed(
     return target
 
 
-def _cpu_torch_wheels(requirements: Path) -> list[str]:
-    """pip's --find-links to the CPU-only build of the torch that `requirements` pins, if it pins one."""
+def _cpu_torch_wheels(requirements: Path) -> list[Path]:
+    """The CPU-only wheel(s) of the torch that `requirements` pins (none if it pins none, or if
+    PyTorch's index is out of reach), fetched once into TORCH_CPU_WHEELS."""
     pin = next((line for line in requirements.read_text().split() if line.startswith("torch==")), None)
     if pin is None:
         return []
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-qq", "--retries", "1", "--no-deps"]
-        + ["--index-url", TORCH_CPU_INDEX, "--dest", str(TORCH_CPU_WHEELS), pin],
-        capture_output=True,
-        check=False,
-    )
-    return ["--find-links", str(TORCH_CPU_WHEELS)]
+    pattern = f"torch-{pin.removeprefix('torch==')}+cpu-*.whl"
+    if not any(TORCH_CPU_WHEELS.glob(pattern)):
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-qq", "--retries", "1", "--no-deps"]
+            + ["--index-url", TORCH_CPU_INDEX, "--dest", str(TORCH_CPU_WHEELS), pin],
+            capture_output=True,
+            check=False,
+        )
+    return sorted(TORCH_CPU_WHEELS.glob(pattern))
 
 
 def lambda_env(scratch: Path, **settings: str) -> dict[str, str]:
