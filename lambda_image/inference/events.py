@@ -26,11 +26,13 @@ def cors_headers(allowed_origins: tuple[str, ...], origin: str | None) -> dict[s
     the preflight; a browser reads the answer itself only if it carries Access-Control-Allow-Origin."""
     if not allowed_origins:
         return {}
+    # A page may read the answer's X-Request-Id only if the answer says so.
+    exposed = {"Access-Control-Expose-Headers": "X-Request-Id"}
     if "*" in allowed_origins:
-        return {"Access-Control-Allow-Origin": "*"}
+        return {"Access-Control-Allow-Origin": "*", **exposed}
     # The header depends on the request's Origin, so caches must keep one answer per origin.
     if origin in allowed_origins:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", **exposed}
     return {"Vary": "Origin"}
 
 

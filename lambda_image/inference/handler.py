@@ -126,14 +126,15 @@ def _error_body(code: str, message: str) -> dict:
 def _respond(kind: EventKind, status: int, body: dict, request_id: str, origin: str | None) -> dict:
     """Errors carry the request id; a direct invocation gets the object itself, with the status
     it would have had inside the error, and API Gateway gets a proxy response (with CORS headers
-    for an allowed Origin, errors included, so a browser can read why it was refused)."""
+    for an allowed Origin, errors included, so a browser can read why it was refused), whose
+    X-Request-Id header matches any answer to its log line (function_request_id)."""
     if "error" in body:
         body["error"]["request_id"] = request_id
         if kind is EventKind.DIRECT:
             body["error"]["status"] = status
     if kind is EventKind.DIRECT:
         return body
-    headers = {**JSON_HEADERS, **cors_headers(RUNTIME.settings.cors_allow_origins, origin)}
+    headers = {**JSON_HEADERS, **cors_headers(RUNTIME.settings.cors_allow_origins, origin), "X-Request-Id": request_id}
     if status == 405:
         headers["Allow"] = ALLOWED_METHOD
     return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

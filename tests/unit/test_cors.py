@@ -45,6 +45,7 @@ def test_an_allowed_origin_is_echoed_on_the_answer(invoke, allow_origins):
     assert response["statusCode"] == 200
     assert response["headers"]["Access-Control-Allow-Origin"] == APP
     assert response["headers"]["Vary"] == "Origin"
+    assert response["headers"]["Access-Control-Expose-Headers"] == "X-Request-Id"
 
 
 def test_an_http_api_event_with_a_lowercase_origin_header_is_echoed_too(invoke, allow_origins):

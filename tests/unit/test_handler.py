@@ -63,6 +63,13 @@ def test_rest_event_of_a_greedy_resource_is_routed_by_its_path(invoke):
     assert (status, body["error"]["code"]) == (404, "not_found")
 
 
+def test_every_answer_names_its_request_id_in_a_header(invoke):
+    ok = invoke(rest_event(json.dumps({"text": STARBUCKS})))
+    refused = invoke(rest_event(json.dumps({"text": ""})))
+    assert ok["headers"]["X-Request-Id"]
+    assert refused["headers"]["X-Request-Id"] == json.loads(refused["body"])["error"]["request_id"]
+
+
 def test_http_api_v2_event_is_answered(invoke):
     status, body = http_answer(invoke(http_v2_event(json.dumps({"text": STARBUCKS}))))
     assert (status, body["label"]) == (200, "food")
