@@ -2,11 +2,13 @@
 
 Defaults live in cdk.json ("context"); `-c key=value` overrides them and arrives as a
 string, so every rule below accepts both the JSON value and its string spelling.
-A bad value raises ConfigError with a one-line message naming the key and what is allowed.
+A bad value raises ConfigError with a one-line message naming the key and what is allowed;
+so does a key that is not a setting (a misspelled `-c` key would otherwise be ignored).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -139,7 +141,10 @@ class InferenceConfig:
             "letters and digits, hyphen-separated words starting with a letter, at most 20 characters",
         )
     )
-    memory_mb: int = setting(IntRange(128, 10240))
+    # At least 512: the handler's measured peak RSS is ~391 MB with torch, ~276 MB with onnx
+    # (benchmarks/results/latest.md), plus the Lambda runtime's own headroom; less fails at init.
+    # Below ~1769 MB Lambda also gives only a fraction of a vCPU.
+    memory_mb: int = setting(IntRange(512, 10240))
     architecture: lambda_.Architecture = setting(Choice(ARCHITECTURES))
     # API Gateway gives up after 29 s, so a longer function timeout would only hide errors.
     timeout_seconds: int = setting(IntRange(1, 28))
@@ -187,12 +192,30 @@ class InferenceConfig:
 
     @classmethod
     def from_context(cls, node: Node) -> InferenceConfig:
+        _refuse_unknown_keys(node, [spec.name for spec in fields(cls)])
         return cls(**{spec.name: _read(node, spec.name, spec.metadata["rule"]) for spec in fields(cls)})
 
     @property
     def app_id(self) -> str:
         """Names this app's staging stack, bucket and ECR repository (AppStagingSynthesizer)."""
         return self.stack_name.lower()
+
+
+# What the CDK CLI and CDK itself put in the context besides cdk.json's settings: feature flags
+# ("@aws-cdk/..."), CLI switches ("aws:cdk:version-reporting", "aws:cdk:bundling-stacks", ...),
+# older "aws-cdk:..." and "cdk-..." keys, context-lookup results cached in cdk.context.json
+# (their keys hold ":"), and the notices `cdk acknowledge` records there.
+CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk:", "cdk")
+CDK_KEYS = {"acknowledged-issue-numbers"}
+
+
+def _refuse_unknown_keys(node: Node, settings: list[str]) -> None:
+    for key in sorted(node.get_all_context()):
+        if key in settings or key in CDK_KEYS or key.startswith(CDK_KEY_PREFIXES) or ":" in key:
+            continue
+        close = difflib.get_close_matches(key, settings, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else " (the settings are the keys in cdk.json's context)"
+        raise ConfigError(f"unknown key {key}{hint}")
 
 
 def _read(node: Node, key: str, rule: Rule) -> Any:

@@ -47,6 +47,8 @@ RECYCLES_PER_DAY = 12
 # wheel (0.19 GB) and the rest of lambda_image/requirements.txt. An estimate: no Docker here;
 # `aws ecr describe-images` shows the real sizes.
 IMAGE_WITHOUT_MODEL_GB = 0.45
+STACK_ARTIFACT = "aws:cloudformation:stack"  # an artifact type of the assembly's manifest.json
+STAGING_PREFIX = "StagingStack-"  # AppStagingSynthesizer's stack: StagingStack-<app id>-<account>-<region>
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,16 @@ class HandlerTiming:
     init_seconds: float  # the handler module's import: torch, settings, model, as in a cold start
     warmup_ms: float  # median of one warm-up invocation
     warmup_log_bytes: float  # what one warm-up writes (its metric line)
+
+
+class AssemblyError(ValueError):
+    """The synthesized assembly is not shaped like this app's; the message is one line for the user."""
+
+
+def _one(items: list[Any], what: str) -> Any:
+    if len(items) != 1:
+        raise AssemblyError(f"expected one {what}, found {len(items)}")
+    return items[0]
 
 
 @dataclass(frozen=True)
@@ -64,16 +76,42 @@ class App:
 
     @classmethod
     def from_assembly(cls, assembly: Path) -> App:
-        templates = [json.loads(path.read_text()) for path in sorted(assembly.glob("*.template.json"))]
-        return cls([resource for template in templates for resource in template.get("Resources", {}).values()])
+        """The stacks manifest.json lists, and only those: CDK never cleans its output directory, so
+        templates of an earlier synth (another stack_name) stay next to the current ones."""
+        try:
+            manifest = json.loads((assembly / "manifest.json").read_text())
+            stacks = {
+                artifact.get("properties", {}).get("stackName", name): artifact["properties"]["templateFile"]
+                for name, artifact in manifest.get("artifacts", {}).items()
+                if artifact.get("type") == STACK_ARTIFACT
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            reason = type(error).__name__
+            raise AssemblyError(f"manifest.json cannot be read ({reason}): run `make synth` again") from None
+        if not stacks:
+            raise AssemblyError("manifest.json lists no CloudFormation stack: run `make synth` again")
+        app_stacks = sorted(name for name in stacks if not name.startswith(STAGING_PREFIX))
+        if len(app_stacks) != 1:
+            found = f"{len(app_stacks)}: {', '.join(app_stacks)}" if app_stacks else "0"
+            raise AssemblyError(f"expected one app stack besides the staging stack, found {found}")
+        templates = []
+        for name, template_file in sorted(stacks.items()):
+            try:
+                templates.append(json.loads((assembly / template_file).read_text()))
+            except (OSError, ValueError):
+                raise AssemblyError(f"the template of stack {name} ({template_file}) is missing or not JSON") from None
+        app = cls([resource for template in templates for resource in template.get("Resources", {}).values()])
+        # Every shape check now, in one line, rather than a traceback halfway through the table.
+        _ = (app.function, app.warmup, app.images_kept)
+        return app
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
-        return [resource["Properties"] for resource in self.resources if resource["Type"] == resource_type]
+        return [resource.get("Properties", {}) for resource in self.resources if resource.get("Type") == resource_type]
 
     @property
     def function(self) -> dict[str, Any]:
-        (function,) = [f for f in self.of_type("AWS::Lambda::Function") if f.get("PackageType") == "Image"]
-        return function
+        functions = [f for f in self.of_type("AWS::Lambda::Function") if f.get("PackageType") == "Image"]
+        return _one(functions, "image-based Lambda function")
 
     @property
     def warmup(self) -> tuple[int, Any] | None:
@@ -81,9 +119,14 @@ class App:
         rules = self.of_type("AWS::Events::Rule")
         if not rules:
             return None
-        (rule,) = rules
-        count, unit = rule["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
-        return int(count) * MINUTES_PER[unit.removesuffix("s")], json.loads(rule["Targets"][0]["Input"])
+        rule = _one(rules, "warm-up rule (AWS::Events::Rule)")
+        schedule = rule.get("ScheduleExpression", "")
+        try:
+            count, unit = schedule.removeprefix("rate(").removesuffix(")").split()
+            return int(count) * MINUTES_PER[unit.removesuffix("s")], json.loads(rule["Targets"][0]["Input"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            expected = "rate(N minutes|hours|days) with an input"
+            raise AssemblyError(f"the warm-up rule is not {expected}: {schedule!r}") from None
 
     @property
     def provisioned_concurrency(self) -> int:
@@ -94,9 +137,16 @@ class App:
 
     @property
     def images_kept(self) -> int:
-        (repository,) = self.of_type("AWS::ECR::Repository")
-        (rule,) = json.loads(repository["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
-        return rule["selection"]["countNumber"]
+        repository = _one(self.of_type("AWS::ECR::Repository"), "ECR repository (the staging stack's)")
+        try:
+            rules = json.loads(repository["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        except (ValueError, KeyError, TypeError):
+            raise AssemblyError("the ECR repository has no lifecycle policy with rules") from None
+        rule = _one(rules, "lifecycle rule on the ECR repository")
+        try:
+            return int(rule["selection"]["countNumber"])
+        except (ValueError, KeyError, TypeError):
+            raise AssemblyError("the ECR repository's lifecycle rule keeps no countNumber of images") from None
 
 
 def measure_handler(event: Any, samples: int = 500) -> HandlerTiming:
@@ -224,7 +274,8 @@ def dollars(usd: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # The first paragraph: its first line alone stops mid-sentence.
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--assembly", type=Path, default=REPO / "cdk.out", help="the cloud assembly (default: cdk.out)")
     # Internal: measure_handler runs this module again with these to time the handler.
     parser.add_argument("--time-handler", metavar="EVENT", help=argparse.SUPPRESS)
@@ -233,13 +284,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_handler:
         print(json.dumps(asdict(_time_handler_here(json.loads(args.time_handler), args.samples))))
         return 0
-    if not list(args.assembly.glob("*.template.json")):
+    if not (args.assembly / "manifest.json").is_file():
         print(f"no synthesized templates in {args.assembly}: run `make synth` first", file=sys.stderr)
+        return 2
+    try:
+        app = App.from_assembly(args.assembly)
+    except AssemblyError as error:
+        print(f"{args.assembly}: {error}", file=sys.stderr)
         return 2
     if not (REPO / MODEL_WEIGHTS).is_file():
         print(f"no model at {MODEL_WEIGHTS}: run `make model` first (the warm-up is timed with it)", file=sys.stderr)
         return 2
-    app = App.from_assembly(args.assembly)
     context = json.loads((REPO / "cdk.json").read_text())["context"]
     # Without a rule in the templates (warmup_enabled=false), the "on" column is cdk.json's rate.
     warmup_minutes, event = app.warmup or (int(context["warmup_rate_minutes"]), WARMUP_EVENT)

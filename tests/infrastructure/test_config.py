@@ -10,6 +10,7 @@ import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
+from app import build_app
 from infra.config import ConfigError, InferenceConfig
 from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
 
@@ -85,9 +86,9 @@ def test_config_is_frozen() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "allowed"),
     [
-        ("memory_mb", "12", "an integer in 128..10240"),
-        ("memory_mb", "2GB", "an integer in 128..10240"),
-        ("memory_mb", True, "an integer in 128..10240"),
+        ("memory_mb", "12", "an integer in 512..10240"),
+        ("memory_mb", "2GB", "an integer in 512..10240"),
+        ("memory_mb", True, "an integer in 512..10240"),
         ("architecture", "sparc", "one of x86_64, arm64"),
         ("timeout_seconds", "29", "an integer in 1..28"),
         ("model_variant", "int4", "one of fp32, int8"),
@@ -117,6 +118,41 @@ def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: objec
     assert "\n" not in message
 
 
+def test_memory_starts_at_512_mb_above_the_measured_peak() -> None:
+    assert config_from(memory_mb="512").memory_mb == 512
+    assert config_from(memory_mb=10240).memory_mb == 10240
+    with pytest.raises(ConfigError, match=r"^memory_mb=511 is not allowed: expected an integer in 512\.\.10240$"):
+        config_from(memory_mb="511")
+
+
+def test_a_misspelled_key_stops_the_app_and_names_the_closest_setting() -> None:
+    with pytest.raises(ConfigError) as raised:
+        build_app({**CDK_CONTEXT, "memory": "3008"})
+    assert str(raised.value) == "unknown key memory (did you mean memory_mb?)"
+
+
+def test_an_unknown_key_without_a_close_setting_says_where_the_settings_are() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(region="eu-west-1")
+    assert str(raised.value) == "unknown key region (the settings are the keys in cdk.json's context)"
+
+
+def test_what_cdk_itself_puts_in_the_context_is_not_refused() -> None:
+    # As `npx cdk synth|deploy` and cdk.context.json pass them (printed from a real CLI run).
+    config = config_from(
+        **{
+            "@aws-cdk/core:failSynthOnValidationErrors": False,
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:bundling-stacks": ["**"],
+            "aws-cdk:enableDiffNoFail": "true",
+            "cdk-migrate": True,
+            "acknowledged-issue-numbers": [34892],
+            "availability-zones:account=123456789012:region=us-east-1": ["us-east-1a"],
+        }
+    )
+    assert config.memory_mb == 2048
+
+
 def test_a_missing_key_says_where_to_set_it() -> None:
     context = {key: value for key, value in CDK_CONTEXT.items() if key != "image_keep_last"}
     with pytest.raises(ConfigError, match=r"^image_keep_last is not set: add it to the context in cdk.json"):
@@ -127,8 +163,9 @@ def test_a_missing_key_says_where_to_set_it() -> None:
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ("memory_mb=12", "Invalid configuration: memory_mb=12 is not allowed: expected an integer in 128..10240"),
+        ("memory_mb=12", "Invalid configuration: memory_mb=12 is not allowed: expected an integer in 512..10240"),
         ("architecture=sparc", "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64"),
+        ("memory=3008", "Invalid configuration: unknown key memory (did you mean memory_mb?)"),
         (
             "backend=onnx model_variant=int8",
             "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",

@@ -3,7 +3,11 @@ real handler timed in a fresh process."""
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +23,7 @@ from tools.idle_cost import (
     idle_costs,
     main,
     measure_handler,
+    table,
 )
 
 # Explicit timings, so the arithmetic below is checked against numbers the test chose.
@@ -104,3 +109,122 @@ def test_the_cli_prints_the_table_with_both_columns_and_totals(assembly: Path, c
 def test_without_synthesized_templates_it_says_to_synthesize_first(tmp_path: Path, capsys) -> None:
     assert main(["--assembly", str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make synth` first\n"
+
+
+def test_the_help_says_the_whole_first_sentence(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "while nobody calls it, with the warm-up on and off, as a Markdown table." in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def copy_assembly(assembly: Path, to: Path) -> Path:
+    """What from_assembly reads: manifest.json and the templates (not the image's build context)."""
+    to.mkdir()
+    for path in [assembly / "manifest.json", *assembly.glob("*.template.json")]:
+        shutil.copy(path, to)
+    return to
+
+
+def test_a_stale_app_left_in_the_directory_is_not_read(assembly: Path, app: App, tmp_path: Path) -> None:
+    # What an earlier `cdk synth -c stack_name=StaleApi` leaves in cdk.out: its two stacks'
+    # templates, no longer listed in manifest.json (CDK never cleans the directory).
+    stale = copy_assembly(assembly, tmp_path / "cdk.out")
+    for path in list(stale.glob("*.template.json")):
+        name = path.name.replace("PytorchInferenceApi", "StaleApi").replace("pytorchinferenceapi", "staleapi")
+        assert name != path.name
+        (stale / name).write_text(path.read_text())
+    assert len(list(stale.glob("*.template.json"))) == 4
+
+    costs = idle_costs(App.from_assembly(stale), TIMING, 5, MODEL_GB)
+    assert table(costs, 5) == table(idle_costs(app, TIMING, 5, MODEL_GB), 5)
+
+
+def _app_stack(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    (stack,) = [
+        (name, artifact)
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack" and not name.startswith("StagingStack-")
+    ]
+    return stack
+
+
+def _edit_json(path: Path, edit: Callable[[Any], None]) -> None:
+    body = json.loads(path.read_text())
+    edit(body)
+    path.write_text(json.dumps(body))
+
+
+def _second_app_stack(assembly: Path) -> None:
+    def add(manifest: dict[str, Any]) -> None:
+        name, artifact = _app_stack(manifest)
+        manifest["artifacts"]["OtherApi"] = {**artifact, "properties": {**artifact["properties"], "stackName": "OtherApi"}}
+
+    _edit_json(assembly / "manifest.json", add)
+
+
+def _missing_app_template(assembly: Path) -> None:
+    name, artifact = _app_stack(json.loads((assembly / "manifest.json").read_text()))
+    (assembly / artifact["properties"]["templateFile"]).unlink()
+
+
+def _no_stacks(assembly: Path) -> None:
+    _edit_json(assembly / "manifest.json", lambda manifest: manifest.update(artifacts={}))
+
+
+def _app_template(assembly: Path) -> Path:
+    name, artifact = _app_stack(json.loads((assembly / "manifest.json").read_text()))
+    return assembly / artifact["properties"]["templateFile"]
+
+
+def _two_warmup_rules(assembly: Path) -> None:
+    def duplicate(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        (rule,) = [key for key, resource in resources.items() if resource["Type"] == "AWS::Events::Rule"]
+        resources[rule + "Copy"] = resources[rule]
+
+    _edit_json(_app_template(assembly), duplicate)
+
+
+def _no_function(assembly: Path) -> None:
+    def remove(template: dict[str, Any]) -> None:
+        template["Resources"] = {
+            key: resource for key, resource in template["Resources"].items() if resource["Type"] != "AWS::Lambda::Function"
+        }
+
+    _edit_json(_app_template(assembly), remove)
+
+
+def _no_lifecycle_rule(assembly: Path) -> None:
+    for path in assembly.glob("StagingStack-*.template.json"):
+
+        def remove(template: dict[str, Any]) -> None:
+            for resource in template["Resources"].values():
+                if resource["Type"] == "AWS::ECR::Repository":
+                    resource["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"] = json.dumps({"rules": []})
+
+        _edit_json(path, remove)
+
+
+@pytest.mark.parametrize(
+    ("break_it", "message"),
+    [
+        (_second_app_stack, "expected one app stack besides the staging stack, found 2: OtherApi, PytorchInferenceApi"),
+        (_missing_app_template, "the template of stack PytorchInferenceApi (PytorchInferenceApi.template.json) is missing"),
+        (_no_stacks, "manifest.json lists no CloudFormation stack: run `make synth` again"),
+        (_two_warmup_rules, "expected one warm-up rule (AWS::Events::Rule), found 2"),
+        (_no_function, "expected one image-based Lambda function, found 0"),
+        (_no_lifecycle_rule, "expected one lifecycle rule on the ECR repository, found 0"),
+    ],
+)
+def test_an_assembly_of_another_shape_stops_with_one_line(
+    assembly: Path, tmp_path: Path, capsys, break_it: Callable[[Path], None], message: str
+) -> None:
+    broken = copy_assembly(assembly, tmp_path / "cdk.out")
+    break_it(broken)
+    assert main(["--assembly", str(broken)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"{broken}: {message}")
+    assert captured.err.count("\n") == 1
