@@ -12,10 +12,12 @@ LISTEN_HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) cho
 IDLE_CLIENT_SECONDS (default 30) is how long a client may send nothing before it is dropped,
 REQUEST_DEADLINE_SECONDS (default 10) how long it may take to send a whole request, and
 CONNECTION_LIMIT (default 64) how many connections are open at once (more wait to be accepted).
-Ctrl-C or SIGTERM stops the server cleanly.
+Ctrl-C or SIGTERM stops the server cleanly. A setting it cannot start with (PORT=abc, a port in
+use, MAX_BATCH=0, no model in MODEL_DIR) stops it with exit code 2 and one line on stderr.
 """
 
 import base64
+import errno
 import json
 import os
 import signal
@@ -26,7 +28,9 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 
 from local.lambda_context import LocalLambdaContext
@@ -35,6 +39,7 @@ from local.lambda_context import LocalLambdaContext
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda_image"))
 
 from inference.schema import RequestError, parse_json  # noqa: E402  (needs the path above)
+from inference.settings import Settings  # noqa: E402
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 # Lambda refuses synchronous payloads over 6 MB before the function runs; waitress does the
@@ -59,15 +64,11 @@ MAX_HEADER_BYTES = 16 * 1024
 class LocalGateway:
     """A WSGI app that plays API Gateway and the Lambda service in front of one handler."""
 
-    def __init__(self, handler, logger) -> None:
+    def __init__(self, handler) -> None:
         self.handler = handler
         # One invocation at a time, as in one Lambda execution environment: Powertools keeps
         # per-invocation state (log keys, metric buffer) in shared objects.
         self._one_invocation_at_a_time = threading.Lock()
-        # The handler's own logger, with the same Lambda context keys, so that a request the
-        # handler never sees still writes the one line per request, in the handler's format.
-        self._logger = logger
-        self._log_request = logger.inject_lambda_context(self._write_request_line)
 
     def __call__(self, environ: dict, start_response):
         context = LocalLambdaContext()
@@ -99,16 +100,23 @@ class LocalGateway:
 
     def _refuse(self, error: RequestError, context: LocalLambdaContext) -> tuple[int, dict, str]:
         """A direct invocation refused before the handler runs: the handler's error shape (with
-        the status and request id it adds) and its log line."""
+        the status and request id it adds) and one log line, with the fields that apply to it."""
+        # The one log line per request, written by the server itself: going through the handler's
+        # logger (inject_lambda_context) would spend Powertools' cold start on a request the
+        # handler never saw. Under the lock, so it never lands amid the handler's lines.
+        line = {
+            "level": "INFO",
+            "message": "request",
+            "function_request_id": context.aws_request_id,
+            "event_kind": "direct",
+            "status": error.status,
+            "error_code": error.code,
+        }
         with self._one_invocation_at_a_time:
-            self._log_request(None, context, status=error.status, error_code=error.code)
+            print(json.dumps(line, separators=(",", ":")), flush=True)
         answer = {"code": error.code, "message": error.message, "request_id": context.aws_request_id}
         headers = {"Content-Type": "application/json", **({"Allow": "POST"} if error.status == 405 else {})}
         return error.status, headers, json.dumps({"error": {**answer, "status": error.status}})
-
-    def _write_request_line(self, _event: object, _context: LocalLambdaContext, status: int, error_code: str) -> None:
-        fields = {"status": status, "error_code": error_code, "texts": 0, "chars": 0, "labels": [], "latency_ms": 0.0}
-        self._logger.info("request", extra={"event_kind": "direct", **fields})
 
 
 class DeadlineChannel(HTTPChannel):
@@ -117,9 +125,16 @@ class DeadlineChannel(HTTPChannel):
     request_started = 0.0
 
     def received(self, data: bytes) -> bool:
-        if self.request is None and data:
+        before = self.request
+        waiting = before is None or only_blank_lines(before)
+        result = super().received(data)
+        # By the parser's identity, not by `request` being None before the call: one read can
+        # finish a request and start the next (a pipelined request, or the CRLF RFC 7230 §3.5
+        # lets a client send after a body), and that one began now, not when the last one did.
+        # A parser that has had only blank lines begins its request with its first other byte.
+        if self.request is not None and (self.request is not before or waiting):
             self.request_started = time.monotonic()
-        return super().received(data)
+        return result
 
 
 class LocalServer(TcpWSGIServer):
@@ -139,8 +154,17 @@ class LocalServer(TcpWSGIServer):
         cutoff = time.monotonic() - self.request_deadline
         for channel in self.active_channels.values():
             # `request` is the one still being received; `requests` are those being answered.
-            if channel.request is not None and not channel.requests and channel.request_started < cutoff:
-                channel.will_close = True
+            # Blank lines between requests are no request yet: only the idle timeout applies.
+            request = channel.request
+            if request is not None and not only_blank_lines(request) and not channel.requests:
+                if channel.request_started < cutoff:
+                    channel.will_close = True
+
+
+def only_blank_lines(parser: HTTPRequestParser) -> bool:
+    """Whether the parser has received nothing but the blank lines waitress skips before a
+    request line (`header_plus` holds what it has of the request line and headers so far)."""
+    return not parser.headers_finished and not parser.header_plus.strip()
 
 
 def rest_api_event(environ: dict, body: bytes, request_id: str) -> dict:
@@ -197,6 +221,33 @@ def _multi_value(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return values
 
 
+class ServerSettings(BaseModel):
+    """The server's own environment variables (the handler's are inference.settings.Settings)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    listen_host: str = Field("127.0.0.1", alias="LISTEN_HOST")
+    # waitress takes 99999 and listens on 34463 (99999 - 65536).
+    port: int = Field(3000, ge=0, le=65535, alias="PORT")
+    idle_client_seconds: PositiveInt = Field(IDLE_CLIENT_SECONDS, alias="IDLE_CLIENT_SECONDS")
+    request_deadline_seconds: PositiveInt = Field(REQUEST_DEADLINE_SECONDS, alias="REQUEST_DEADLINE_SECONDS")
+    # Below 3 waitress, counting its listening socket and wake-up pipe, would accept no one.
+    connection_limit: int = Field(CONNECTION_LIMIT, ge=3, alias="CONNECTION_LIMIT")
+
+
+class StartupError(Exception):
+    """A setting the server cannot start with: one line for the user, no traceback."""
+
+
+def one_line(error: ValidationError) -> str:
+    """pydantic's messages, which name the variable, on one line: `MAX_BATCH=0: Input should be
+    greater than 0`; a check across variables names them in its own message."""
+    return "; ".join(
+        f"{item['loc'][0]}={item['input']}: {item['msg']}" if item["loc"] else item["msg"].removeprefix("Value error, ")
+        for item in error.errors()
+    )
+
+
 def main() -> None:
     # Ctrl-C (even where a shell started us with SIGINT ignored) and SIGTERM both stop the
     # server: waitress closes its connections and threads on KeyboardInterrupt or SystemExit.
@@ -204,21 +255,49 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Metrics are EMF lines for CloudWatch; locally they would double every log line.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from inference.handler import lambda_handler, logger  # loads the model: the cold start
-
-    server = LocalServer(
-        LocalGateway(lambda_handler, logger),
-        request_deadline=int(os.environ.get("REQUEST_DEADLINE_SECONDS", REQUEST_DEADLINE_SECONDS)),
-        host=os.environ.get("LISTEN_HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "3000")),
-        max_request_body_size=LAMBDA_PAYLOAD_LIMIT,
-        max_request_header_size=MAX_HEADER_BYTES,
-        connection_limit=int(os.environ.get("CONNECTION_LIMIT", CONNECTION_LIMIT)),
-        channel_timeout=int(os.environ.get("IDLE_CLIENT_SECONDS", IDLE_CLIENT_SECONDS)),
-        # Look for idle and late clients every second: waitress's default (30 s) lets one
-        # linger for up to twice its limit. A slow client costs a socket, never a thread.
-        cleanup_interval=1,
-    )
+    # Every setting is checked before the model loads, the handler's too (it reads them again
+    # at import), so a typo costs a second, not a model load and a traceback.
+    try:
+        config = ServerSettings.model_validate(dict(os.environ))
+        Settings.from_env()
+    except ValidationError as error:
+        raise StartupError(one_line(error)) from None
+    try:
+        # Listening before the model loads, for the same reason; the application comes after
+        # it, and connections wait in the listen backlog until run() serves them.
+        server = LocalServer(
+            None,
+            request_deadline=config.request_deadline_seconds,
+            host=config.listen_host,
+            port=config.port,
+            max_request_body_size=LAMBDA_PAYLOAD_LIMIT,
+            max_request_header_size=MAX_HEADER_BYTES,
+            connection_limit=config.connection_limit,
+            channel_timeout=config.idle_client_seconds,
+            # Look for idle and late clients every second: waitress's default (30 s) lets one
+            # linger for up to twice its limit. A slow client costs a socket, never a thread.
+            cleanup_interval=1,
+        )
+    except ValueError:  # waitress could not resolve it
+        raise StartupError(
+            f"LISTEN_HOST={config.listen_host} is not an IP address or host name: "
+            "set it to an address of this machine (default 127.0.0.1)"
+        ) from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {config.port} is in use: set PORT to a free port (PORT=0 picks one)") from None
+        raise StartupError(
+            f"cannot listen on {config.listen_host} port {config.port} ({error.strerror}): "
+            "set LISTEN_HOST to an address of this machine (default 127.0.0.1)"
+        ) from None
+    try:
+        from inference.handler import lambda_handler  # loads the model: the cold start
+    except FileNotFoundError as error:
+        raise StartupError(
+            f"the model has no {error.filename or error}: set MODEL_DIR to a built model folder "
+            "(`make model` builds model_artifacts/, the default)"
+        ) from None
+    server.application = LocalGateway(lambda_handler)
     print(
         f"Serving on http://{server.effective_host}:{server.effective_port} "
         f"(POST /predict, POST {RIE_PATH}); Ctrl-C stops",
@@ -232,5 +311,8 @@ def main() -> None:
 if __name__ == "__main__":
     try:
         main()
+    except StartupError as error:
+        print(f"local.server: {error}", file=sys.stderr, flush=True)
+        sys.exit(2)
     except KeyboardInterrupt:  # Ctrl-C while the model was still loading
         sys.exit(130)

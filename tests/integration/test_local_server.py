@@ -148,3 +148,18 @@ def test_the_server_stops_cleanly_on_a_signal(signum):
         remaining.append(own.stderr.get())
     assert "Stopped\n" in remaining
     assert not any("Traceback" in line for line in remaining)
+
+
+def test_a_refused_direct_invocation_first_leaves_the_cold_start_to_the_handlers_first_request():
+    """The server logs a refusal itself: through the handler's logger (inject_lambda_context) it
+    would spend Powertools' cold start, and the handler's first request would say cold_start false."""
+    own = ServerProcess(LOOPBACK)
+    try:
+        assert requests.get(f"{own.url}{RIE_PATH}", timeout=60).status_code == 405
+        assert predict(own, {"text": "STARBUCKS"}).status_code == 200
+    finally:
+        own.stop(signal.SIGTERM)  # and its output has all been read
+    refused, served = own.request_log_lines()
+    assert set(refused) == {"level", "message", "function_request_id", "event_kind", "status", "error_code"}
+    assert (refused["status"], served["status"]) == (405, 200)
+    assert served["cold_start"] is True
