@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.constructs.warmup import WARMUP_EVENT
+from infra.staging import STACK_NAME_PREFIX
 from tools.preflight import MODEL_WEIGHTS, REPO
 
 HOURS_PER_MONTH = 730  # AWS prices "per month" as 730 hours
@@ -48,7 +49,7 @@ RECYCLES_PER_DAY = 12
 # `aws ecr describe-images` shows the real sizes.
 IMAGE_WITHOUT_MODEL_GB = 0.45
 STACK_ARTIFACT = "aws:cloudformation:stack"  # an artifact type of the assembly's manifest.json
-STAGING_PREFIX = "StagingStack-"  # AppStagingSynthesizer's stack: StagingStack-<app id>-<account>-<region>
+STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"  # the staging stack's name: StagingStack-<app id>
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 
 from app import build_app
+from infra.staging import STACK_NAME_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -35,7 +36,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "alarm_email_and_topic": {"alarm_email": "ops@example.com", "alarm_topic_arn": ALARM_TOPIC_ARN},
     "onnx": {"backend": "onnx"},
 }
-STAGING_PREFIX = "StagingStack-"
+STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from tools.idle_cost import (
     KMS_KEY_MONTH,
     LAMBDA_GB_SECOND,
     PROVISIONED_GB_SECOND,
+    STACK_ARTIFACT,
+    STAGING_PREFIX,
     App,
     HandlerTiming,
     idle_costs,
@@ -145,7 +147,7 @@ def _app_stack(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     (stack,) = [
         (name, artifact)
         for name, artifact in manifest["artifacts"].items()
-        if artifact["type"] == "aws:cloudformation:stack" and not name.startswith("StagingStack-")
+        if artifact["type"] == STACK_ARTIFACT and not name.startswith(STAGING_PREFIX)
     ]
     return stack
 
