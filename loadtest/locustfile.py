@@ -101,18 +101,20 @@ def _judge(response, problem_of) -> None:
 
 
 def _single_problem(body: dict, text: str, top_k: int) -> str | None:
-    if body["model"] != MODEL:
-        return f"model {body['model']}, expected {MODEL}"
-    return _prediction_problem(body, text, top_k)
+    return _model_problem(body) or _prediction_problem(body, text, top_k)
 
 
 def _batch_problem(body: dict, texts: list[str], top_k: int) -> str | None:
-    if body["model"] != MODEL:
-        return f"model {body['model']}, expected {MODEL}"
+    if problem := _model_problem(body):
+        return problem
     predictions = body["predictions"]
     if len(predictions) != len(texts):
         return f"{len(predictions)} predictions for {len(texts)} texts"
     return next(filter(None, (_prediction_problem(p, t, top_k) for p, t in zip(predictions, texts))), None)
+
+
+def _model_problem(body: dict) -> str | None:
+    return None if body["model"] == MODEL else f"model {body['model']}, expected {MODEL}"
 
 
 def _prediction_problem(prediction: dict, text: str, top_k: int) -> str | None:
