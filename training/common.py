@@ -16,7 +16,7 @@ import torch  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "training" / "data"
 HOLDOUT_FILE = DATA_DIR / "holdout_handwritten.csv"
-DEFAULT_MODEL_DIR = REPO_ROOT / "model_artifacts"
+DEFAULT_MODEL_DIR = REPO_ROOT / "model_artifacts" / "transaction-classifier"
 
 LABELS = (
     "food",

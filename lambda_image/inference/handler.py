@@ -1,54 +1,58 @@
 """Lambda entry point: every kind of event in, the response that kind expects out.
 
 One handler serves API Gateway REST (v1) and HTTP API (v2) proxy events, direct invocations and
-the scheduled warm-up (DESIGN.md section 3). Powertools' event_handler resolvers were weighed
-and not used: each serves one API Gateway format and neither serves direct invocations, so
-supporting all kinds would take two resolvers plus custom dispatch and error rendering.
+the scheduled warm-up (docs/api.md). Powertools' event_handler resolvers were weighed and not
+used: each serves one API Gateway format and neither serves direct invocations, so supporting all
+kinds would take two resolvers plus custom dispatch and error rendering. What a request means is
+the task's business (inference/tasks/); this module only adapts events to it.
 """
+
+from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from inference import tasks
+from inference.encoder import TextEncoder
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
-from inference.model import TextClassifier
-from inference.schema import PredictRequest, RequestError, RequestSchema
+from inference.package import ModelPackage
+from inference.schema import Limits, RequestError, validate
 from inference.settings import Settings
 
-SCORE_DECIMALS = 4
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """What one execution environment loads once, at init: settings, model, request schema."""
+    """What one execution environment loads once, at init: settings, package, task model."""
 
     settings: Settings
-    classifier: TextClassifier
-    schema: RequestSchema
+    package: ModelPackage
+    model: tasks.TaskModel
 
     @classmethod
-    def load(cls) -> "Runtime":
-        settings = Settings.from_env()
-        classifier = TextClassifier(
-            settings.model_dir, settings.resolved_torch_threads, settings.model_variant, settings.model_backend
-        )
-        schema = RequestSchema(
-            max_text_chars=settings.max_text_chars, max_batch=settings.max_batch, n_labels=len(classifier.labels)
-        )
-        return cls(settings, classifier, schema)
+    def load(cls, settings: Settings | None = None) -> Runtime:
+        """Reads the package in MODEL_DIR (PackageError if it cannot be served) and loads its network."""
+        settings = settings or Settings.from_env()
+        package = ModelPackage.read(settings.model_dir)
+        encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
+        limits = Limits(max_text_chars=settings.max_text_chars, max_batch=settings.max_batch)
+        runtime = cls(settings, package, tasks.load(package, encoder, limits, settings.default_top_k))
+        # One answer at init: the graph's first run (allocations, kernel choice) is not a request's.
+        runtime.answer({"text": "warm-up"})
+        return runtime
 
-    def predict(self, request: PredictRequest) -> dict:
-        """The response object of DESIGN.md section 2."""
-        top_k = request.top_k or min(self.settings.default_top_k, len(self.classifier.labels))
-        predictions = [_rounded(asdict(p)) for p in self.classifier.predict(request.batch, top_k)]
-        model = {"name": self.classifier.name, "version": self.classifier.version}
-        if request.texts is None:
-            return {**predictions[0], "model": model}
-        return {"predictions": predictions, "model": model}
+    def answer(self, payload: object) -> tuple[dict[str, Any], list[str]]:
+        """The response object for a request object, and the texts it answered; RequestError if invalid."""
+        request = validate(self.model.request_model, payload)
+        body = self.model.answer(request)
+        body["model"] = {"name": self.package.name, "version": self.package.version}
+        return body, request.batch
 
 
 # The model loads here, during the function's init phase, not per request. Logger and Metrics
@@ -60,7 +64,7 @@ metrics = Metrics(namespace=RUNTIME.settings.metrics_namespace)
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(log_event=False)  # never log the event: it carries the texts
-def lambda_handler(event: object, context) -> dict:
+def lambda_handler(event: object, context: Any) -> dict[str, Any]:
     kind = event_kind(event)
     if kind is EventKind.WARMUP:
         metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
@@ -81,8 +85,8 @@ def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str |
             http_request = HttpRequest.from_event(event, kind)
             origin = http_request.headers.get("origin")
             payload = http_request.json_payload(RUNTIME.settings.max_body_bytes)
-        request = RUNTIME.schema.validate(payload)
-        return 200, RUNTIME.predict(request), request.batch, origin
+        body, texts = RUNTIME.answer(payload)
+        return 200, body, texts, origin
     except RequestError as error:
         return error.status, _error_body(error.code, error.message), [], origin
     except Exception:  # a bug: the traceback goes to the log, never to the caller
@@ -101,7 +105,8 @@ def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_
             "error_code": None if ok else body["error"]["code"],
             "texts": len(texts),
             "chars": sum(map(len, texts)),
-            "labels": [p["label"] for p in body.get("predictions", [body])] if ok else [],
+            # Classifications only: the labels say what was asked about as little as counts do.
+            "labels": [p["label"] for p in body.get("predictions", [body]) if "label" in p] if ok else [],
             "latency_ms": latency_ms,
         },
     )
@@ -110,13 +115,6 @@ def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_
         metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=len(texts))
     else:
         metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
-
-
-def _rounded(prediction: dict) -> dict:
-    prediction["score"] = round(prediction["score"], SCORE_DECIMALS)
-    for entry in prediction["top_k"]:
-        entry["score"] = round(entry["score"], SCORE_DECIMALS)
-    return prediction
 
 
 def _error_body(code: str, message: str) -> dict:

@@ -1,13 +1,20 @@
-"""The request contract of POST /predict (DESIGN.md section 2), validated with pydantic.
+"""What every task's request contract shares (docs/api.md): the text fields and their limits, and
+how invalid input becomes a RequestError.
 
-Invalid input becomes a RequestError: an HTTP status, a stable code and a message that is
-safe to show (it names fields and limits, never echoes the text).
+A RequestError is an HTTP status, a stable code and a message that is safe to show: it names
+fields and limits and never echoes the text. The JSON Schema of a task's request model (pydantic's
+model_json_schema) is the published contract: the API Gateway request model, docs/openapi.json
+and the fuzz tests' oracle all derive from it.
 """
 
-from typing import Annotated
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Self
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 # pydantic error types that mean "too big" rather than "malformed".
 TOO_LARGE = {"string_too_long": "text_too_long", "too_long": "too_many_texts"}
@@ -16,12 +23,14 @@ CLEARER_MESSAGES = {
     "string_too_long": "longer than the limit of {max_length} characters",
     "too_long": "more than the limit of {max_length} texts ({actual_length} given)",
     "model_type": "the request must be a JSON object",
-    "extra_forbidden": 'unknown field (allowed: "text", "texts", "top_k")',
+    "string_pattern_mismatch": "must not be empty or only whitespace",
     "string_too_short": "must not be empty or only whitespace",
     "too_short": "must hold at least one text",
     "string_unicode": "must be valid Unicode text",
 }
 LONGEST_FIELD_NAME_SHOWN = 40
+# A text must hold something besides white space (Python's str.isspace, as the oracle's re does).
+NOT_BLANK = r"\S"
 
 
 class RequestError(Exception):
@@ -34,44 +43,79 @@ class RequestError(Exception):
         self.message = message
 
 
-class PredictRequest(BaseModel):
-    """The validated request. Build it through RequestSchema, which adds the runtime limits."""
+@dataclass(frozen=True)
+class Limits:
+    """The deployment's limits on a request (Settings: MAX_TEXT_CHARS, MAX_BATCH)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    max_text_chars: int
+    max_batch: int
 
-    text: str | None = None
-    texts: list[str] | None = None
-    top_k: int | None = None
+
+class TextsRequest(BaseModel):
+    """`text` or `texts`, exactly one: the request shape every text task shares. A field given as
+    null counts as left out."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        regex_engine="python-re",
+        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["texts"]}]},
+    )
+
+    text: str | SkipJsonSchema[None] = None
+    texts: list[str] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
-    def _exactly_one_of_text_and_texts(self) -> "PredictRequest":
+    def _exactly_one_of_text_and_texts(self) -> Self:
         if (self.text is None) == (self.texts is None):
             raise pydantic_core.PydanticCustomError("text_xor_texts", 'give exactly one of "text" or "texts"')
         return self
 
     @property
     def batch(self) -> list[str]:
-        return self.texts if self.texts is not None else [self.text]
+        return self.texts if self.texts is not None else [self.text or ""]
+
+    @property
+    def is_batch(self) -> bool:
+        return self.texts is not None
 
 
-class RequestSchema:
-    """PredictRequest with the limits of this deployment and model applied."""
+class ModelInfo(BaseModel):
+    """Which package answered: model_card.json's name and version."""
 
-    def __init__(self, *, max_text_chars: int, max_batch: int, n_labels: int) -> None:
-        Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_text_chars)]
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    version: str
 
-        class LimitedPredictRequest(PredictRequest):
-            text: Text | None = None
-            texts: Annotated[list[Text], Field(min_length=1, max_length=max_batch)] | None = None
-            top_k: Annotated[int, Field(ge=1, le=n_labels)] | None = None
 
-        self._model = LimitedPredictRequest
+def with_limits(base: type[TextsRequest], limits: Limits, **fields: Any) -> type[TextsRequest]:
+    """`base` with the deployment's limits on its texts, and `fields` (name=(type, default))
+    narrowed to this model (top_k up to its label count, ...)."""
+    text = Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=limits.max_text_chars),
+        Field(pattern=NOT_BLANK, description=f"1 to {limits.max_text_chars} characters, not only white space"),
+    ]
+    texts = Annotated[
+        list[text],  # type: ignore[valid-type]  (a type built from the limits)
+        Field(min_length=1, max_length=limits.max_batch, description=f"1 to {limits.max_batch} texts"),
+    ]
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        base.__name__,
+        __base__=base,
+        __module__=base.__module__,
+        text=(text | SkipJsonSchema[None], None),
+        texts=(texts | SkipJsonSchema[None], None),
+        **fields,
+    )
 
-    def validate(self, data: object) -> PredictRequest:
-        try:
-            return self._model.model_validate(data)
-        except ValidationError as error:
-            raise _request_error(error) from None
+
+def validate(model: type[TextsRequest], data: object) -> TextsRequest:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _request_error(error, list(model.model_fields)) from None
 
 
 def parse_json(body: str | bytes) -> object:
@@ -83,12 +127,15 @@ def parse_json(body: str | bytes) -> object:
         raise RequestError(400, "invalid_json", f"the body is not valid JSON: {error}") from None
 
 
-def _request_error(error: ValidationError) -> RequestError:
+def _request_error(error: ValidationError, allowed_fields: list[str]) -> RequestError:
     problems = error.errors(include_url=False, include_input=False)
     first = problems[0]
     status, code = (413, TOO_LARGE[first["type"]]) if first["type"] in TOO_LARGE else (400, "invalid_request")
-    template = CLEARER_MESSAGES.get(first["type"])
-    message = template.format(**first.get("ctx", {})) if template else first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field (allowed: " + ", ".join(f'"{name}"' for name in allowed_fields) + ")"
+    else:
+        template = CLEARER_MESSAGES.get(first["type"])
+        message = template.format(**first.get("ctx", {})) if template else first["msg"]
     where = _location(first["loc"])
     if where:
         message = f"{where}: {message}"

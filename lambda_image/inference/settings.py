@@ -9,13 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
+from inference.package import Backend, Variant
+
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
-REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts"
+# The demo classifier's package in a clone of the repository (the image sets MODEL_DIR).
+REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "transaction-classifier"
 
 
 def _comma_separated(value: object) -> object:
@@ -33,11 +36,11 @@ class Settings(BaseModel):
     max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
     default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
     torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
-    # fp32 or int8 (inference/model.py); the numbers behind the choice are in benchmarks/.
-    model_variant: Literal["fp32", "int8"] = Field("fp32", alias="MODEL_VARIANT")
-    # torch, or onnx: model.onnx on ONNX Runtime, for the image built without torch (BACKEND=onnx
-    # in lambda_image/Dockerfile); fp32 only (inference/model.py).
-    model_backend: Literal["torch", "onnx"] = Field("torch", alias="MODEL_BACKEND")
+    # fp32, or int8: the package's model.int8.pt (docs/models.md); the numbers are in benchmarks/.
+    model_variant: Variant = Field("fp32", alias="MODEL_VARIANT")
+    # torch (model.pt), or onnx: model.onnx on ONNX Runtime, for the image built without torch
+    # (BACKEND=onnx in lambda_image/Dockerfile); fp32 only.
+    model_backend: Backend = Field("torch", alias="MODEL_BACKEND")
     lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     service_name: str = Field("transaction-classifier", alias="POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")

@@ -1,0 +1,139 @@
+"""A model package: one folder the runtime serves (docs/models.md has the format).
+
+A package is a Hugging Face model folder (config.json, tokenizer.json) plus model_card.json and
+the graphs `make package` exports: model.pt (TorchScript, the torch backend), model.int8.pt (its
+int8 variant) and model.onnx (the onnx backend). Nothing here imports torch or onnxruntime: the
+local server, preflight and synth read packages too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+Task = Literal["text-classification", "token-classification", "feature-extraction"]
+TASKS: tuple[Task, ...] = ("text-classification", "token-classification", "feature-extraction")
+Backend = Literal["torch", "onnx"]
+# fp32: the graph as exported. int8: its Linear layers quantized dynamically (torch backend only).
+Variant = Literal["fp32", "int8"]
+GRAPH_FILES: dict[tuple[str, str], str] = {
+    ("torch", "fp32"): "model.pt",
+    ("torch", "int8"): "model.int8.pt",
+    ("onnx", "fp32"): "model.onnx",
+}
+POOLING = ("mean", "cls", "max")
+PACKAGE_HINT = "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+
+
+class PackageError(ValueError):
+    """A folder the runtime cannot serve; the message is one line naming the folder, what is wrong
+    and the fix."""
+
+
+def infer_task(model_dir: Path, config: dict[str, Any]) -> Task:
+    """The task a Hugging Face folder was saved for: its architecture's head, or a
+    sentence-transformers folder (modules.json) for embeddings."""
+    architectures = config.get("architectures") or []
+    for architecture in architectures:
+        if architecture.endswith("ForSequenceClassification"):
+            return "text-classification"
+        if architecture.endswith("ForTokenClassification"):
+            return "token-classification"
+    if (model_dir / "modules.json").is_file():
+        return "feature-extraction"
+    raise PackageError(
+        f"{model_dir}: cannot tell the task: config.json's architectures {architectures} have no "
+        "...ForSequenceClassification or ...ForTokenClassification head and there is no modules.json "
+        f"(sentence-transformers); name it with TASK= ({', '.join(TASKS)})"
+    )
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PackageError(f"{path.parent}: {path.name} is missing") from None
+    except (OSError, ValueError) as error:
+        raise PackageError(f"{path}: not readable JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise PackageError(f"{path}: must hold a JSON object")
+    return value
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """What the runtime knows of a package before loading any weights."""
+
+    directory: Path
+    name: str
+    version: str
+    task: Task
+    card: dict[str, Any]
+    config: dict[str, Any]
+
+    @classmethod
+    def read(cls, directory: Path) -> ModelPackage:
+        """Reads and checks the folder's descriptions; refuses with PackageError."""
+        if not directory.is_dir():
+            raise PackageError(f"{directory}: no such model package folder; {PACKAGE_HINT}")
+        card = read_json(directory / "model_card.json")
+        config = read_json(directory / "config.json")
+        for field in ("name", "version"):
+            if not isinstance(card.get(field), str) or not card[field]:
+                raise PackageError(f"{directory}/model_card.json: {field} must be a non-empty string")
+        task = card.get("task") or infer_task(directory, config)
+        if task not in TASKS:
+            raise PackageError(f"{directory}/model_card.json: task {task!r} is not one of {', '.join(TASKS)}")
+        if not (directory / "tokenizer.json").is_file():
+            raise PackageError(f"{directory}: tokenizer.json is missing (the runtime reads the fast tokenizer); {PACKAGE_HINT}")
+        package = cls(directory, card["name"], card["version"], task, card, config)
+        if task != "feature-extraction" and not package.labels:
+            raise PackageError(f"{directory}/config.json: id2label is missing or empty; a {task} model needs its labels")
+        if task == "feature-extraction" and package.pooling not in POOLING:
+            raise PackageError(f"{directory}/model_card.json: pooling {package.pooling!r} is not one of {', '.join(POOLING)}")
+        return package
+
+    def graph(self, backend: Backend, variant: Variant) -> Path:
+        """The exported graph `backend` runs, checked to exist."""
+        name = GRAPH_FILES.get((backend, variant))
+        if name is None:
+            raise PackageError(f"{self.directory}: the {backend} backend has no {variant} variant (onnx serves fp32 only)")
+        path = self.directory / name
+        if not path.is_file():
+            raise PackageError(f"{self.directory}: {name} is missing (the {backend} backend's graph); {PACKAGE_HINT}")
+        return path
+
+    @property
+    def labels(self) -> list[str]:
+        """Label names by output index, from config.json's id2label."""
+        id2label = self.config.get("id2label") or {}
+        try:
+            return [str(id2label[str(i)]) for i in range(len(id2label))]
+        except KeyError:
+            raise PackageError(f"{self.directory}/config.json: id2label must number its labels 0..n-1") from None
+
+    @property
+    def multi_label(self) -> bool:
+        return self.config.get("problem_type") == "multi_label_classification"
+
+    @property
+    def pooling(self) -> str:
+        return str(self.card.get("pooling", "mean"))
+
+    @property
+    def normalize(self) -> bool:
+        return bool(self.card.get("normalize", False))
+
+    @property
+    def max_tokens(self) -> int | None:
+        value = self.card.get("max_tokens")
+        return value if isinstance(value, int) and value > 0 else None
+
+    @property
+    def pad_token_id(self) -> int:
+        # Any id would do where the config names none: the attention mask hides padding. (RoBERTa-style
+        # models derive positions from it, and always name it.)
+        value = self.config.get("pad_token_id")
+        return value if isinstance(value, int) else 0
