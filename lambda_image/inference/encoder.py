@@ -9,6 +9,7 @@ built for onnx (no torch in it) never imports torch.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,7 +36,11 @@ class TorchScriptGraph:
 
         torch.set_num_threads(threads)
         self._torch = torch
-        self._module = torch.jit.load(path, map_location="cpu").eval()
+        with warnings.catch_warnings():
+            # TorchScript is deprecated in favour of torch.export, whose loader costs seconds of cold
+            # start (docs/models.md); the warning would be a non-JSON line in the logs.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._module = torch.jit.load(path, map_location="cpu").eval()
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         torch = self._torch

@@ -11,48 +11,16 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from inference import tasks
-from inference.encoder import TextEncoder
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
-from inference.package import ModelPackage
-from inference.schema import Limits, RequestError, validate
-from inference.settings import Settings
+from inference.runtime import Runtime
+from inference.schema import RequestError
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-@dataclass(frozen=True)
-class Runtime:
-    """What one execution environment loads once, at init: settings, package, task model."""
-
-    settings: Settings
-    package: ModelPackage
-    model: tasks.TaskModel
-
-    @classmethod
-    def load(cls, settings: Settings | None = None) -> Runtime:
-        """Reads the package in MODEL_DIR (PackageError if it cannot be served) and loads its network."""
-        settings = settings or Settings.from_env()
-        package = ModelPackage.read(settings.model_dir)
-        encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
-        limits = Limits(max_text_chars=settings.max_text_chars, max_batch=settings.max_batch)
-        runtime = cls(settings, package, tasks.load(package, encoder, limits, settings.default_top_k))
-        # One answer at init: the graph's first run (allocations, kernel choice) is not a request's.
-        runtime.answer({"text": "warm-up"})
-        return runtime
-
-    def answer(self, payload: object) -> tuple[dict[str, Any], list[str]]:
-        """The response object for a request object, and the texts it answered; RequestError if invalid."""
-        request = validate(self.model.request_model, payload)
-        body = self.model.answer(request)
-        body["model"] = {"name": self.package.name, "version": self.package.version}
-        return body, request.batch
 
 
 # The model loads here, during the function's init phase, not per request. Logger and Metrics

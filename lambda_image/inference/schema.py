@@ -14,7 +14,8 @@ from typing import Annotated, Any, Self
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 # pydantic error types that mean "too big" rather than "malformed".
 TOO_LARGE = {"string_too_long": "text_too_long", "too_long": "too_many_texts"}
@@ -63,8 +64,8 @@ class TextsRequest(BaseModel):
         json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["texts"]}]},
     )
 
-    text: str | SkipJsonSchema[None] = None
-    texts: list[str] | SkipJsonSchema[None] = None
+    text: str | None = None
+    texts: list[str] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_of_text_and_texts(self) -> Self:
@@ -89,6 +90,17 @@ class ModelInfo(BaseModel):
     version: str
 
 
+@dataclass(frozen=True)
+class Contract:
+    """A task's contract: the request (without this deployment's limits), the answers to one text
+    and to a batch, and an example request for the docs."""
+
+    request: type[TextsRequest]
+    single: type[BaseModel]
+    batch: type[BaseModel]
+    example: dict[str, Any]
+
+
 def with_limits(base: type[TextsRequest], limits: Limits, **fields: Any) -> type[TextsRequest]:
     """`base` with the deployment's limits on its texts, and `fields` (name=(type, default))
     narrowed to this model (top_k up to its label count, ...)."""
@@ -105,10 +117,28 @@ def with_limits(base: type[TextsRequest], limits: Limits, **fields: Any) -> type
         base.__name__,
         __base__=base,
         __module__=base.__module__,
-        text=(text | SkipJsonSchema[None], None),
-        texts=(texts | SkipJsonSchema[None], None),
+        text=(text | None, None),
+        texts=(texts | None, None),
         **fields,
     )
+
+
+class ContractJsonSchema(GenerateJsonSchema):
+    """The published JSON Schema of a contract: an optional field is shown as its type alone, since
+    null counts as left out and leaving it out is how a client says "none"."""
+
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
+        return self.generate_inner(schema["schema"])
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
+        if schema.get("default") is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)
+
+
+def contract_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model`'s JSON Schema (draft 2020-12) as published: docs/openapi.json, the API Gateway model."""
+    return model.model_json_schema(schema_generator=ContractJsonSchema)
 
 
 def validate(model: type[TextsRequest], data: object) -> TextsRequest:

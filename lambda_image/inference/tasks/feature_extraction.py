@@ -14,32 +14,39 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import Contract, Limits, ModelInfo, TextsRequest, with_limits
 
 DECIMALS = 6
-EXAMPLE = {"text": "STARBUCKS COFFEE"}
 
 
-class Request(TextsRequest):
+class FeatureExtractionRequest(TextsRequest):
     pass
 
 
-class Single(BaseModel):
+class EmbeddingAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     embedding: list[float]
     dims: int = Field(description="the embedding's length")
     model: ModelInfo
 
 
-class Batch(BaseModel):
+class EmbeddingBatchAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     embeddings: list[list[float]] = Field(description="one per text, in input order")
     dims: int
     model: ModelInfo
 
 
+CONTRACT = Contract(
+    request=FeatureExtractionRequest,
+    single=EmbeddingAnswer,
+    batch=EmbeddingBatchAnswer,
+    example={"texts": ["STARBUCKS COFFEE", "COSTA COFFEE", "SHELL OIL"]},
+)
+
+
 def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
-    return with_limits(Request, limits)
+    return with_limits(FeatureExtractionRequest, limits)
 
 
 class Model:

@@ -10,23 +10,21 @@ from typing import Annotated, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import SkipJsonSchema
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import Contract, Limits, ModelInfo, TextsRequest, with_limits
 
 SCORE_DECIMALS = 4
 DEFAULT_THRESHOLD = 0.5
-EXAMPLE = {"text": "STARBUCKS STORE 10432 SEATTLE WA"}
 
 
-class Request(TextsRequest):
-    top_k: int | SkipJsonSchema[None] = Field(None, ge=1, description="how many labels to rank (default 3)")
+class ClassificationRequest(TextsRequest):
+    top_k: int | None = Field(None, ge=1, description="how many labels to rank (default 3)")
 
 
-class MultiLabelRequest(Request):
-    threshold: float | SkipJsonSchema[None] = Field(
+class MultiLabelClassificationRequest(ClassificationRequest):
+    threshold: float | None = Field(
         None, ge=0, le=1, description=f"labels scoring at least this are in labels (default {DEFAULT_THRESHOLD})"
     )
 
@@ -37,30 +35,38 @@ class LabelScore(BaseModel):
     score: float
 
 
-class Prediction(BaseModel):
+class Classification(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(description="the highest-scoring label")
     score: float
     top_k: list[LabelScore] = Field(description="the top_k labels, highest first")
-    labels: list[LabelScore] | SkipJsonSchema[None] = Field(
+    labels: list[LabelScore] | None = Field(
         None, description="multi-label models only: every label scoring at least the threshold, highest first"
     )
 
 
-class Single(Prediction):
+class ClassificationAnswer(Classification):
     model: ModelInfo
 
 
-class Batch(BaseModel):
+class ClassificationBatchAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    predictions: list[Prediction] = Field(description="one per text, in input order")
+    predictions: list[Classification] = Field(description="one per text, in input order")
     model: ModelInfo
+
+
+CONTRACT = Contract(
+    request=ClassificationRequest,
+    single=ClassificationAnswer,
+    batch=ClassificationBatchAnswer,
+    example={"text": "STARBUCKS STORE 10432 SEATTLE WA"},
+)
 
 
 def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
-    base = MultiLabelRequest if package.multi_label else Request
+    base = MultiLabelClassificationRequest if package.multi_label else ClassificationRequest
     top_k = Annotated[int, Field(ge=1, le=len(package.labels), description="how many labels to rank (default 3)")]
-    return with_limits(base, limits, top_k=(top_k | SkipJsonSchema[None], None))
+    return with_limits(base, limits, top_k=(top_k | None, None))
 
 
 class Model:

@@ -17,14 +17,13 @@ from tokenizers import Encoding
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import Contract, Limits, ModelInfo, TextsRequest, with_limits
 
 SCORE_DECIMALS = 4
 OUTSIDE = "O"
-EXAMPLE = {"text": "STARBUCKS STORE 10432 SEATTLE WA"}
 
 
-class Request(TextsRequest):
+class TokenClassificationRequest(TextsRequest):
     pass
 
 
@@ -42,18 +41,26 @@ class Entities(BaseModel):
     entities: list[Entity]
 
 
-class Single(Entities):
+class TokenClassificationAnswer(Entities):
     model: ModelInfo
 
 
-class Batch(BaseModel):
+class TokenClassificationBatchAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     predictions: list[Entities] = Field(description="one per text, in input order")
     model: ModelInfo
 
 
+CONTRACT = Contract(
+    request=TokenClassificationRequest,
+    single=TokenClassificationAnswer,
+    batch=TokenClassificationBatchAnswer,
+    example={"text": "STARBUCKS STORE 10432 SEATTLE WA"},
+)
+
+
 def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
-    return with_limits(Request, limits)
+    return with_limits(TokenClassificationRequest, limits)
 
 
 class Model:
