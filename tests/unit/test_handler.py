@@ -17,12 +17,12 @@ def test_sam_generated_rest_event_with_base64_body_is_answered(invoke):
 
 def test_single_response_has_the_documented_shape(invoke, handler_module):
     status, body = http_answer(invoke(rest_event(json.dumps({"text": STARBUCKS}))))
-    classifier = handler_module.RUNTIME.classifier
+    package = handler_module.RUNTIME.package
     assert status == 200
     assert len(body["top_k"]) == 3
     assert body["top_k"][0] == {"label": body["label"], "score": body["score"]}
     assert all(set(entry) == {"label", "score"} for entry in body["top_k"])
-    assert body["model"] == {"name": classifier.name, "version": classifier.version}
+    assert body["model"] == {"name": package.name, "version": package.version}
 
 
 def test_batch_response_keeps_input_order_without_repeating_the_model(invoke):
@@ -36,7 +36,7 @@ def test_batch_response_keeps_input_order_without_repeating_the_model(invoke):
 
 
 def test_top_k_can_ask_for_every_label(invoke, handler_module):
-    n_labels = len(handler_module.RUNTIME.classifier.labels)
+    n_labels = len(handler_module.RUNTIME.package.labels)
     _, body = http_answer(invoke(rest_event(json.dumps({"text": STARBUCKS, "top_k": n_labels}))))
     assert len(body["top_k"]) == n_labels
 
@@ -97,7 +97,7 @@ def test_direct_invocation_returns_the_response_object_itself(invoke, handler_mo
     response = invoke({"text": STARBUCKS, "top_k": 2})
     assert response["label"] == "food"
     assert len(response["top_k"]) == 2
-    assert response["model"]["version"] == handler_module.RUNTIME.classifier.version
+    assert response["model"]["version"] == handler_module.RUNTIME.package.version
 
 
 def test_direct_invocation_error_carries_the_status_it_would_have_had(invoke):
@@ -111,7 +111,7 @@ def test_warmup_returns_at_once_without_inference(invoke, handler_module, monkey
     def no_inference(*args, **kwargs):
         raise AssertionError("the warm-up ran the model")
 
-    monkeypatch.setattr(handler_module.RUNTIME.classifier, "predict", no_inference)
+    monkeypatch.setattr(handler_module.RUNTIME.model, "answer", no_inference)
     assert invoke({"warmup": True}) == {"warm": True}
 
 
@@ -119,7 +119,7 @@ def test_a_bug_is_a_500_with_the_request_id_and_no_internals(invoke, handler_mod
     def broken(*args, **kwargs):
         raise RuntimeError("tensor shape mismatch in layer 3")
 
-    monkeypatch.setattr(handler_module.RUNTIME.classifier, "predict", broken)
+    monkeypatch.setattr(handler_module.RUNTIME.model, "answer", broken)
     response = invoke(rest_event(json.dumps({"text": STARBUCKS})))
     status, body = http_answer(response)
     assert status == 500

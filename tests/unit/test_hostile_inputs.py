@@ -84,7 +84,7 @@ def no_inference(handler_module, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")
 
-    monkeypatch.setattr(handler_module.RUNTIME.classifier, "predict", refuse)
+    monkeypatch.setattr(handler_module.RUNTIME.model, "answer", refuse)
 
 
 @pytest.mark.parametrize(("event", "status", "code"), [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE])

@@ -20,8 +20,8 @@ def padded_body(size: int) -> str:
 
 
 def with_text_of(length: int) -> dict:
-    """A request whose text is `length` characters long once its surrounding whitespace is stripped."""
-    return {"text": "  " + ("x" * length)[: length - len(TEXT)] + TEXT + "\n"}
+    """A request whose text is `length` characters long, white space around it included."""
+    return {"text": "  " + ("x" * length)[: length - len(TEXT) - 3] + TEXT + "\n"}
 
 
 LIMIT_EDGES = [
@@ -50,15 +50,15 @@ LIMIT_EDGES = [
 @pytest.fixture
 def model_calls(handler_module, monkeypatch):
     """The number of texts the real model was asked to classify during the test."""
-    classifier = handler_module.RUNTIME.classifier
+    model = handler_module.RUNTIME.model
     calls = []
-    real_predict = classifier.predict
+    real_answer = model.answer
 
-    def counting_predict(texts, top_k):
-        calls.append(len(texts))
-        return real_predict(texts, top_k)
+    def counting_answer(request):
+        calls.append(len(request.batch))
+        return real_answer(request)
 
-    monkeypatch.setattr(classifier, "predict", counting_predict)
+    monkeypatch.setattr(model, "answer", counting_answer)
     return calls
 
 
