@@ -1,25 +1,31 @@
-"""Fuzzing the handler (hypothesis): whatever event arrives, the answer is well formed.
+"""Fuzzing the handler (hypothesis) for every task: whatever event arrives, the answer is well formed.
 
-A valid request gets a 200 with the documented shape, anything else a 4xx JSON error in the
-contract's shape; never an exception, a 5xx or a traceback, and the request text never reaches
-the logs or metrics. Each test runs the examples of the hypothesis profile in tests/conftest.py
-(the regular suite: 250; `make fuzz`: 5,000), but the one whose every example runs the model runs
-a fifth of them (at least 100). Nothing is patched: the real model answers the valid requests.
+A valid request gets a 200 in the shape of its task's answer model, anything else a 4xx JSON
+error in the contract's shape; never an exception, a 5xx or a traceback, and the request text
+never reaches the logs or metrics. The oracle is the published contract itself: the task's JSON
+Schema (inference/schema.py contract_schema, what docs/openapi.json and the gateway publish),
+checked by jsonschema, not by the handler's pydantic code. Each test runs the examples of the
+hypothesis profile in tests/conftest.py (the regular suite: 250; `make fuzz`: 5,000) for each
+task's package, but the ones whose every example runs the model run a fifth of them (at least
+100). Nothing is patched but which package the handler serves: real models answer.
 """
 
 import base64
 import json
+import math
 
 import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator, validators
 
 from inference.events import EventKind, event_kind
+from inference.schema import contract_schema
 from inference.settings import Settings
+from inference.tasks import MODULES
 from tests.lambda_events import http_v2_event, rest_event, sam_rest_event
 
 LIMITS = Settings.from_env()
-N_LABELS = len(json.loads((LIMITS.model_dir / "config.json").read_text())["id2label"])
 # Starts every text the fuzzing sends: it stands for a card-statement line (personal data).
 CANARY = "CANARY-4111-JOHN-Q-PUBLIC"
 ERROR_STATUSES = {400, 404, 405, 413, 415}
@@ -38,10 +44,20 @@ LOG_KEYS = {
 
 # --- request objects -----------------------------------------------------------------------
 TEXT = st.text(max_size=60).map(lambda tail: f"{CANARY} {tail}")
-TOP_K = st.integers(1, N_LABELS)
-VALID_REQUESTS = st.fixed_dictionaries({"text": TEXT}, optional={"top_k": TOP_K}) | st.fixed_dictionaries(
-    {"texts": st.lists(TEXT, min_size=1, max_size=8)}, optional={"top_k": TOP_K}
-)
+
+
+def valid_requests(runtime) -> st.SearchStrategy:
+    """Requests the runtime's contract accepts: a text or a batch, and its task's own fields."""
+    optional = {}
+    if runtime.package.task == "text-classification":
+        optional["top_k"] = st.integers(1, len(runtime.package.labels))
+        if runtime.package.multi_label:
+            optional["threshold"] = st.floats(0, 1)
+    return st.fixed_dictionaries({"text": TEXT}, optional=optional) | st.fixed_dictionaries(
+        {"texts": st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
+    )
+
+
 OVER_A_LIMIT = st.one_of(
     st.integers(LIMITS.max_text_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {"text": CANARY + "x" * n}),
     st.integers(LIMITS.max_batch + 1, 20 * LIMITS.max_batch).map(lambda n: {"texts": [CANARY] * n}),
@@ -82,6 +98,7 @@ ANY_REQUEST_OBJECT = st.one_of(
                 "text": TEXT | JSON_VALUES,
                 "texts": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
                 "top_k": st.integers(-2, 12) | JSON_VALUES,
+                "threshold": st.floats(-1, 2) | JSON_VALUES,
             },
         ),
         st.dictionaries(st.text(max_size=50), JSON_VALUES, max_size=2),
@@ -151,7 +168,7 @@ ENVELOPE_FIELDS = ["httpMethod", "path", "rawPath", "headers", "multiValueHeader
 @st.composite
 def odd_events(draw):
     """A valid request's event with odd methods, paths, headers, or fields of any type or missing."""
-    event = draw(http_events(VALID_REQUESTS.map(json.dumps)))
+    event = draw(http_events(st.fixed_dictionaries({"text": TEXT}).map(json.dumps)))
     if event_kind(event) is EventKind.REST_V1:
         event["httpMethod"] = draw(METHODS)
         event["path"] = draw(PATHS | st.text(max_size=20))
@@ -184,59 +201,71 @@ ANY_DIRECT_EVENT = (
 ).filter(lambda event: event != {"warmup": True})  # answered at once, without a request log line
 
 
-# --- the contract, worked out without the handler's code -----------------------------------
-# Unicode's White_Space characters: what surrounds a text without making it non-empty.
-WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+# --- the oracle: the published contract ------------------------------------------------------
+# JSON's integers: 3.0 is a number, not an integer, for this API (as for the handler's strict pydantic).
+ContractValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    ),
+)
+# Rules whose breach is "too big" (413) rather than malformed (400): the deployment's limits.
+SIZE_RULES = {"maxLength", "maxItems"}
 
 
-def contract_statuses(request: object) -> set[int]:
-    """The statuses docs/api.md gives a request object: {200} when it is valid, else the status of
-    each rule it breaks (the contract does not rank them)."""
-    if not isinstance(request, dict):
-        return {400}
-    given = {key: value for key, value in request.items() if value is not None}  # null: as if left out
-    broken = set()
-    if set(request) - {"text", "texts", "top_k"} or ("text" in given) == ("texts" in given):
-        broken.add(400)
-    texts = [given["text"]] if "text" in given else given.get("texts", [])
-    if not isinstance(texts, list) or ("texts" in given and not texts):
-        broken.add(400)
-        texts = []
-    if len(texts) > LIMITS.max_batch:
-        broken.add(413)
-    for text in texts:
-        if not isinstance(text, str) or not text.strip(WHITE_SPACE) or any("\ud800" <= c <= "\udfff" for c in text):
-            broken.add(400)  # not a string, blank, or not Unicode (a lone surrogate)
-        elif len(text.strip(WHITE_SPACE)) > LIMITS.max_text_chars:
-            broken.add(413)
-    top_k = given.get("top_k")
-    if top_k is not None and (type(top_k) is not int or not 1 <= top_k <= N_LABELS):
-        broken.add(400)
-    return broken or {200}
+def strings_in(value: object):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings_in(item)
+
+
+def contract_statuses(request: object, schema: dict) -> set[int]:
+    """The statuses the published contract gives a request object: {200} when it is valid, else
+    the status of each rule it breaks (the contract does not rank them)."""
+    if isinstance(request, dict):  # a field of the contract given as null: as if left out
+        request = {key: value for key, value in request.items() if value is not None or key not in schema["properties"]}
+    statuses = {413 if error.validator in SIZE_RULES else 400 for error in ContractValidator(schema).iter_errors(request)}
+    # JSON text is Unicode: a lone surrogate is no string at all.
+    if any(any("\ud800" <= c <= "\udfff" for c in text) for text in strings_in(request)):
+        statuses.add(400)
+    return statuses or {200}
 
 
 # --- the properties --------------------------------------------------------------------------
-@pytest.fixture
-def answer(invoke, handler_module, handler_log, capsys):
-    """answer(event) -> (status, body): invokes the handler and checks that the response is well
-    formed and that what it logged is one line of counts and labels, never the request text."""
-    labels = set(handler_module.RUNTIME.classifier.labels)
+@pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification"])
+def runtime(request, task_runtimes):
+    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model."""
+    return task_runtimes[request.param]
 
-    def call(lambda_event):
+
+@pytest.fixture
+def answer(invoke, handler_module, handler_log, capsys, runtime, monkeypatch):
+    """answer(event) -> (status, body): invokes the handler serving `runtime`'s package and checks
+    that the response is well formed and that what it logged is one line of counts and labels,
+    never the request text."""
+    monkeypatch.setattr(handler_module, "RUNTIME", runtime)
+
+    def call(lambda_event, request=None):
         handler_log.seek(0)
         handler_log.truncate()
         capsys.readouterr()
         response = invoke(lambda_event)
-        status, body = _checked_response(lambda_event, response, labels)
+        status, body = _checked_response(lambda_event, response, runtime, request)
         event(f"status {status}")  # the mix shows in --hypothesis-show-statistics
-        _check_log(handler_log.getvalue(), status, labels)
+        _check_log(handler_log.getvalue(), status, set(runtime.package.labels))
         assert CANARY not in capsys.readouterr().out  # metrics (EMF) lines
         return status, body
 
     return call
 
 
-def _checked_response(event, response, labels) -> tuple[int, dict]:
+def _checked_response(event, response, runtime, request) -> tuple[int, dict]:
     if event_kind(event) in (EventKind.REST_V1, EventKind.HTTP_V2):
         assert set(response) == {"statusCode", "headers", "body", "isBase64Encoded"}
         assert response["headers"]["Content-Type"] == "application/json"
@@ -246,7 +275,7 @@ def _checked_response(event, response, labels) -> tuple[int, dict]:
         status = body["error"].pop("status") if "error" in body else 200
     assert "Traceback" not in raw and 'File "' not in raw
     if status == 200:
-        _check_predictions(body, labels)
+        _check_answer(body, runtime, request)
     else:
         assert status in ERROR_STATUSES
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "request_id"}
@@ -254,16 +283,38 @@ def _checked_response(event, response, labels) -> tuple[int, dict]:
     return status, body
 
 
-def _check_predictions(body: dict, labels: set[str]) -> None:
-    predictions = body.get("predictions", [body])
-    assert set(body) == ({"predictions", "model"} if "predictions" in body else {"label", "score", "top_k", "model"})
-    assert set(body["model"]) == {"name", "version"} and predictions
+def _check_answer(body: dict, runtime, request: dict | None) -> None:
+    """The answer model of the task (strict: no field more or less), and what the model cannot
+    show: rankings, offsets, lengths."""
+    contract = MODULES[runtime.package.task].CONTRACT
+    batch = "predictions" in body or "embeddings" in body
+    (contract.batch if batch else contract.single).model_validate(body, strict=True)
+    texts = None if request is None else request.get("texts", [request.get("text")])
+    if runtime.package.task == "feature-extraction":
+        vectors = body["embeddings"] if batch else [body["embedding"]]
+        assert all(len(vector) == body["dims"] for vector in vectors)
+        assert all(math.isclose(math.hypot(*vector), 1, abs_tol=1e-4) for vector in vectors)  # declared normalize
+        return
+    predictions = body["predictions"] if batch else [body]
+    if texts is not None:
+        assert len(predictions) == len(texts)
+    if runtime.package.task == "token-classification":
+        types = {label.split("-", 1)[-1] for label in runtime.package.labels} - {"O"}
+        for index, prediction in enumerate(predictions):
+            for entity in prediction["entities"]:
+                assert entity["label"] in types and 0 <= entity["score"] <= 1
+                if texts is not None:
+                    assert entity["text"] == texts[index][entity["start"] : entity["end"]] != ""
+        return
+    labels = set(runtime.package.labels)
     for prediction in predictions:
         ranked = prediction["top_k"]
         assert ranked[0] == {"label": prediction["label"], "score": prediction["score"]}
         assert {entry["label"] for entry in ranked} <= labels and len({entry["label"] for entry in ranked}) == len(ranked)
         assert all(0 <= entry["score"] <= 1 for entry in ranked)
         assert [entry["score"] for entry in ranked] == sorted((entry["score"] for entry in ranked), reverse=True)
+        if request is not None:
+            assert len(ranked) == request.get("top_k", min(LIMITS.default_top_k, len(labels)))
 
 
 def _check_log(logged: str, status: int, labels: set[str]) -> None:
@@ -277,15 +328,11 @@ def _check_log(logged: str, status: int, labels: set[str]) -> None:
 
 
 @MODEL_EXAMPLES
-@given(delivery=delivered(VALID_REQUESTS))
-def test_a_valid_request_in_any_event_gets_a_prediction_for_each_text(answer, delivery):
-    request, event = delivery
-    status, body = answer(event)
+@given(data=st.data())
+def test_a_valid_request_in_any_event_gets_an_answer_for_each_text(answer, runtime, data):
+    request, event = data.draw(delivered(valid_requests(runtime)))
+    status, _ = answer(event, request)
     assert status == 200
-    predictions = [body] if "text" in request else body["predictions"]
-    assert len(predictions) == len(request.get("texts", [None]))
-    top_k = request.get("top_k", min(LIMITS.default_top_k, N_LABELS))
-    assert all(len(prediction["top_k"]) == top_k for prediction in predictions)
 
 
 @given(delivery=delivered(OVER_A_LIMIT))
@@ -295,17 +342,18 @@ def test_a_request_over_a_size_limit_gets_a_413(answer, delivery):
     assert body["error"]["code"] in {"text_too_long", "too_many_texts", "body_too_large"}
 
 
+@MODEL_EXAMPLES
 @given(delivery=delivered(ANY_REQUEST_OBJECT))
-def test_any_request_object_gets_the_status_the_contract_gives_it(answer, delivery):
+def test_any_request_object_gets_the_status_the_published_contract_gives_it(answer, runtime, delivery):
     request, event = delivery
     # A directly invoked object that is an API Gateway event or the warm-up is not a request object.
     assume(event is not request or event_kind(request) is EventKind.DIRECT)
     status, _ = answer(event)
-    assert status in contract_statuses(request)
+    assert status in contract_statuses(request, contract_schema(runtime.model.request_model))
 
 
 @given(event=http_events(RAW_BODIES, ANY_CONTENT_TYPE, [*HONEST_ENCODINGS, "flagged but not base64"]))
-def test_any_body_bytes_base64_or_content_type_get_a_prediction_or_a_4xx(answer, event):
+def test_any_body_bytes_base64_or_content_type_get_an_answer_or_a_4xx(answer, event):
     answer(event)
 
 
