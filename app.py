@@ -8,6 +8,7 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from inference.package import PackageError
 from infra.config import ConfigError, InferenceConfig
 from infra.nag import add_nag_checks
 from infra.stack import InferenceStack
@@ -27,5 +28,8 @@ if __name__ == "__main__":
         app = build_app()
     except ConfigError as error:
         print(f"Invalid configuration: {error}", file=sys.stderr)
+        sys.exit(2)
+    except PackageError as error:
+        print(f"Invalid model package: {error}", file=sys.stderr)
         sys.exit(2)
     app.synth()

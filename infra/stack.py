@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from constructs import Construct
 
+from inference.package import ModelPackage
+from inference.schema import Limits, contract_schema
+from inference.tasks import request_model
 from infra.config import InferenceConfig
 from infra.constructs.alarms import ServiceAlarms
 from infra.constructs.dashboard import ServiceDashboard
@@ -12,6 +17,11 @@ from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import PredictApi
 from infra.constructs.warmup import WarmupSchedule
 from infra.staging import staging_synthesizer
+
+
+# The package the function serves (docs/models.md); the image bakes it in.
+PACKAGES_DIR = Path(__file__).resolve().parents[1] / "model_artifacts"
+SERVED_PACKAGE = "transaction-classifier"
 
 
 class InferenceStack(cdk.Stack):
@@ -22,12 +32,16 @@ class InferenceStack(cdk.Stack):
             description="PyTorch transaction classifier on AWS Lambda behind API Gateway",
             synthesizer=staging_synthesizer(config),
         )
-        model = ModelFunction(self, "Model", config=config)
+        # Read as the runtime reads it: a package it cannot serve stops synth with one line (PackageError).
+        package = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)
+        limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
+        model = ModelFunction(self, "Model", config=config, package=SERVED_PACKAGE)
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.
         self.predict_api = PredictApi(
             self,
             "PredictApi",
             handler=model.invoke_target,
+            request_schema=contract_schema(request_model(package, limits)),
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
             api_key_required=config.api_key_required,

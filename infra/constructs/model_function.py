@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from inference.package import GRAPH_FILES
 from infra.config import InferenceConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,23 +21,34 @@ MODEL_DIR = "/opt/ml/model"
 # this service dimension; the dashboard reads them back.
 SERVICE_NAME = "transaction-classifier"
 METRICS_NAMESPACE = "PytorchLambdaApi"
-# The build context is the repository root (the image needs model_artifacts/ too), so the
-# context is an allow-list: only what the Dockerfile copies reaches the build and the asset
-# hash, and tests, caches, .venv or cdk.out never trigger a rebuild.
-IMAGE_CONTEXT = [
-    "*",
-    f"!{DOCKERFILE}",
-    "!lambda_image/requirements.txt",
-    "!lambda_image/requirements-onnx.txt",
-    "!lambda_image/constraints.txt",
-    "!lambda_image/inference",
-    "!model_artifacts",
-    "**/__pycache__",
-    "**/*.pyc",
-    "model_artifacts/README.md",
-    # Evaluation outputs (confusion matrix) are for people, not for inference.
-    "model_artifacts/*.png",
-    # Nothing that looks like a secret, even inside the allowed folders: an image is not a vault.
+# Files of a package the runtime never reads: transformers' weights (the graphs replace them) and
+# evaluation outputs for people.
+NOT_SERVED = ["*.safetensors", "*.bin", "*.png", "*.md", "evaluation.json"]
+
+
+def image_context(package: str, graph: str) -> list[str]:
+    """The build context is the repository root (the image needs the package too), so the context
+    is an allow-list: only what the Dockerfile copies reaches the build and the asset hash, and
+    tests, caches, .venv, cdk.out or other packages never trigger a rebuild."""
+    return [
+        "*",
+        f"!{DOCKERFILE}",
+        "!lambda_image/requirements.txt",
+        "!lambda_image/requirements-onnx.txt",
+        "!lambda_image/constraints.txt",
+        "!lambda_image/inference",
+        f"!model_artifacts/{package}",
+        "**/__pycache__",
+        "**/*.pyc",
+        *(f"model_artifacts/{package}/**/{pattern}" for pattern in NOT_SERVED),
+        # The graphs of the other backend and variant would only weigh on the image.
+        *(f"model_artifacts/{package}/{other}" for other in GRAPH_FILES.values() if other != graph),
+        *SECRETS,
+    ]
+
+
+# Nothing that looks like a secret, even inside the allowed folders: an image is not a vault.
+SECRETS = [
     "**/.env*",
     "**/*.pem",
     "**/*.key",
@@ -49,14 +61,16 @@ IMAGE_CONTEXT = [
 
 
 class ModelFunction(Construct):
-    """The inference function, its log group and, optionally, provisioned concurrency.
+    """The inference function serving one package of model_artifacts/, its log group and,
+    optionally, provisioned concurrency.
 
     `invoke_target` is what callers (API, warm-up) should invoke: the `live` alias when
     provisioned concurrency is on (the concurrency belongs to the alias), else the function.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: InferenceConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: InferenceConfig, package: str) -> None:
         super().__init__(scope, construct_id)
+        graph = GRAPH_FILES[config.backend, config.model_variant]
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -77,9 +91,9 @@ class ModelFunction(Construct):
                 # Names the ECR repository the staging stack creates for this image.
                 asset_name="model-function",
                 platform=ecr_assets.Platform.custom(config.architecture.docker_platform),
-                exclude=IMAGE_CONTEXT,
+                exclude=image_context(package, graph),
                 ignore_mode=IgnoreMode.DOCKER,
-                build_args={"BACKEND": config.backend},
+                build_args={"BACKEND": config.backend, "PACKAGE": package, "GRAPH": graph},
             ),
             architecture=config.architecture,
             memory_size=config.memory_mb,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_apigateway as apigw
@@ -10,32 +11,10 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 STAGE = "prod"
-TEXT = apigw.JsonSchema(
-    type=apigw.JsonSchemaType.STRING,
-    min_length=1,
-    # At least one non-whitespace character: a blank text is as empty as "".
-    pattern=r"\S",
-)
-# DESIGN.md section 2. Only the rules the contract answers with 400 live here: text longer
-# than MAX_TEXT_CHARS and batches over MAX_BATCH must answer 413, which a request validator
-# cannot do, and top_k's upper bound (the model's label count) is known only to the image.
-# The handler checks everything again, so the API behaves the same behind any front door.
-# (A maxLength would also disagree with the handler, which counts characters after stripping.)
-# Nesting is bounded here too: text is a string, texts a list of strings, nothing else is
-# allowed, so deeper JSON is a 400 (tests/infrastructure/test_request_model.py: both agree).
-PREDICT_REQUEST = apigw.JsonSchema(
-    schema=apigw.JsonSchemaVersion.DRAFT4,
-    title="PredictRequest",
-    type=apigw.JsonSchemaType.OBJECT,
-    properties={
-        "text": TEXT,
-        "texts": apigw.JsonSchema(type=apigw.JsonSchemaType.ARRAY, min_items=1, items=TEXT),
-        "top_k": apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER, minimum=1),
-    },
-    additional_properties=False,
-    one_of=[apigw.JsonSchema(required=["text"]), apigw.JsonSchema(required=["texts"])],
-)
-# The error shape of DESIGN.md section 2 for errors API Gateway answers itself (bad body,
+# The contract's rules a request validator must leave to the handler: a text over MAX_TEXT_CHARS and
+# a batch over MAX_BATCH answer 413, which a request validator cannot do (it answers 400).
+SIZE_RULES = ("maxLength", "maxItems")
+# The error shape of docs/api.md for errors API Gateway answers itself (bad body,
 # missing API key, throttling, ...). Gateway templates only substitute variables;
 # messageString is already a quoted JSON string.
 ERROR_TEMPLATE = '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
@@ -52,6 +31,7 @@ class PredictApi(Construct):
         construct_id: str,
         *,
         handler: lambda_.IFunction,
+        request_schema: Mapping[str, Any],
         throttle_rate_limit: int,
         throttle_burst_limit: int,
         api_key_required: bool,
@@ -97,7 +77,7 @@ class PredictApi(Construct):
             request_validator=self.api.add_request_validator(
                 "PredictValidator", validate_request_body=True, validate_request_parameters=True
             ),
-            request_models={"application/json": self.api.add_model("PredictRequest", schema=PREDICT_REQUEST)},
+            request_models={"application/json": self._request_model(request_schema)},
         )
         predict.add_method("ANY", integration)
         # As CloudFormation spells it: NONE or AWS_IAM.
@@ -122,6 +102,21 @@ class PredictApi(Construct):
         )
         self.predict_url = self.api.url_for_path(predict.path)
 
+    def _request_model(self, request_schema: Mapping[str, Any]) -> apigw.Model:
+        """The gateway's request model: the package's published contract (docs/api.md), less its size
+        limits. The handler checks everything again, so the API behaves the same behind any front door;
+        tests/infrastructure/test_request_model.py shows both agree."""
+        model = self.api.add_model(
+            "PredictRequest",
+            schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
+        )
+        # The contract is already a JSON Schema (in the keywords draft 4 shares): it goes in as it is.
+        schema = {"$schema": "http://json-schema.org/draft-04/schema#", **_without(request_schema, SIZE_RULES)}
+        cfn_model = model.node.default_child
+        assert isinstance(cfn_model, apigw.CfnModel)
+        cfn_model.add_property_override("Schema", schema)
+        return model
+
     def _add_usage_plan(self, *, throttle_rate_limit: int, throttle_burst_limit: int) -> apigw.IApiKey:
         plan = self.api.add_usage_plan(
             "UsagePlan",
@@ -132,6 +127,15 @@ class PredictApi(Construct):
         api_key = self.api.add_api_key("ApiKey")
         plan.add_api_key(api_key)
         return api_key
+
+
+def _without(schema: Any, keywords: Sequence[str]) -> Any:
+    """`schema` with `keywords` removed at every level."""
+    if isinstance(schema, Mapping):
+        return {key: _without(value, keywords) for key, value in schema.items() if key not in keywords}
+    if isinstance(schema, list):
+        return [_without(item, keywords) for item in schema]
+    return schema
 
 
 def _error_body(code: str) -> dict[str, str]:

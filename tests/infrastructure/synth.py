@@ -35,6 +35,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "alarm_topic": {"alarm_topic_arn": ALARM_TOPIC_ARN},
     "alarm_email_and_topic": {"alarm_email": "ops@example.com", "alarm_topic_arn": ALARM_TOPIC_ARN},
     "onnx": {"backend": "onnx"},
+    "int8": {"model_variant": "int8"},
 }
 STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 

@@ -27,7 +27,7 @@ def test_onnx_backend_builds_the_onnx_image_and_tells_the_function(synthesize) -
     )
     (assets_file,) = app.directory.glob("PytorchInferenceApi.assets.json")
     (image,) = json.loads(assets_file.read_text())["dockerImages"].values()
-    assert image["source"]["dockerBuildArgs"] == {"BACKEND": "onnx"}
+    assert image["source"]["dockerBuildArgs"] == {"BACKEND": "onnx", "PACKAGE": "transaction-classifier", "GRAPH": "model.onnx"}
 
 
 def test_warmup_off_removes_the_rule(synthesize) -> None:

@@ -29,8 +29,7 @@ def instructions(name: str) -> list[str]:
 
 
 def test_base_image_is_the_lambda_python_312_image() -> None:
-    # the model stage (picks the weights file), then the image itself
-    assert instructions("FROM") == ["public.ecr.aws/lambda/python:3.12 AS model", "public.ecr.aws/lambda/python:3.12"]
+    assert instructions("FROM") == ["public.ecr.aws/lambda/python:3.12"]
 
 
 def test_torch_is_the_cpu_build_of_the_pinned_version_and_only_for_the_torch_backend() -> None:
@@ -43,7 +42,7 @@ def test_torch_is_the_cpu_build_of_the_pinned_version_and_only_for_the_torch_bac
 
 def test_the_onnx_requirements_carry_no_torch_and_share_the_other_pins() -> None:
     torch_pins, onnx_pins = pins(REQUIREMENTS), pins(ONNX_REQUIREMENTS)
-    assert not {"torch", "safetensors"} & set(onnx_pins)
+    assert "torch" not in onnx_pins
     assert {name: torch_pins[name] for name in onnx_pins if name in torch_pins} == {
         name: pin for name, pin in onnx_pins.items() if name in torch_pins
     }
@@ -59,36 +58,24 @@ def test_the_constraints_pin_every_direct_requirement_alike() -> None:
 def test_model_dir_matches_the_functions_environment() -> None:
     assert f"MODEL_DIR={MODEL_DIR}" in " ".join(instructions("ENV"))
     copies = [f"COPY {args}" for args in instructions("COPY")]
-    assert f"COPY model_artifacts/ {MODEL_DIR}/" in copies
-    assert f"COPY --from=model {MODEL_DIR}/ {MODEL_DIR}/" in copies
+    assert f"COPY model_artifacts/${{PACKAGE}}/ {MODEL_DIR}/" in copies
 
 
 def test_image_never_reaches_a_model_hub() -> None:
     assert "HF_HUB_OFFLINE=1" in " ".join(instructions("ENV"))
 
 
-@pytest.mark.parametrize(
-    ("backend", "weights", "unused"),
-    [("torch", "model.safetensors", "model.onnx"), ("onnx", "model.onnx", "model.safetensors")],
-)
-def test_build_stops_clearly_without_the_backends_weights_and_drops_the_other(tmp_path, backend, weights, unused) -> None:
-    (check,) = [run for run in instructions("RUN") if "model.safetensors" in run]
+def test_build_stops_clearly_without_the_graph_it_serves(tmp_path) -> None:
+    (check,) = [run for run in instructions("RUN") if "${GRAPH}" in run]
     run_check = ["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))]
-    env = {"BACKEND": backend, "PATH": "/usr/bin:/bin"}
-    (tmp_path / unused).write_bytes(b"weights")
+    env = {"PACKAGE": "embeddings", "GRAPH": "model.onnx", "PATH": "/usr/bin:/bin"}
     missing = subprocess.run(run_check, capture_output=True, text=True, env=env)
     assert missing.returncode == 1
-    assert missing.stderr == f"model_artifacts/{weights} is missing: run 'make model' before building the image\n"
-    (tmp_path / weights).write_bytes(b"weights")
+    assert missing.stderr == (
+        "model_artifacts/embeddings/model.onnx is missing: run 'make model' (or make package) before building the image\n"
+    )
+    (tmp_path / "model.onnx").write_bytes(b"graph")
     assert subprocess.run(run_check, env=env).returncode == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [weights]
-
-
-def test_build_refuses_an_unknown_backend(tmp_path) -> None:
-    (check,) = [run for run in instructions("RUN") if "model.safetensors" in run]
-    run_check = ["sh", "-c", check.replace(MODEL_DIR, str(tmp_path))]
-    run = subprocess.run(run_check, capture_output=True, text=True, env={"BACKEND": "tpu"})
-    assert (run.returncode, run.stderr) == (1, "BACKEND=tpu is not allowed: expected torch or onnx\n")
 
 
 def test_cmd_names_the_handler() -> None:
@@ -100,4 +87,11 @@ def test_cmd_names_the_handler() -> None:
 )
 def test_every_copied_path_is_in_the_image_build_context(default_app: SynthesizedApp, source: str) -> None:
     (context_dir,) = default_app.directory.glob("asset.*")
-    assert (context_dir / source).exists()
+    assert (context_dir / source.replace("${PACKAGE}", "transaction-classifier")).exists()
+
+
+@pytest.mark.parametrize(("variant", "graph"), [("default", "model.pt"), ("onnx", "model.onnx"), ("int8", "model.int8.pt")])
+def test_the_build_context_holds_the_served_graph_and_nothing_the_runtime_never_reads(synthesize, variant, graph) -> None:
+    (context_dir,) = synthesize(variant).directory.glob("asset.*")
+    package = {path.name for path in (context_dir / "model_artifacts" / "transaction-classifier").iterdir()}
+    assert package == {graph, "config.json", "model_card.json", "tokenizer.json", "tokenizer_config.json"}

@@ -199,7 +199,7 @@ def test_alarm_email_and_topic_arn_together_notify_both_topics(synthesize) -> No
 def test_the_handler_publishes_cold_starts_as_the_dashboard_reads_them(default_app: SynthesizedApp) -> None:
     """The real handler, with the function's environment from the template, on its first event."""
     template = default_app.app_template
-    environment = {**os.environ, **function_environment(template), "MODEL_DIR": str(REPO_ROOT / "model_artifacts")}
+    environment = {**os.environ, **function_environment(template), "MODEL_DIR": str(REPO_ROOT / "model_artifacts" / "transaction-classifier")}
     first_invocation = (
         "from inference.handler import lambda_handler; from local.lambda_context import LocalLambdaContext; "
         "lambda_handler({'warmup': True}, LocalLambdaContext(function_name='the-function'))"
@@ -207,7 +207,7 @@ def test_the_handler_publishes_cold_starts_as_the_dashboard_reads_them(default_a
     result = subprocess.run(
         [sys.executable, "-c", first_invocation],
         cwd=REPO_ROOT,
-        env={**environment, "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'lambda_image'}"},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,7 +1,8 @@
 """The API Gateway request model (JSON Schema draft 4, checked here with jsonschema) and the
-handler's schema agree: the gateway refuses with 400 only requests the handler refuses with 400
+handler's validation agree: the gateway refuses with 400 only requests the handler refuses with 400
 (shape, types, nesting, unknown fields), and lets the size-limit cases through so the handler
-answers them with the contract's 413 (see infra/constructs/rest_api.py)."""
+answers them with the contract's 413 (see infra/constructs/rest_api.py). The model is derived
+from the served package's contract at synth."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import pytest
 from aws_cdk.assertions import Template
 from jsonschema import Draft4Validator
 
-from inference.schema import RequestError, RequestSchema
-from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
+from inference.package import ModelPackage
+from inference.schema import Limits, RequestError, validate
+from inference.tasks import request_model
+from infra.stack import PACKAGES_DIR, SERVED_PACKAGE
+from tests.infrastructure.synth import CDK_CONTEXT
 
-N_LABELS = len(json.loads((REPO_ROOT / "model_artifacts" / "config.json").read_text())["id2label"])
-HANDLER_SCHEMA = RequestSchema(
-    max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"], n_labels=N_LABELS
-)
+PACKAGE = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)
+N_LABELS = len(PACKAGE.labels)
+HANDLER_MODEL = request_model(PACKAGE, Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"]))
 TEXT_LIMIT, BATCH_LIMIT = CDK_CONTEXT["max_text_chars"], CDK_CONTEXT["max_batch"]
 
 CASES = [
@@ -26,8 +29,7 @@ CASES = [
     ("batch at the limit, every label", {"texts": ["a"] * BATCH_LIMIT, "top_k": N_LABELS}, True, 200),
     ("text over the length limit", {"text": "x" * (TEXT_LIMIT + 1)}, True, 413),
     ("batch over the limit", {"texts": ["a"] * (BATCH_LIMIT + 1)}, True, 413),
-    # The gateway does not know the model's label count.
-    ("top_k above the label count", {"text": "a", "top_k": N_LABELS + 1}, True, 400),
+    ("top_k above the label count", {"text": "a", "top_k": N_LABELS + 1}, False, 400),
     ("a list one level deeper", {"texts": [["a"]]}, False, 400),
     ("an object for the text", {"text": {"text": "a"}}, False, 400),
     ("deep nesting", {"text": json.loads("[" * 150 + "]" * 150)}, False, 400),
@@ -52,7 +54,7 @@ def gateway_model(template: Template) -> Draft4Validator:
 
 def handler_status(request: object) -> int:
     try:
-        HANDLER_SCHEMA.validate(request)
+        validate(HANDLER_MODEL, request)
     except RequestError as error:
         return error.status
     return 200

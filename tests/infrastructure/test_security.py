@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from infra.constructs.model_function import DOCKERFILE, IMAGE_CONTEXT
+from infra.constructs.model_function import DOCKERFILE, image_context
 from tests.infrastructure.synth import REPO_ROOT, STAGING_PREFIX, VARIANTS, SynthesizedApp
 from tests.infrastructure.test_dockerfile import instructions
 from tests.infrastructure.test_stack import CONTRACT_ENV
@@ -19,8 +19,9 @@ from tests.infrastructure.test_stack import CONTRACT_ENV
 AWS_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b")
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 SECRET_NAME = re.compile(r"secret|password|passwd|token|credential|private|api_?key", re.IGNORECASE)
-SECRET_FILES = [".env", "lambda_image/inference/.env.production", "model_artifacts/credentials", "model_artifacts/tls.pem",
-                "model_artifacts/.aws/config", "lambda_image/inference/id_rsa", "model_artifacts/signing.key"]  # fmt: skip
+PACKAGE = "model_artifacts/transaction-classifier"
+SECRET_FILES = [".env", "lambda_image/inference/.env.production", f"{PACKAGE}/credentials", f"{PACKAGE}/tls.pem",
+                f"{PACKAGE}/.aws/config", "lambda_image/inference/id_rsa", f"{PACKAGE}/signing.key"]  # fmt: skip
 
 
 def statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -105,7 +106,8 @@ def test_function_environment_holds_settings_only(app: SynthesizedApp) -> None:
 @pytest.mark.parametrize("path", SECRET_FILES)
 def test_secret_looking_files_never_enter_the_image_build_context(path: str) -> None:
     context = cdk.IgnoreStrategy.from_copy_options(
-        cdk.CopyOptions(exclude=IMAGE_CONTEXT, ignore_mode=cdk.IgnoreMode.DOCKER), str(REPO_ROOT)
+        cdk.CopyOptions(exclude=image_context("transaction-classifier", "model.pt"), ignore_mode=cdk.IgnoreMode.DOCKER),
+        str(REPO_ROOT),
     )
     assert context.ignores(str(REPO_ROOT / path))
     assert not context.ignores(str(REPO_ROOT / "lambda_image" / "inference" / "handler.py"))
@@ -114,7 +116,7 @@ def test_secret_looking_files_never_enter_the_image_build_context(path: str) -> 
 def test_the_built_image_context_holds_no_secrets(default_app: SynthesizedApp) -> None:
     (context_dir,) = default_app.directory.glob("asset.*")
     for path in context_dir.rglob("*"):
-        if path.is_file() and path.suffix not in (".safetensors", ".onnx"):  # weights are binary
+        if path.is_file() and path.suffix not in (".pt", ".onnx"):  # graphs are binary
             text = path.read_text(errors="replace")
             assert not AWS_ACCESS_KEY_ID.findall(text) and not PRIVATE_KEY.findall(text), path
 
@@ -126,9 +128,10 @@ def test_the_dockerfile_copies_only_code_requirements_and_model_and_takes_no_sec
         "lambda_image/requirements.txt",
         "lambda_image/requirements-onnx.txt",
         "lambda_image/constraints.txt",
-        "model_artifacts/",
+        "model_artifacts/${PACKAGE}/",
         "lambda_image/inference/",
     }
-    # The one build argument picks the backend (infra/constructs/model_function.py passes it).
-    assert set(instructions("ARG")) == {"BACKEND=torch", "BACKEND"} and not instructions("ADD")
+    # The build arguments pick the backend, the package and its graph (infra/constructs/model_function.py).
+    assert set(instructions("ARG")) == {"BACKEND=torch", "PACKAGE=transaction-classifier", "GRAPH=model.pt"}
+    assert not instructions("ADD")
     assert not [env for env in instructions("ENV") if SECRET_NAME.search(env)]
