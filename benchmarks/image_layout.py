@@ -91,7 +91,7 @@ def lambda_env(scratch: Path, **settings: str) -> dict[str, str]:
     adds or overrides the handler's variables (MODEL_BACKEND="onnx", ...)."""
     return {
         "PATH": os.environ["PATH"],
-        "MODEL_DIR": str(REPO / "model_artifacts"),
+        "MODEL_DIR": str(REPO / "model_artifacts" / "transaction-classifier"),
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HOME": str(scratch / "huggingface"),

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from constructs import Construct
 
-from inference.package import ModelPackage
 from inference.schema import Limits, contract_schema
 from inference.tasks import request_model
 from infra.config import InferenceConfig
@@ -16,12 +13,8 @@ from infra.constructs.dashboard import ServiceDashboard
 from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import PredictApi
 from infra.constructs.warmup import WarmupSchedule
+from infra.packages import SERVED_PACKAGE, served_package
 from infra.staging import staging_synthesizer
-
-
-# The package the function serves (docs/models.md); the image bakes it in.
-PACKAGES_DIR = Path(__file__).resolve().parents[1] / "model_artifacts"
-SERVED_PACKAGE = "transaction-classifier"
 
 
 class InferenceStack(cdk.Stack):
@@ -33,7 +26,7 @@ class InferenceStack(cdk.Stack):
             synthesizer=staging_synthesizer(config),
         )
         # Read as the runtime reads it: a package it cannot serve stops synth with one line (PackageError).
-        package = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)
+        package = served_package(config.backend, config.model_variant)
         limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
         model = ModelFunction(self, "Model", config=config, package=SERVED_PACKAGE)
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.

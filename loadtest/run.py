@@ -107,18 +107,16 @@ class LoadResult:
 
 
 def expected_answers(texts: list[str]) -> dict:
-    """The model's name and version, its labels, and {text: [label, score]}, from the model in
-    model_artifacts/ loaded in this process."""
-    sys.path.insert(0, str(REPO / "lambda_image"))
-    from inference.model import TextClassifier
-    from inference.settings import Settings
+    """The model's name and version, its labels, and {text: [label, score]}, from the package in
+    MODEL_DIR (the classifier by default) loaded in this process."""
+    from inference.runtime import Runtime
 
-    settings = Settings.from_env()
-    classifier = TextClassifier(settings.model_dir, settings.resolved_torch_threads)
+    runtime = Runtime.load()
+    answer, _ = runtime.answer({"texts": texts, "top_k": 1})
     return {
-        "model": {"name": classifier.name, "version": classifier.version},
-        "labels": list(classifier.labels),
-        "answers": {text: [p.label, p.score] for text, p in zip(texts, classifier.predict(texts, top_k=1))},
+        "model": answer["model"],
+        "labels": list(runtime.package.labels),
+        "answers": {text: [p["label"], p["score"]] for text, p in zip(texts, answer["predictions"])},
     }
 
 

@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from http import HTTPStatus
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
@@ -33,13 +32,10 @@ from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 
+from inference.package import PackageError
+from inference.schema import RequestError, parse_json
+from inference.settings import Settings
 from local.lambda_context import LocalLambdaContext
-
-# Where the image's LAMBDA_TASK_ROOT puts the package, so `import inference` works the same.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lambda_image"))
-
-from inference.schema import RequestError, parse_json  # noqa: E402  (needs the path above)
-from inference.settings import Settings  # noqa: E402
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 # Lambda refuses synchronous payloads over 6 MB before the function runs; waitress does the
@@ -292,11 +288,8 @@ def main() -> None:
         ) from None
     try:
         from inference.handler import lambda_handler  # loads the model: the cold start
-    except FileNotFoundError as error:
-        raise StartupError(
-            f"the model has no {error.filename or error}: set MODEL_DIR to a built model folder "
-            "(`make model` builds model_artifacts/, the default)"
-        ) from None
+    except PackageError as error:
+        raise StartupError(f"MODEL_DIR={os.environ.get('MODEL_DIR', Settings().model_dir)}: {error}") from None
     server.application = LocalGateway(lambda_handler)
     print(
         f"Serving on http://{server.effective_host}:{server.effective_port} "

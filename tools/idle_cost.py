@@ -23,7 +23,9 @@ from typing import Any
 
 from infra.constructs.warmup import WARMUP_EVENT
 from infra.staging import STACK_NAME_PREFIX
-from tools.preflight import MODEL_WEIGHTS, REPO
+from inference.package import PackageError
+from infra.packages import served_package
+from tools.preflight import REPO
 
 HOURS_PER_MONTH = 730  # AWS prices "per month" as 730 hours
 MINUTES_PER = {"minute": 1, "hour": 60, "day": 1440}  # units of EventBridge's rate(...)
@@ -165,7 +167,6 @@ def measure_handler(event: Any, samples: int = 500) -> HandlerTiming:
 
 def _time_handler_here(event: Any, samples: int) -> HandlerTiming:
     """In this (fresh) process: the handler's import, then `samples` invocations with the event."""
-    sys.path.insert(0, str(REPO / "lambda_image"))
     started = time.perf_counter()
     from inference import handler
 
@@ -293,13 +294,15 @@ def main(argv: list[str] | None = None) -> int:
     except AssemblyError as error:
         print(f"{args.assembly}: {error}", file=sys.stderr)
         return 2
-    if not (REPO / MODEL_WEIGHTS).is_file():
-        print(f"no model at {MODEL_WEIGHTS}: run `make model` first (the warm-up is timed with it)", file=sys.stderr)
-        return 2
     context = json.loads((REPO / "cdk.json").read_text())["context"]
+    try:  # the warm-up is timed with it, and its graph is the image's model layer
+        graph = served_package(context["backend"], context["model_variant"]).graph(context["backend"], context["model_variant"])
+    except PackageError as error:
+        print(f"{error}: run `make model` first", file=sys.stderr)
+        return 2
     # Without a rule in the templates (warmup_enabled=false), the "on" column is cdk.json's rate.
     warmup_minutes, event = app.warmup or (int(context["warmup_rate_minutes"]), WARMUP_EVENT)
-    model_gb = (REPO / MODEL_WEIGHTS).stat().st_size / GB
+    model_gb = graph.stat().st_size / GB
     print(table(idle_costs(app, measure_handler(event), warmup_minutes, model_gb), warmup_minutes))
     print("\nList prices, no free tier (which covers the alarms, metrics, Lambda and logs lines of a quiet account).")
     return 0

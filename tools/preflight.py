@@ -20,10 +20,11 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
+from inference.package import PackageError
+from infra.packages import served_package
 from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL_WEIGHTS = Path("model_artifacts") / "model.safetensors"
 # The qualifier `cdk bootstrap` uses unless cdk.json sets @aws-cdk/core:bootstrapQualifier.
 DEFAULT_QUALIFIER = "hnb659fds"
 DOCKER_INFO_TIMEOUT_SECONDS = 60
@@ -103,9 +104,13 @@ def docker(workspace: Workspace) -> str:
 
 
 def model_built(workspace: Workspace) -> str:
-    if not (workspace.repo / MODEL_WEIGHTS).is_file():
-        raise CheckFailed(f"{MODEL_WEIGHTS} is missing: run `make model` (the image bakes the model in)")
-    return str(MODEL_WEIGHTS)
+    """The package the image bakes in, read as the function's init will read it."""
+    backend, variant = workspace.context.get("backend", "torch"), workspace.context.get("model_variant", "fp32")
+    try:
+        package = served_package(backend, variant, workspace.repo / "model_artifacts")
+    except PackageError as error:
+        raise CheckFailed(str(error)) from None
+    return f"{package.directory.relative_to(workspace.repo)}: {package.name} {package.version}, {package.task}"
 
 
 @dataclass(frozen=True)

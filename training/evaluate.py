@@ -1,6 +1,6 @@
 """Evaluates the model folder on the test split and on the hand-written holdout lines.
 
-    python training/evaluate.py [--model-dir DIR]
+    python -m training.evaluate [--model-dir DIR]
 
 Writes evaluation.json (accuracy, per-label precision/recall/F1, the holdout's misses) and
 confusion_matrix.png into the model folder, merges the headline metrics into model_card.json,
@@ -14,19 +14,17 @@ import json
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python training/evaluate.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix  # noqa: E402
-from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from training.common import DEFAULT_MODEL_DIR, TORCH_THREADS, predict_labels, read_holdout, read_split  # noqa: E402
+from training.common import DEFAULT_MODEL_DIR, TORCH_THREADS, predict_labels, read_holdout, read_split
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,6 +1,6 @@
 """Writes the labeled transaction data set: training/data/{train,validation,test}.csv.
 
-    python training/generate_data.py
+    python -m training.generate_data
 
 Deterministic (fixed seed): the same catalog always gives the same files. Every line is a
 merchant's name (training/catalog.py) in one of the statement formats banks in that merchant's
@@ -21,8 +21,6 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python training/generate_data.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from training import catalog
 from training.common import DATA_DIR, FIELDS, LABELS, SPLITS, SEED

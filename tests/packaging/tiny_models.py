@@ -32,7 +32,7 @@ NER_LABELS = ["O", "B-MERCHANT", "I-MERCHANT", "B-LOCATION", "I-LOCATION"]
 # The sentence-transformers-style folder (modules.json, 1_Pooling, Normalize); the others are plain
 # base models the runtime mean-pools.
 SENTENCE_TRANSFORMERS_ARCHITECTURE = "mpnet"
-SENTENCE_TRANSFORMERS_MAX_SEQ_LENGTH = 128  # below LONG_TEXT's tokens: truncation is compared too
+SENTENCE_TRANSFORMERS_MAX_SEQ_LENGTH = 96  # below LONG_TEXT's tokens: truncation is compared too
 
 # What the tokenizers learn from: statement lines and plain sentences, some non-ASCII.
 CORPUS = [
@@ -61,21 +61,17 @@ CORPUS = [
 ]
 
 # The texts the tests answer: several lengths (batches pad), digits, punctuation, non-ASCII, a
-# double space, one letter, and one long text of ~200 tokens (positions far past the trace's).
+# double space, one letter, and one long text of ~130-220 tokens (positions far past the trace's,
+# relative distances past DeBERTa's 128 where its log buckets start).
 LONG_TEXT = " ".join(
     [
         "Statement of account for March:",
         "STARBUCKS STORE 10432 SEATTLE WA 4.75;",
         "Überweisung an Müller GmbH, München 850.00;",
-        "SHELL OIL 57442 HOUSTON TX 61.20;",
         "Café de Flore, Saint-Germain-des-Prés 23.40;",
-        "NETFLIX.COM 866-579-7172 CA 15.49;",
         "Monthly rent transfer to Anna Kowalska, Kraków 1200.00;",
-        "WHOLEFDS MKT 10234 AUSTIN TX 88.13;",
-        "A train ticket from Zürich to Genève, second class, return 96.00;",
         "Refund from the airline for a cancelled flight to Tokyo 東京 -420.00;",
-        "UBER *TRIP HELP.UBER.COM CA 18.30;",
-        "Groceries at the farmers market: apples, bread, cheese and coffee beans 32.10.",
+        "Groceries at the farmers market: apples, bread and cheese 32.10.",
     ]
 )
 TEXTS = [
@@ -215,7 +211,7 @@ def build_tokenizer(kind: str) -> transformers.PreTrainedTokenizerFast:
     )
 
 
-SIZES = dict(num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+SIZES = dict(num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=256)
 # Weights of about 1/sqrt(hidden size), not the pretraining init's 0.02: with those, a random
 # model's sentence representations barely differ between texts, and a head that told them apart
 # would amplify float rounding past the parity limit.
@@ -233,7 +229,7 @@ def build_config(architecture: str, tokenizer: transformers.PreTrainedTokenizerF
         return transformers.BertConfig(hidden_size=32, **SIZES, **ids)
     if architecture == "distilbert":
         return transformers.DistilBertConfig(
-            dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=512, **ids
+            dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=256, **ids
         )
     if architecture == "roberta":
         return transformers.RobertaConfig(hidden_size=32, type_vocab_size=1, **SIZES, **ids)
@@ -268,12 +264,12 @@ def _head(model: torch.nn.Module, outputs: int) -> torch.nn.Linear:
 
 
 def _head_inputs(model: Any, tokenizer: Any, head: torch.nn.Linear) -> torch.Tensor:
-    """What the head's last layer sees for TEXTS (one row per token or per text)."""
+    """What the head's last layer sees for TEXTS but the long one (one row per token or per text)."""
     seen: list[torch.Tensor] = []
     hook = head.register_forward_hook(lambda module, args, output: seen.append(args[0].reshape(-1, args[0].shape[-1])))
     try:
         with torch.no_grad():
-            for text in TEXTS:
+            for text in TEXTS[:-1]:
                 model(**tokenizer(text, return_tensors="pt"))
     finally:
         hook.remove()

@@ -76,7 +76,7 @@ def _serving_url(server: subprocess.Popen, log: Path) -> str:
 @pytest.fixture(scope="session")
 def served_model_card() -> Path:
     """The card of the model the local server loads (it reads MODEL_DIR as inference/settings.py does)."""
-    return Path(os.environ.get("MODEL_DIR", REPO / "model_artifacts")) / "model_card.json"
+    return Path(os.environ.get("MODEL_DIR", REPO / "model_artifacts" / "transaction-classifier")) / "model_card.json"
 
 
 @pytest.fixture

@@ -17,10 +17,13 @@ DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.soc
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A checkout with a built model and the project's cdk.json."""
+    """A checkout with the built package (its descriptions, and a stand-in for its graph) and the project's cdk.json."""
     checkout = tmp_path / "repo"
-    (checkout / "model_artifacts").mkdir(parents=True)
-    (checkout / "model_artifacts" / "model.safetensors").write_bytes(b"weights")
+    package = checkout / "model_artifacts" / "transaction-classifier"
+    package.mkdir(parents=True)
+    for name in ("config.json", "model_card.json", "tokenizer.json"):
+        (package / name).write_bytes((REPO / "model_artifacts" / "transaction-classifier" / name).read_bytes())
+    (package / "model.pt").write_bytes(b"graph")
     (checkout / "cdk.json").write_text((REPO / "cdk.json").read_text())
     return checkout
 
@@ -69,7 +72,7 @@ def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, aws, bo
         "AWS account": f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto",
         "CDK bootstrap": "ok    CDK bootstrap: version 28 (qualifier hnb659fds)",
         "Docker": "ok    Docker: `docker info` answers",
-        "model": "ok    model: model_artifacts/model.safetensors",
+        "model": "ok    model: model_artifacts/transaction-classifier: transaction-classifier-minilm 1.0.0, text-classification",
     }
 
 
@@ -105,14 +108,28 @@ def test_the_docker_command_cdk_uses_is_the_one_checked(repo, docker, bootstrapp
 def test_a_missing_model_is_one_line(repo, docker, bootstrapped, capsys):
     docker(exit_code=0)
     bootstrapped()
-    (repo / "model_artifacts" / "model.safetensors").unlink()
+    package = repo / "model_artifacts" / "transaction-classifier"
+    (package / "model.pt").unlink()
 
     code, lines = run("deploy", repo, capsys)
 
     assert code == 2
     assert lines["model"] == (
-        "FAIL  model: model_artifacts/model.safetensors is missing: run `make model` (the image bakes the model in)"
+        f"FAIL  model: {package}: model.pt is missing (the torch backend's graph); "
+        "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
     )
+
+
+def test_a_package_the_runtime_cannot_read_is_one_line(repo, docker, bootstrapped, capsys):
+    docker(exit_code=0)
+    bootstrapped()
+    package = repo / "model_artifacts" / "transaction-classifier"
+    (package / "tokenizer.json").unlink()
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["model"].startswith(f"FAIL  model: {package}: tokenizer.json is missing (the runtime reads the fast tokenizer)")
 
 
 def test_an_account_without_bootstrap_is_told_the_command_that_bootstraps_it(repo, docker, aws, capsys):
@@ -144,7 +161,7 @@ def test_the_bootstrap_qualifier_comes_from_cdk_json(repo, docker, bootstrapped,
 
 @pytest.mark.parametrize("command", ["destroy", "smoke"])
 def test_destroy_and_smoke_need_only_the_aws_account(repo, docker, aws, capsys, command):
-    (repo / "model_artifacts" / "model.safetensors").unlink()
+    (repo / "model_artifacts" / "transaction-classifier" / "model.pt").unlink()
 
     code, lines = run(command, repo, capsys)
 

@@ -1,5 +1,5 @@
 """Training and evaluation for real: a tiny fine-tuning run end to end, and the built model in
-model_artifacts/ (which `make test` builds first) on obvious lines it never saw."""
+model_artifacts/transaction-classifier (which `make test` builds first) on obvious lines it never saw."""
 
 import json
 import subprocess
@@ -65,7 +65,7 @@ def test_the_saved_model_and_tokenizer_agree_on_the_longest_input(tiny_run):
 
 def test_evaluate_writes_metrics_a_confusion_matrix_and_merges_them_into_the_card(tiny_run):
     folder, *_ = tiny_run
-    subprocess.run([sys.executable, "training/evaluate.py", "--model-dir", str(folder)], cwd=REPO_ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "training.evaluate", "--model-dir", str(folder)], cwd=REPO_ROOT, check=True,
                    capture_output=True)
     evaluation = json.loads((folder / "evaluation.json").read_text())
     assert evaluation["test"]["lines"] == len(read_split("test"))
@@ -78,12 +78,12 @@ def test_evaluate_writes_metrics_a_confusion_matrix_and_merges_them_into_the_car
 
 def test_the_training_script_runs_from_the_command_line(tmp_path):
     result = subprocess.run(
-        [sys.executable, "training/train.py", "--limit", "32", "--epochs", "1", "--output-dir", str(tmp_path)],
+        [sys.executable, "-m", "training.train", "--limit", "32", "--epochs", "1", "--output-dir", str(tmp_path)],
         cwd=REPO_ROOT, check=True, capture_output=True, text=True,
     )
     assert "validation accuracy" in result.stdout
     card = json.loads((tmp_path / "model_card.json").read_text())
-    assert card["command"].startswith("python training/train.py --limit 32")
+    assert card["command"].startswith("python -m training.train --limit 32")
 
 
 # Obvious lines, written for this test (none is in the data set), a few per label and country.

@@ -1,0 +1,21 @@
+"""Which package of model_artifacts/ the app deploys, read as the runtime will read it.
+
+No aws_cdk here: preflight checks the package with the same code before a deploy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from inference.package import Backend, ModelPackage, Variant
+
+PACKAGES_DIR = Path(__file__).resolve().parents[1] / "model_artifacts"
+SERVED_PACKAGE = "transaction-classifier"
+
+
+def served_package(backend: Backend, variant: Variant, packages_dir: Path = PACKAGES_DIR) -> ModelPackage:
+    """The served package, checked as the function's init checks it (its graph for this backend and
+    variant included); PackageError, one line naming the folder and the fix, if it cannot be served."""
+    package = ModelPackage.read(packages_dir / SERVED_PACKAGE)
+    package.graph(backend, variant)
+    return package
