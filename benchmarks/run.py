@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
+from tools.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from inference.settings import LAMBDA_MB_PER_VCPU
 from local.lambda_context import LocalLambdaContext
-from tests.lambda_events import rest_event
+from local.events import rest_api_event
 from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST
 from training.common import read_split
 
@@ -126,7 +126,7 @@ class Workload:
         texts = [row["text"] for row in read_split("test")]
 
         def event(body: dict) -> dict:
-            return rest_event(json.dumps(body), headers={"Content-Type": "application/json"})
+            return rest_api_event(json.dumps(body), headers={"Content-Type": "application/json"})
 
         singles = [event({"text": texts[i % len(texts)]}) for i in range(SINGLE_REQUESTS)]
         batches = {}

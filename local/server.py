@@ -35,6 +35,7 @@ from waitress.server import TcpWSGIServer
 from inference.package import PackageError
 from inference.schema import RequestError, parse_json
 from inference.settings import Settings
+from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
@@ -72,7 +73,7 @@ class LocalGateway:
         if environ.get("PATH_INFO") == RIE_PATH:
             status, headers, payload = self._invoke_directly(environ["REQUEST_METHOD"], body, context)
         else:
-            response = self._invoke(rest_api_event(environ, body, context.aws_request_id), context)
+            response = self._invoke(rest_api_event_of(environ, body, context.aws_request_id), context)
             status, headers, payload = response["statusCode"], response["headers"], response["body"]
         encoded = payload.encode("utf-8")
         start_response(
@@ -163,43 +164,24 @@ def only_blank_lines(parser: HTTPRequestParser) -> bool:
     return not parser.headers_finished and not parser.header_plus.strip()
 
 
-def rest_api_event(environ: dict, body: bytes, request_id: str) -> dict:
+def rest_api_event_of(environ: dict, body: bytes, request_id: str) -> dict:
     """The REST API (v1) Lambda proxy event API Gateway builds for this HTTP request."""
     headers = {name.title(): value for name, value in _header_items(environ)}
-    query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO") or "/"
     try:
         text_body, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:  # API Gateway passes binary bodies base64-encoded
         text_body, is_base64 = base64.b64encode(body).decode("ascii"), True
-    now = time.time()
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": dict(query) or None,
-        "multiValueQueryStringParameters": _multi_value(query) or None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "local",
-            "domainName": headers.get("Host", "localhost"),
-            "httpMethod": method,
-            "identity": {"sourceIp": environ.get("REMOTE_ADDR", "127.0.0.1"), "userAgent": headers.get("User-Agent")},
-            "path": path,
-            "protocol": environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-            "requestId": request_id,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "requestTimeEpoch": int(now * 1000),
-            "resourcePath": path,
-            "stage": "local",
-        },
-        "body": text_body or None,
-        "isBase64Encoded": is_base64,
-    }
+    return rest_api_event(
+        text_body or None,
+        method=environ["REQUEST_METHOD"],
+        path=environ.get("PATH_INFO") or "/",
+        headers=headers,
+        is_base64=is_base64,
+        query=parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True),
+        request_id=request_id,
+        source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+        protocol=environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+    )
 
 
 def _header_items(environ: dict):
@@ -208,13 +190,6 @@ def _header_items(environ: dict):
             yield key[5:].replace("_", "-"), value
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
             yield key.replace("_", "-"), value
-
-
-def _multi_value(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    values: dict[str, list[str]] = {}
-    for name, value in pairs:
-        values.setdefault(name, []).append(value)
-    return values
 
 
 class ServerSettings(BaseModel):

@@ -4,6 +4,8 @@ import base64
 import json
 from pathlib import Path
 
+from local.events import rest_api_event
+
 EVENTS = Path(__file__).parent / "unit" / "events"
 # Card-statement lines of different categories, for tests that need the model to tell texts apart.
 TRANSACTIONS = [
@@ -26,17 +28,7 @@ def sam_rest_event(body: str) -> dict:
 
 def rest_event(body, *, method="POST", path="/predict", headers=None, is_base64=False) -> dict:
     """A REST API (v1) proxy event, with API Gateway's nulls where a test names nothing."""
-    return {
-        "resource": path,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": None,
-        "queryStringParameters": None,
-        "requestContext": {"requestId": "test-request", "stage": "test"},
-        "body": body,
-        "isBase64Encoded": is_base64,
-    }
+    return rest_api_event(body, method=method, path=path, headers=headers, is_base64=is_base64)
 
 
 def http_v2_event(body, *, method="POST", path="/predict", stage="$default", headers=None, is_base64=False) -> dict:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.image_layout import IMAGE_CONSTRAINTS, ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
+from tools.image_layout import IMAGE_CONSTRAINTS, ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from local.lambda_context import LocalLambdaContext
 from tests.lambda_events import http_answer, sam_rest_event
 

@@ -169,7 +169,7 @@ def test_the_comparison_is_not_trivial(built: Callable[..., Built], architecture
             # Labels both in and out, most of them far from the threshold.
             inside = (probabilities >= 0.5).sum(axis=1)
             assert inside.max() >= 1 and inside.min() < len(CLASS_LABELS), probabilities
-            assert (np.abs(probabilities - 0.5) > 0.3).mean() > 0.6, probabilities
+            assert (np.abs(probabilities - 0.5) > 0.3).mean() > 0.5, probabilities
         else:
             assert (probabilities.max(axis=1) > 0.9).sum() >= len(TEXTS) * 2 / 3, probabilities
             assert len(set(probabilities.argmax(axis=1))) >= 2, probabilities

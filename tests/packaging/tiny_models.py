@@ -276,20 +276,33 @@ def _head_inputs(model: Any, tokenizer: Any, head: torch.nn.Linear) -> torch.Ten
     return torch.cat(seen)
 
 
-def sharpen_head(model: Any, tokenizer: Any, outputs: int, spread: float, bias: list[float] | None = None) -> None:
+def sharpen_head(
+    model: Any,
+    tokenizer: Any,
+    outputs: int,
+    spread: float,
+    bias: list[float] | None = None,
+    confident: float = 0.0,
+) -> None:
     """Scales the random head so its logits spread `spread` (standard deviation) over TEXTS: the
     probabilities are then far from uniform. `bias` shifts labels (token classification: makes
-    entity labels, and runs of I- tags, common enough to compare)."""
+    entity labels, and runs of I- tags, common enough to compare). `confident`: the share of the
+    rows whose softmax must top 0.95; the spread grows until it does (the tokenizers' training is
+    not deterministic, so neither are the features: a fixed scale would sometimes fall short)."""
     head = _head(model, outputs)
     generator = torch.Generator().manual_seed(1)
     features = _head_inputs(model, tokenizer, head)
     centred = features - features.mean(dim=0)
+    offset = torch.tensor(bias or [0.0] * outputs)
     with torch.no_grad():
-        head.weight.copy_(torch.randn(head.weight.shape, generator=generator))
-        head.bias.zero_()
-        logits = centred @ head.weight.T
-        head.weight.mul_(spread / logits.std())
-        head.bias.copy_(-features.mean(dim=0) @ head.weight.T + torch.tensor(bias or [0.0] * outputs))
+        weight = torch.randn(head.weight.shape, generator=generator)
+        weight *= spread / (centred @ weight.T).std()
+        for _ in range(8):
+            if ((centred @ weight.T + offset).softmax(dim=-1).max(dim=-1).values > 0.95).float().mean() >= confident:
+                break
+            weight *= 1.25
+        head.weight.copy_(weight)
+        head.bias.copy_(-features.mean(dim=0) @ weight.T + offset)
 
 
 def build_model_folder(
@@ -313,7 +326,10 @@ def build_model_folder(
         )
         model = transformers.AutoModelForSequenceClassification.from_config(config).eval()
         # Multi-label: logits around 0 with a wide spread, so some labels are in and some out.
-        sharpen_head(model, tokenizer, len(CLASS_LABELS), spread=5.0 if multi_label else 10.0)
+        if multi_label:
+            sharpen_head(model, tokenizer, len(CLASS_LABELS), spread=8.0)
+        else:
+            sharpen_head(model, tokenizer, len(CLASS_LABELS), spread=10.0, confident=0.8)
     elif task == "token-classification":
         config = build_config(
             architecture,
