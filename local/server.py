@@ -33,12 +33,14 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 
 from inference.package import PackageError
-from inference.schema import RequestError, parse_json
+from inference.schema import Limits, RequestError, parse_json
 from inference.settings import Settings
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
+from tools.openapi import document as openapi_document
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
+OPENAPI_PATH = "/openapi.json"
 # Lambda refuses synchronous payloads over 6 MB before the function runs; waitress does the
 # same here (with its own 413), while smaller bodies over MAX_BODY_BYTES get the handler's 413.
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -61,8 +63,11 @@ MAX_HEADER_BYTES = 16 * 1024
 class LocalGateway:
     """A WSGI app that plays API Gateway and the Lambda service in front of one handler."""
 
-    def __init__(self, handler) -> None:
+    def __init__(self, handler, openapi: str) -> None:
         self.handler = handler
+        # GET /openapi.json: the OpenAPI document of what this server serves (docs/openapi.json
+        # is the one of the deployed package).
+        self.openapi = openapi
         # One invocation at a time, as in one Lambda execution environment: Powertools keeps
         # per-invocation state (log keys, metric buffer) in shared objects.
         self._one_invocation_at_a_time = threading.Lock()
@@ -72,6 +77,8 @@ class LocalGateway:
         body = environ["wsgi.input"].read()
         if environ.get("PATH_INFO") == RIE_PATH:
             status, headers, payload = self._invoke_directly(environ["REQUEST_METHOD"], body, context)
+        elif environ.get("PATH_INFO") == OPENAPI_PATH and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+            status, headers, payload = 200, {"Content-Type": "application/json"}, self.openapi
         else:
             response = self._invoke(rest_api_event_of(environ, body, context.aws_request_id), context)
             status, headers, payload = response["statusCode"], response["headers"], response["body"]
@@ -262,13 +269,14 @@ def main() -> None:
             "set LISTEN_HOST to an address of this machine (default 127.0.0.1)"
         ) from None
     try:
-        from inference.handler import lambda_handler  # loads the model: the cold start
+        from inference.handler import RUNTIME, lambda_handler  # loads the model: the cold start
     except PackageError as error:
         raise StartupError(f"MODEL_DIR={os.environ.get('MODEL_DIR', Settings().model_dir)}: {error}") from None
-    server.application = LocalGateway(lambda_handler)
+    limits = Limits(max_text_chars=RUNTIME.settings.max_text_chars, max_batch=RUNTIME.settings.max_batch)
+    server.application = LocalGateway(lambda_handler, json.dumps(openapi_document(RUNTIME.package, limits)))
     print(
         f"Serving on http://{server.effective_host}:{server.effective_port} "
-        f"(POST /predict, POST {RIE_PATH}); Ctrl-C stops",
+        f"(POST /predict, POST {RIE_PATH}, GET {OPENAPI_PATH}); Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from local.process import ServerProcess
+from local.process import REPO, ServerProcess
 from tests.lambda_events import TRANSACTIONS
 
 pytestmark = pytest.mark.slow
@@ -163,3 +163,9 @@ def test_a_refused_direct_invocation_first_leaves_the_cold_start_to_the_handlers
     assert set(refused) == {"level", "message", "function_request_id", "event_kind", "status", "error_code"}
     assert (refused["status"], served["status"]) == (405, 200)
     assert served["cold_start"] is True
+
+
+def test_the_server_publishes_the_openapi_document_of_what_it_serves(server):
+    response = requests.get(f"{server.url}/openapi.json", timeout=60)
+    assert response.status_code == 200
+    assert response.json() == json.loads((REPO / "docs" / "openapi.json").read_text())
