@@ -63,8 +63,9 @@ def package(
     version: str | None = None,
     texts: list[str] = SAMPLE_TEXTS,
 ) -> ModelPackage:
-    """Builds the package of `source` at `out` (which may be `source` itself) and returns it."""
-    source, out = source.resolve(), out.resolve()
+    """Builds the package of `source` at `out` (which may be `source` itself) and returns it;
+    PackageError (one line) for a folder it cannot serve."""
+    out = out.resolve()  # the source as given: the messages name it as the user did
     config = read_json(source / "config.json")
     card = read_json(source / "model_card.json") if (source / "model_card.json").is_file() else {}
     task = task or card.get("task") or infer_task(source, config)
