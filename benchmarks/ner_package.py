@@ -18,8 +18,11 @@ CACHE = REPO / ".cache" / "bench"
 ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC", "DATE", "MONEY")
 LABELS = ("O", *(f"{bi}-{kind}" for kind in ENTITY_TYPES for bi in ("B", "I")))
 SEED = 20241123
-# What the package depends on besides the weights: the packager and the runtime it checks parity with.
-CODE = [REPO / "tools" / "package.py", REPO / "benchmarks" / "ner_package.py", *sorted((REPO / "lambda_image" / "inference").rglob("*.py"))]
+# Bump when ner_package() builds the folder differently.
+RECIPE = 1
+# What the package depends on besides the weights and the recipe: the packager and the runtime it
+# checks parity with.
+CODE = [REPO / "tools" / "package.py", *sorted((REPO / "lambda_image" / "inference").rglob("*.py"))]
 
 
 def _weights() -> Path:
@@ -32,7 +35,7 @@ def content_key(weights: Path) -> str:
     import torch
     import transformers
 
-    digest = hashlib.sha256(f"{LABELS} {SEED} {torch.__version__} {transformers.__version__}".encode())
+    digest = hashlib.sha256(f"{RECIPE} {LABELS} {SEED} {torch.__version__} {transformers.__version__}".encode())
     for path in [*sorted(p for p in weights.rglob("*") if p.is_file()), *CODE]:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())

@@ -18,11 +18,11 @@ started = time.perf_counter()
 request = json.load(sys.stdin)
 sys.path[:0] = request["paths"]
 context = types.SimpleNamespace(**request["context"])
-# The modules the handler needs before it loads the model: timed as "imports". inference.model
-# imports its backend's network (and torch, or onnxruntime) only when it loads the model; it is
-# imported here first so that "model load" is loading the model, not importing a framework.
-HANDLER_IMPORTS = ["aws_lambda_powertools", "inference.events", "inference.model", "inference.schema", "inference.settings"]
-BACKEND_NETWORK = {"torch": "inference.bert", "onnx": "inference.onnx_bert"}
+# The modules the handler needs before it loads the model: timed as "imports". The runtime imports
+# its backend's framework (torch, or onnxruntime) only when it loads the graph; it is imported here
+# first so that "model load" is loading the package, not importing a framework.
+HANDLER_IMPORTS = ["aws_lambda_powertools", "inference.events", "inference.runtime", "inference.schema", "inference.settings"]
+BACKEND_FRAMEWORK = {"torch": "torch", "onnx": "onnxruntime"}
 
 
 def timed(calls) -> list[float]:
@@ -38,7 +38,7 @@ def timed(calls) -> list[float]:
 def load_handler():
     import importlib
 
-    for name in [*HANDLER_IMPORTS, BACKEND_NETWORK[os.environ.get("MODEL_BACKEND", "torch")]]:
+    for name in [*HANDLER_IMPORTS, BACKEND_FRAMEWORK[os.environ.get("MODEL_BACKEND", "torch")]]:
         importlib.import_module(name)
     imported = time.perf_counter()
     from inference.handler import lambda_handler
@@ -53,12 +53,12 @@ def load_naive():
     import naive
 
     imported = time.perf_counter()
-    tokenizer, model = naive.load()
+    model = naive.load()
 
     def answer(event):
-        return naive.lambda_handler(event, tokenizer, model)
+        return naive.lambda_handler(event, model)
 
-    return imported, answer, naive, tokenizer, model
+    return imported, answer, model
 
 
 def serve_handler(answer) -> dict:
@@ -71,11 +71,12 @@ def serve_handler(answer) -> dict:
     return {"singles": singles, "batches": batches, "warmups": warmups}
 
 
-def serve_naive(answer, naive, tokenizer, model) -> dict:
-    """Warm numbers of the baseline: its whole handler, and its raw forward alone (inputs encoded beforehand)."""
+def serve_naive(answer, model) -> dict:
+    """Warm numbers of the baseline: its whole handler, and its raw forward alone (inputs encoded
+    beforehand, dynamic padding: a single text is not padded)."""
     singles = timed(lambda event=event: answer(event) for event in request["singles"])
-    encoded = [naive.encode(tokenizer, [json.loads(event["body"])["text"]]) for event in request["singles"]]
-    forwards = timed(lambda inputs=inputs: naive.forward(model, inputs) for inputs in encoded)
+    encoded = [model.encode(json.loads(event["body"])["text"]) for event in request["singles"]]
+    forwards = timed(lambda inputs=inputs: model.forward(inputs) for inputs in encoded)
     return {"singles": singles, "forwards": forwards}
 
 

@@ -58,3 +58,17 @@ def assert_same_answer(answer: object, documented: object) -> None:
         assert answer == pytest.approx(documented, abs=0.01)
     else:
         assert answer == documented
+
+
+SIMILARITY = re.compile(
+    r"^\$ curl -s localhost:3001/predict -d '(?P<body>[^']*)' \\\n.*\n(?P<printed>\[.*\])$", re.M
+)
+
+
+def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_computes(task_runtimes):
+    (match,) = SIMILARITY.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
+    answer, _ = task_runtimes["feature-extraction"].answer(json.loads(match["body"]))
+    first, *others = answer["embeddings"]
+    cosines = [round(sum(a * b for a, b in zip(first, other)), 2) for other in others]
+    assert cosines == json.loads(match["printed"])
+    assert cosines[0] > cosines[1]  # STARBUCKS COFFEE is nearer COSTA COFFEE than SHELL OIL
