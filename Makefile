@@ -83,7 +83,7 @@ serve: $(VENV)/.installed $(PACKAGES)
 test: install $(PACKAGES)
 	$(PY) -m pytest
 
-synth: install
+synth: install $(CLASSIFIER)/model.pt
 	npx cdk synth --quiet
 
 bench: install $(PACKAGES)
@@ -98,7 +98,7 @@ APPROVAL ?= broadening
 # same for both: a stack deployed with -c stack_name=X is destroyed only with it).
 CDK_ARGS ?=
 
-deploy: install
+deploy: install $(CLASSIFIER)/model.pt
 	@$(PY) -m tools.preflight deploy
 	npx cdk deploy --all --require-approval $(APPROVAL) $(CDK_ARGS)
 

@@ -1,7 +1,11 @@
 """`make package` (python -m tools.package) refuses a folder it cannot serve with one line and exit
 status 2, and leaves nothing half-written: OUT is not created, an existing OUT is left as it was,
-and no temporary .OUT.* folder is left beside it. The CLI runs as a real subprocess; the parity
-refusal, which needs a graph that differs from its model, runs package() in-process.
+and no temporary .OUT.* folder is left beside it.
+
+The CLI runs as a real subprocess for some refusals and for one folder it serves; each subprocess
+pays torch's and transformers' import (seconds of CPU), so the other refusals call its main() in
+this process, the function `python -m tools.package` exits with. The parity refusal, which needs a
+graph that differs from its model, runs package() in-process.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ def _older_package(out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def cli(tiny_folder: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
-    """Every CLI scenario of this module, run at once (each pays torch's and transformers' import)."""
+    """The subprocess scenarios, run at once."""
     root = tmp_path_factory.mktemp("cli")
     bert = tiny_folder("bert", "text-classification")
     runs: dict[str, tuple[Run, list[str]]] = {}
@@ -91,19 +95,7 @@ def cli(tiny_folder: Callable[..., Path], tmp_path_factory: pytest.TempPathFacto
     (made_up / "config.json").write_text(json.dumps(config))
     scenario("made-up-architecture", made_up)
 
-    # An architecture transformers knows, with no head for the task asked (an image model).
-    vision = root / "vision-source"
-    transformers.ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64).save_pretrained(vision)
-    shutil.copy(bert / "tokenizer.json", vision / "tokenizer.json")
-    scenario("no-head-for-the-task", vision, "--task", "token-classification")
-
     scenario("unknown-task-option", bert, "--task", "translation", older_out=True)
-
-    card_task = copy_of(bert, "unknown-task-in-card")
-    (card_task / "model_card.json").write_text(json.dumps({"task": "translation"}))
-    scenario("unknown-task-in-card", card_task)
-
-    scenario("task-not-inferable", tiny_folder("bert", "feature-extraction"))
 
     # And one folder it can serve, over an older package: the contrast, and the replacement.
     scenario("served", tiny_folder("distilbert", "text-classification"), "--name", "tiny", "--version", "2.0.0", older_out=True)
@@ -139,21 +131,72 @@ def assert_refused(run: Run, pattern: str) -> str:
     return lines[0]
 
 
-REFUSALS = {
-    "no-tokenizer": r"no tokenizer\.json",
-    "made-up-architecture": r"transformers cannot load it as text-classification: .*`not-a-model`",
-    "no-head-for-the-task": r"transformers cannot load it as token-classification: .*ViTConfig",
-    "unknown-task-in-card": r"unknown task 'translation': TASK must be one of " + ", ".join(TASKS),
-    "task-not-inferable": r"cannot tell the task: .*\['BertModel'\].*name it with TASK=",
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("no-tokenizer", r"no tokenizer\.json"),
+        ("made-up-architecture", r"transformers cannot load it as text-classification: .*`not-a-model`"),
+    ],
+)
+def test_a_folder_it_cannot_serve_is_refused_with_one_line(cli: dict[str, Run], name: str, pattern: str) -> None:
+    line = assert_refused(cli[name], pattern)
+    assert str(cli[name].source) in line, "the line names the folder"
+
+
+def _vision_model(folder: Path, tokenizer_from: Path) -> Path:
+    """An architecture transformers knows, with no head for text tasks (an image model)."""
+    config = transformers.ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    config.save_pretrained(folder)
+    shutil.copy(tokenizer_from / "tokenizer.json", folder / "tokenizer.json")
+    return folder
+
+
+def _card_task(folder: Path, model: Path) -> Path:
+    shutil.copytree(model, folder)
+    (folder / "model_card.json").write_text(json.dumps({"task": "translation"}))
+    return folder
+
+
+IN_PROCESS = {
+    # name: (make the source folder from (folder, tiny_folder), options, pattern of the line)
+    "no-head-for-the-task": (
+        lambda folder, tiny: _vision_model(folder, tiny("bert", "text-classification")),
+        ["--task", "token-classification"],
+        r"transformers cannot load it as token-classification: .*ViTConfig",
+    ),
+    "unknown-task-in-card": (
+        lambda folder, tiny: _card_task(folder, tiny("bert", "text-classification")),
+        [],
+        r"unknown task 'translation': TASK must be one of " + ", ".join(TASKS),
+    ),
+    "task-not-inferable": (
+        lambda folder, tiny: tiny("bert", "feature-extraction"),
+        [],
+        r"cannot tell the task: .*\['BertModel'\].*name it with TASK=",
+    ),
 }
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", REFUSALS)
-def test_a_folder_it_cannot_serve_is_refused_with_one_line(cli: dict[str, Run], name: str) -> None:
-    line = assert_refused(cli[name], REFUSALS[name])
+@pytest.mark.parametrize("name", IN_PROCESS)
+@pytest.mark.parametrize("older_out", [False, True], ids=["no-out", "older-out"])
+def test_main_refuses_with_one_line(
+    tiny_folder: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, older_out: bool
+) -> None:
+    from tools.package import main
+
+    make_source, options, pattern = IN_PROCESS[name]
+    source = make_source(tmp_path / "source", tiny_folder)
+    out = tmp_path / "out"
+    if older_out:
+        _older_package(out)
+    run = Run(source, out, snapshot(out))
+    capsys.readouterr()
+    run.returncode = main([str(source), str(out), *options])
+    run.stdout, run.stderr = capsys.readouterr()
+    line = assert_refused(run, pattern)
     if name != "unknown-task-in-card":
-        assert str(cli[name].source) in line, "the line names the folder"
+        assert str(source.resolve()) in line, "the line names the folder"
 
 
 @pytest.mark.slow
@@ -190,9 +233,8 @@ def test_a_folder_it_can_serve_replaces_the_older_package(cli: dict[str, Run]) -
         assert float(np.abs(runtime.model.probabilities(TEXTS) - expected).max()) <= 1e-4, backend
 
 
-@pytest.mark.parametrize("older_out", [False, True], ids=["no-out", "older-out"])
-def test_parity_failure_is_refused_and_leaves_nothing(
-    tiny_folder: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, older_out: bool
+def test_parity_failure_is_refused_and_leaves_the_older_package(
+    tiny_folder: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A graph whose answers differ from the model's (here: exported from a slightly changed copy
     of it) fails the parity check: PackageError "parity off by X", one line, nothing written."""
@@ -209,8 +251,7 @@ def test_parity_failure_is_refused_and_leaves_nothing(
     monkeypatch.setattr(tools.package, "_export", export_another_model)
     source = tiny_folder("bert", "text-classification")
     out = tmp_path / "out"
-    if older_out:
-        _older_package(out)
+    _older_package(out)
     before = snapshot(out)
     with pytest.raises(PackageError) as refused:
         tools.package.package(source, out)
