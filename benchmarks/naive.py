@@ -44,7 +44,7 @@ class Naive:
     def answer(self, text: str) -> dict:
         if TASK == "token-classification":
             entities = self.pipeline(text)
-            return {"entities": [{k: (float(v) if k == "score" else v) for k, v in e.items()} for e in entities]}
+            return {"entities": [{k: getattr(v, "item", lambda v=v: v)() for k, v in e.items()} for e in entities]}
         inputs = self.encode(text)
         outputs = self.forward(inputs)
         if TASK == "text-classification":

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.lambda_events import http_v2_event, rest_event
+from tests.lambda_events import http_answer, http_v2_event, rest_event
 
 JSON = {"content-type": "application/json"}
 
@@ -108,3 +108,32 @@ def test_hostile_input_gets_a_clear_4xx_json_error(invoke, no_inference, event, 
 def test_method_not_allowed_names_the_allowed_method(invoke):
     response = invoke(rest_event(None, method="GET"))
     assert response["headers"]["Allow"] == "POST"
+
+
+EVERY_TASK_HOSTILE = [
+    # (id, request object, status, code, message)
+    ("ranking-field-on-a-task-without-labels", {"text": "a", "top_k": 2}, 400, "invalid_request", 'top_k: unknown field (allowed: "text", "texts")'),
+    ("threshold-on-a-task-without-labels", {"text": "a", "threshold": 0.5}, 400, "invalid_request", 'threshold: unknown field (allowed: "text", "texts")'),
+    ("blank-text", {"texts": ["a", "\u3000\t"]}, 400, "invalid_request", "texts[1]: must not be empty or only whitespace"),
+    ("text-over-the-limit", {"text": "x" * 1001}, 413, "text_too_long", "text: longer than the limit of 1000 characters"),
+    ("batch-over-the-limit", {"texts": ["a"] * 65}, 413, "too_many_texts", "texts: more than the limit of 64 texts (65 given)"),
+    ("object-text", {"text": {"a": 1}}, 400, "invalid_request", "text: Input should be a valid string"),
+]
+
+
+@pytest.mark.parametrize("task", ["token-classification", "feature-extraction"])
+@pytest.mark.parametrize(
+    ("request_object", "status", "code", "message"), [case[1:] for case in EVERY_TASK_HOSTILE], ids=[case[0] for case in EVERY_TASK_HOSTILE]
+)
+def test_every_task_refuses_bad_input_naming_the_field_and_limit_before_its_model(
+    invoke, handler_module, task_runtimes, monkeypatch, task, request_object, status, code, message
+):
+    runtime = task_runtimes[task]
+    monkeypatch.setattr(handler_module, "RUNTIME", runtime)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("invalid input reached the model")
+
+    monkeypatch.setattr(runtime.model, "answer", refuse)
+    answered, body = http_answer(invoke(post(request_object)))
+    assert (answered, body["error"]["code"], body["error"]["message"]) == (status, code, message)
