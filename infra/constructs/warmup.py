@@ -8,7 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-# The handler answers this event at once, without inference (DESIGN.md section 3).
+# The handler answers this event at once, without inference (docs/api.md, "Lambda events").
 WARMUP_EVENT = {"warmup": True}
 
 

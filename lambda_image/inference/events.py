@@ -1,4 +1,4 @@
-"""The kinds of event the function receives (DESIGN.md section 3), and the HTTP rules of the API.
+"""The kinds of event the function receives (docs/api.md, "Lambda events"), and the HTTP rules of the API.
 
 API Gateway REST (v1) and HTTP API (v2) proxy events are read into one HttpRequest, then the
 route, method, content type and body are checked in that order, each failure a RequestError.

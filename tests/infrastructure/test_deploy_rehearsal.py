@@ -1,5 +1,4 @@
-"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process (DESIGN.md
-section 5), so tools that read the deployed stack can be tested end to end without AWS.
+"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process, so tools that read the deployed stack can be tested end to end without AWS.
 
 moto skips the types it lacks (API Gateway Stage, Model, RequestValidator, GatewayResponse,
 CloudWatch Alarm) with a warning, and creates the rest: role, log group, function, REST API,

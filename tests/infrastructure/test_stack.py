@@ -1,4 +1,4 @@
-"""The default stack, property by property: what DESIGN.md section 4 promises."""
+"""The default stack, property by property: what docs/deploy.md promises."""
 
 from __future__ import annotations
 
