@@ -39,9 +39,11 @@ CASES = [pytest.param(a, t, False, id=f"{a}-{t}") for a in ARCHITECTURES for t i
 
 
 def _runtime(built: Built, backend: str, variant: str = "fp32") -> Runtime:
-    return Runtime.load(
-        Settings(MODEL_DIR=str(built.package.directory), MODEL_BACKEND=backend, MODEL_VARIANT=variant)
+    # One thread: the graphs are tiny, and the cores are shared.
+    settings = Settings(
+        MODEL_DIR=str(built.package.directory), MODEL_BACKEND=backend, MODEL_VARIANT=variant, TORCH_THREADS=1
     )
+    return Runtime.load(settings)
 
 
 def _answers(runtime: Runtime, **fields: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -108,7 +110,9 @@ def _check_classification(runtime: Runtime, case: Built) -> None:
             assert len(prediction["top_k"]) == 3
 
 
-def _check_threshold(answered: list[dict[str, Any]], row: np.ndarray, labels: list[str], threshold: float, context: str) -> None:
+def _check_threshold(
+    answered: list[dict[str, Any]], row: np.ndarray, labels: list[str], threshold: float, context: str
+) -> None:
     """Every label at or above the threshold, highest first (labels within the limit of it may go either way)."""
     sure_in = {label for label, p in zip(labels, row) if p >= threshold + LIMIT}
     maybe = {label for label, p in zip(labels, row) if abs(p - threshold) < LIMIT}
@@ -159,7 +163,9 @@ def _check_embeddings(runtime: Runtime, case: Built) -> None:
 
 
 @pytest.mark.parametrize(("architecture", "task", "multi_label"), CASES)
-def test_the_comparison_is_not_trivial(built: Callable[..., Built], architecture: str, task: str, multi_label: bool) -> None:
+def test_the_comparison_is_not_trivial(
+    built: Callable[..., Built], architecture: str, task: str, multi_label: bool
+) -> None:
     """Random models answer near-uniform scores, and no entities, unless their heads are scaled:
     the parity above would then prove little. These are properties of transformers' answers."""
     case = built(architecture, task, multi_label)
@@ -188,7 +194,8 @@ def test_the_comparison_is_not_trivial(built: Callable[..., Built], architecture
         distances = np.linalg.norm(embeddings[:, None] - embeddings[None], axis=-1)
         assert distances[~np.eye(len(TEXTS), dtype=bool)].min() > 1e-2
         if architecture == SENTENCE_TRANSFORMERS_ARCHITECTURE:
-            assert case.package.card["normalize"] is True and case.package.card["max_tokens"] == SENTENCE_TRANSFORMERS_MAX_SEQ_LENGTH
+            assert case.package.card["normalize"] is True
+            assert case.package.card["max_tokens"] == SENTENCE_TRANSFORMERS_MAX_SEQ_LENGTH
             assert np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)
 
 

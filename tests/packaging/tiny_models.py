@@ -145,14 +145,17 @@ def _unigram(specials: list[str], unk: str, first: str, last: str, *, lowercase:
     return tokenizer
 
 
+BERT_SPECIALS = {
+    "unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"
+}
 TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     "bert-wordpiece": TokenizerKind(
         lambda: _wordpiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], "[UNK]", "[CLS]", "[SEP]", lowercase=True),
-        {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"},
+        BERT_SPECIALS,
     ),
     "electra-wordpiece": TokenizerKind(  # cased, unlike BERT's
         lambda: _wordpiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], "[UNK]", "[CLS]", "[SEP]", lowercase=False),
-        {"unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"},
+        BERT_SPECIALS,
     ),
     "mpnet-wordpiece": TokenizerKind(  # MPNet's: WordPiece with RoBERTa's special tokens, <pad> = 1
         lambda: _wordpiece(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=True),
@@ -187,7 +190,7 @@ TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     ),
     "albert-unigram": TokenizerKind(  # ALBERT's SentencePiece: lowercased, <pad> = 0, [CLS] x [SEP]
         lambda: _unigram(["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"], "<unk>", "[CLS]", "[SEP]", lowercase=True),
-        {"unk_token": "<unk>", "pad_token": "<pad>", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"},
+        {**BERT_SPECIALS, "unk_token": "<unk>", "pad_token": "<pad>"},
     ),
 }
 
