@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", type=Path, help="a Hugging Face model folder (save_pretrained's output)")
     parser.add_argument("out", type=Path, help="the package folder to write, e.g. model_artifacts/<name>")
-    parser.add_argument("--task", choices=TASKS, help="default: model_card.json's task, else inferred from config.json")
+    # Not argparse's `choices`: its refusal is a usage block, not the one line every other refusal is.
+    parser.add_argument("--task", help=f"{', '.join(TASKS)}; default: model_card.json's task, else inferred from config.json")
     parser.add_argument("--name", help="default: model_card.json's name, else OUT's folder name")
     parser.add_argument("--version", help="default: model_card.json's version, else 1.0.0")
     args = parser.parse_args(argv)
