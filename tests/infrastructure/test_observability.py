@@ -40,6 +40,11 @@ def graphed_metrics(template: Template) -> set[tuple[str, ...]]:
     }
 
 
+def function_log_group(template: Template) -> str:
+    """The logical id of the function's log group (the API's access logs have another)."""
+    return only(template, "AWS::Lambda::Function")["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+
+
 def function_environment(template: Template) -> dict[str, str]:
     return only(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
 
@@ -75,7 +80,7 @@ def test_dashboard_graphs_the_cold_start_metric_the_function_publishes(template:
 def test_dashboard_reads_init_durations_from_the_functions_report_lines(template: Template) -> None:
     (log_widget,) = [widget for widget in dashboard_widgets(template) if widget["type"] == "log"]
     query = log_widget["properties"]["query"]
-    assert query.startswith(f"SOURCE '<{logical_id(template, 'AWS::Logs::LogGroup')}>' | ")
+    assert query.startswith(f"SOURCE '<{function_log_group(template)}>' | ")
     assert 'filter @type = "REPORT" and ispresent(@initDuration)' in query
     assert "avg(@initDuration)" in query and "max(@initDuration)" in query
 
@@ -121,7 +126,10 @@ def test_dashboard_name_holds_the_stack_and_region_and_the_outputs_point_to_it(t
 def test_outputs_name_the_function_and_its_log_group(template: Template) -> None:
     outputs = template.find_outputs("*")
     assert outputs["FunctionName"]["Value"] == {"Ref": logical_id(template, "AWS::Lambda::Function")}
-    assert outputs["LogGroupName"]["Value"] == {"Ref": logical_id(template, "AWS::Logs::LogGroup")}
+    assert outputs["LogGroupName"]["Value"] == {"Ref": function_log_group(template)}
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    access_logs = stage["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert outputs["AccessLogGroupName"]["Value"] == {"Ref": access_logs}
 
 
 def test_alarms_notify_nobody_by_default(template: Template) -> None:
