@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from inference import snapstart
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.model import TextClassifier
 from inference.schema import PredictRequest, RequestError, RequestSchema
@@ -56,6 +57,8 @@ class Runtime:
 RUNTIME = Runtime.load()
 logger = Logger(service=RUNTIME.settings.service_name)
 metrics = Metrics(namespace=RUNTIME.settings.metrics_namespace)
+# SnapStart's hooks (run only under SnapStart): a prediction before the snapshot, new seeds after a restore.
+snapstart.register(RUNTIME, logger, metrics)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)
