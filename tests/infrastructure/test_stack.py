@@ -251,6 +251,21 @@ def test_staging_repository_keeps_the_last_5_images_and_is_emptied_on_delete(def
     assert rule["action"] == {"type": "expire"}
 
 
+def test_staging_repository_scans_each_pushed_image(default_app: SynthesizedApp) -> None:
+    repository = only(default_app.staging_template, "AWS::ECR::Repository")
+    assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+
+
+def test_staging_bucket_blocks_every_kind_of_public_access(default_app: SynthesizedApp) -> None:
+    bucket = only(default_app.staging_template, "AWS::S3::Bucket")
+    assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
 def test_staging_bucket_is_emptied_and_deleted_on_destroy(default_app: SynthesizedApp) -> None:
     staging = default_app.staging_template
     staging.has_resource("AWS::S3::Bucket", {"DeletionPolicy": "Delete"})
