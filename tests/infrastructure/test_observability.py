@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.infrastructure.synth import ALARM_TOPIC_ARN, REPO_ROOT, SynthesizedApp
-from tests.infrastructure.test_stack import only
+from tests.infrastructure.test_stack import access_log_group, only
 
 ALARM_EMAIL = "ops@example.com"
 
@@ -127,9 +127,7 @@ def test_outputs_name_the_function_and_its_log_group(template: Template) -> None
     outputs = template.find_outputs("*")
     assert outputs["FunctionName"]["Value"] == {"Ref": logical_id(template, "AWS::Lambda::Function")}
     assert outputs["LogGroupName"]["Value"] == {"Ref": function_log_group(template)}
-    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
-    access_logs = stage["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
-    assert outputs["AccessLogGroupName"]["Value"] == {"Ref": access_logs}
+    assert outputs["AccessLogGroupName"]["Value"] == {"Ref": access_log_group(template)}
 
 
 def test_alarms_notify_nobody_by_default(template: Template) -> None:
