@@ -252,7 +252,7 @@ def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: f
         costs.append(
             Cost(
                 "SnapStart snapshot cache",
-                f"1 version × {memory_gb:g} GB × {HOURS_PER_MONTH} h × ${SNAPSHOT_CACHE_GB_SECOND}/GB-s",
+                f"1 version × {memory_gb:g} GB × {HOURS_PER_MONTH} h × ${SNAPSHOT_CACHE_GB_SECOND:.10f}/GB-s",
                 memory_gb * HOURS_PER_MONTH * 3600 * SNAPSHOT_CACHE_GB_SECOND,
             )
         )
