@@ -58,7 +58,7 @@ RUNTIME = Runtime.load()
 logger = Logger(service=RUNTIME.settings.service_name)
 metrics = Metrics(namespace=RUNTIME.settings.metrics_namespace)
 # SnapStart's hooks (run only under SnapStart): a prediction before the snapshot, new seeds after a restore.
-snapstart.register(RUNTIME, logger, metrics)
+snapstart.register(lambda: RUNTIME.predict(RUNTIME.schema.validate({"text": "SNAPSHOT WARM-UP"})), logger, metrics)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

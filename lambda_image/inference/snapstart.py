@@ -16,24 +16,24 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
-SNAPSHOT_TEXT = "SNAPSHOT WARM-UP 0000"
 
 
-def register(runtime, logger: Logger, metrics: Metrics) -> None:
-    """Registers the hooks for `runtime` (inference.handler.Runtime); the runtime runs them."""
-    register_before_snapshot(_before_snapshot, runtime, logger)
+def register(predict_once: Callable[[], object], logger: Logger, metrics: Metrics) -> None:
+    """Registers the hooks, which the Lambda runtime runs; `predict_once` answers one request."""
+    register_before_snapshot(_before_snapshot, predict_once, logger)
     register_after_restore(_after_restore, logger, metrics)
 
 
-def _before_snapshot(runtime, logger: Logger) -> None:
+def _before_snapshot(predict_once: Callable[[], object], logger: Logger) -> None:
     started = time.perf_counter()
-    runtime.predict(runtime.schema.validate({"text": SNAPSHOT_TEXT}))
+    predict_once()
     logger.info("snapshot warm-up", extra={"latency_ms": round((time.perf_counter() - started) * 1000, 1)})
 
 

@@ -35,11 +35,15 @@ def draws() -> tuple:
     return random.random(), float(np.random.random()), float(torch.rand(1))
 
 
-def test_the_handler_registers_its_hooks_with_its_runtime_logger_and_metrics(handler_module) -> None:
-    ((_, before_args, _),) = registered(get_before_snapshot())
+def test_the_handler_registers_its_hooks_with_its_logger_and_metrics(handler_module) -> None:
+    ((_, (predict_once, before_logger), _),) = registered(get_before_snapshot())
     ((_, after_args, _),) = registered(get_after_restore())
-    assert before_args == (handler_module.RUNTIME, handler_module.logger)
+    assert before_logger is handler_module.logger
     assert after_args == (handler_module.logger, handler_module.metrics)
+    # What the hook runs before the snapshot is a real prediction of the loaded model.
+    answer = predict_once()
+    assert answer["label"] in handler_module.RUNTIME.classifier.labels
+    assert answer["model"]["name"] == handler_module.RUNTIME.classifier.name
 
 
 def test_before_the_snapshot_the_model_answers_one_prediction(before_snapshot, handler_log) -> None:
