@@ -126,6 +126,7 @@ class StagingStack(DefaultStagingStack):
         # Each pushed image is scanned for known vulnerabilities (ECR basic scanning costs nothing).
         for repository in (child for child in self.node.children if isinstance(child, ecr.Repository)):
             repository.node.default_child.image_scanning_configuration = {"scanOnPush": True}
+            # Once per repository: this runs again for every image of the app.
             if not repository.node.default_child.get_metadata("checkov"):
                 skip_repository_checks(repository)
         return location
