@@ -46,11 +46,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt lambda_image/requireme
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
+# checkov pins boto3, botocore and packaging older than requirements-dev.txt does: a venv of its own.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
 # The classifier is trained when missing, or always with FORCE=1 (a phony prerequisite is never up
 # to date); FORCE=0 does not retrain (the weights are not in git).

@@ -9,6 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from inference.package import PackageError
+from infra.checkov_skips import add_checkov_skips
 from infra.config import ConfigError, InferenceConfig
 from infra.nag import add_nag_checks
 from infra.stack import InferenceStack
@@ -20,6 +21,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     config = InferenceConfig.from_context(app.node)
     stack = InferenceStack(app, config=config)
     add_nag_checks(app, stack, config)
+    add_checkov_skips(stack, config)
     return app
 
 

@@ -168,7 +168,16 @@ class InferenceConfig:
     iam_auth: bool = setting(Flag())
     cors_allow_origins: tuple[str, ...] = setting(OriginList())
     provisioned_concurrency: int = setting(IntRange(0, 1000))
+    # Lambda SnapStart on published versions, behind the `live` alias (docs/deploy.md).
+    snapstart: bool = setting(Flag())
+    # /tmp's size; Lambda's 512 MB is free, more is billed (and SnapStart refuses it).
+    ephemeral_storage_mb: int = setting(IntRange(512, 10240))
+    # X-Ray traces of the API stage and the function; off by default (X-Ray bills per trace).
+    xray_tracing: bool = setting(Flag())
     log_retention_days: logs.RetentionDays = setting(Choice(LOG_RETENTION))
+    # One JSON line per API request in a log group of the stack; needs the region's API Gateway
+    # CloudWatch role (docs/deploy.md), which `make deploy`'s preflight checks.
+    api_access_logs: bool = setting(Flag())
     # The dashboard is $3 a month (beyond an account's first 3): most of what the stack costs idle.
     dashboard_enabled: bool = setting(Flag())
     image_keep_last: int = setting(IntRange(1, 100))
@@ -188,6 +197,17 @@ class InferenceConfig:
         if self.backend == "onnx" and self.model_variant != "fp32":
             raise ConfigError(
                 f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only"
+            )
+        # Lambda refuses SnapStart together with either (docs/deploy.md).
+        if self.snapstart and self.provisioned_concurrency:
+            raise ConfigError(
+                f"snapstart=true with provisioned_concurrency={self.provisioned_concurrency} is not allowed: "
+                "Lambda does not support SnapStart with provisioned concurrency (set one of them to false/0)"
+            )
+        if self.snapstart and self.ephemeral_storage_mb > 512:
+            raise ConfigError(
+                f"snapstart=true with ephemeral_storage_mb={self.ephemeral_storage_mb} is not allowed: "
+                "Lambda supports SnapStart only with 512 MB of ephemeral storage"
             )
 
     @classmethod

@@ -29,14 +29,20 @@ def _acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
 
 def _acknowledge_api(stack: InferenceStack, config: InferenceConfig) -> None:
     api = stack.predict_api.api
-    logging_reason = (
-        "API Gateway can only log to CloudWatch through an account-wide setting (AWS::ApiGateway::Account) "
-        "that this stack would overwrite for every API in the region, and execution logs go to a log group "
-        "outside the stack that never expires. The function logs one JSON line per request (request id, "
-        "count, latency, status) and the API's 4xx/5xx/latency metrics are alarmed."
+    _acknowledge(
+        api.deployment_stage,
+        "AwsSolutions-APIG6",
+        "Execution logs go to a log group API Gateway creates outside the stack, which never expires, and with "
+        "data tracing they carry the request bodies (the texts). The stage writes access logs instead (one "
+        "JSON line per request, no body) and the function one JSON line per request.",
     )
-    _acknowledge(api.deployment_stage, "AwsSolutions-APIG1", logging_reason)
-    _acknowledge(api.deployment_stage, "AwsSolutions-APIG6", logging_reason)
+    if not config.api_access_logs:
+        _acknowledge(
+            api.deployment_stage,
+            "AwsSolutions-APIG1",
+            "Access logs are off by configuration (api_access_logs=false), for regions without API Gateway's "
+            "CloudWatch role; the function still logs one JSON line per request and the API's metrics are alarmed.",
+        )
     _acknowledge(
         api.deployment_stage,
         "AwsSolutions-APIG3",
@@ -49,6 +55,13 @@ def _acknowledge_api(stack: InferenceStack, config: InferenceConfig) -> None:
         "The API serves machines, not signed-in users: there is no user pool. Its auth options are IAM (SigV4, "
         "iam_auth=true) and API keys with a usage plan (api_key_required=true).",
     )
+    if config.xray_tracing:
+        _acknowledge(
+            stack.model.function.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords, which tracing needs, have no resource-level "
+            "permissions.",
+        )
     if not config.iam_auth:
         _acknowledge(
             api,

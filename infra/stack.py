@@ -28,7 +28,8 @@ class InferenceStack(cdk.Stack):
         # Read as the runtime reads it: a package it cannot serve stops synth with one line (PackageError).
         package = served_package(config.backend, config.model_variant)
         limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
-        model = ModelFunction(self, "Model", config=config, package=SERVED_PACKAGE)
+        # Kept for infra/nag.py, which acknowledges findings on the function's role.
+        self.model = model = ModelFunction(self, "Model", config=config, package=SERVED_PACKAGE)
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.
         self.predict_api = PredictApi(
             self,
@@ -40,6 +41,8 @@ class InferenceStack(cdk.Stack):
             api_key_required=config.api_key_required,
             iam_auth=config.iam_auth,
             cors_allow_origins=config.cors_allow_origins,
+            access_log_retention=config.log_retention_days if config.api_access_logs else None,
+            tracing_enabled=config.xray_tracing,
         )
         if config.warmup_enabled:
             WarmupSchedule(self, "Warmup", target=model.invoke_target, rate_minutes=config.warmup_rate_minutes)
@@ -73,6 +76,13 @@ class InferenceStack(cdk.Stack):
         cdk.CfnOutput(
             self, "LogGroupName", value=model.log_group.log_group_name, description="aws logs tail <name> --follow"
         )
+        if self.predict_api.access_logs:
+            cdk.CfnOutput(
+                self,
+                "AccessLogGroupName",
+                value=self.predict_api.access_logs.log_group_name,
+                description="The API's access logs: one JSON line per request",
+            )
         if config.dashboard_enabled:
             dashboard = ServiceDashboard(
                 self, "Dashboard", function=model.function, log_group=model.log_group, api=self.predict_api.api

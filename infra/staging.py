@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import jsii
 from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -27,11 +28,13 @@ from aws_cdk.app_staging_synthesizer_alpha import (
     AppStagingSynthesizer,
     DefaultStagingStack,
     FileStagingLocation,
+    ImageStagingLocation,
     IStagingResources,
     IStagingResourcesFactory,
 )
 from constructs import IConstruct
 
+from infra.checkov_skips import skip_repository_checks, skip_staging_checks
 from infra.config import InferenceConfig
 
 # Construct ids aws-cdk-lib gives the bucket-emptying Lambda's provider and its parts.
@@ -108,11 +111,24 @@ class StagingStack(DefaultStagingStack):
         location = super().add_file(**asset._values)
         provider = self.node.try_find_child(AUTO_DELETE_PROVIDER)
         if provider is not None and provider.node.try_find_child("Logs") is None:
-            self._log_to_a_group_of_this_stack(provider)
+            log_group = self._log_to_a_group_of_this_stack(provider)
             # Once, right after the base method created the bucket, the provider and their grants.
             bucket = self.node.find_child(STAGING_BUCKET)
             bucket.node.default_child.tags.set_tag(AUTO_DELETE_TAG, "true")
+            # Only CDK's roles ever read or write it: no ACL or policy may make it public.
+            bucket.node.default_child.public_access_block_configuration = s3.BlockPublicAccess.BLOCK_ALL
             self._grant_only_the_s3_actions_used(bucket, provider)
+            skip_staging_checks(bucket, provider.node.find_child("Handler"), log_group)
+        return location
+
+    def add_docker_image(self, asset) -> ImageStagingLocation:
+        location = super().add_docker_image(**asset._values)
+        # Each pushed image is scanned for known vulnerabilities (ECR basic scanning costs nothing).
+        for repository in (child for child in self.node.children if isinstance(child, ecr.Repository)):
+            repository.node.default_child.image_scanning_configuration = {"scanOnPush": True}
+            # Once per repository: this runs again for every image of the app.
+            if not repository.node.default_child.get_metadata("checkov"):
+                skip_repository_checks(repository)
         return location
 
     def _grant_only_the_s3_actions_used(self, bucket: s3.Bucket, emptying_provider: IConstruct) -> None:
@@ -148,7 +164,7 @@ class StagingStack(DefaultStagingStack):
             )
         bucket.policy.node.default_child.policy_document = iam.PolicyDocument(statements=bucket_policy)
 
-    def _log_to_a_group_of_this_stack(self, provider: IConstruct) -> None:
+    def _log_to_a_group_of_this_stack(self, provider: IConstruct) -> logs.LogGroup:
         log_group = logs.LogGroup(provider, "Logs", retention=self._log_retention, removal_policy=RemovalPolicy.DESTROY)
         # Deleted after the Lambda (which refers to it), so its last run still has somewhere to log.
         provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
@@ -162,6 +178,7 @@ class StagingStack(DefaultStagingStack):
                 "Resource": log_group.log_group_arn,
             }
         )
+        return log_group
 
 
 @jsii.implements(IStagingResourcesFactory)

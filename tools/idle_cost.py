@@ -33,6 +33,10 @@ GB = 1024**3
 LAMBDA_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 PROVISIONED_GB_SECOND = {"x86_64": 0.0000041667, "arm64": 0.0000033334}
 LAMBDA_REQUEST = 0.20 / 1e6
+# SnapStart (Python): the cached snapshot of each published version, by the function's memory, and
+# each restore of an execution environment from it.
+SNAPSHOT_CACHE_GB_SECOND = 0.0000015046
+SNAPSHOT_RESTORE_GB = 0.0001397998
 ALARM_MONTH = 0.10  # standard resolution
 DASHBOARD_MONTH = 3.00  # the first 3 dashboards of an account are free
 KMS_KEY_MONTH = 1.00
@@ -132,6 +136,10 @@ class App:
             raise AssemblyError(f"the warm-up rule is not {expected}: {schedule!r}") from None
 
     @property
+    def snapstart(self) -> bool:
+        return self.function.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions"
+
+    @property
     def provisioned_concurrency(self) -> int:
         return sum(
             alias.get("ProvisionedConcurrencyConfig", {}).get("ProvisionedConcurrentExecutions", 0)
@@ -226,13 +234,7 @@ def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: f
             pings * billed_ms / 1000 * memory_gb * gb_second,
             True,
         ),
-        Cost(
-            "Lambda init after recycling",
-            f"{recycles:.0f} cold starts (assumed every {24 // RECYCLES_PER_DAY} h) × {timing.init_seconds:.1f} s "
-            f"(measured) × {memory_gb:g} GB",
-            recycles * timing.init_seconds * memory_gb * gb_second,
-            True,
-        ),
+        _recycling(app.snapstart, recycles, timing, memory_gb, gb_second),
         Cost(
             "CloudWatch Logs (warm-up)",
             f"{pings:,.0f} × {log_bytes:.0f} bytes × ${LOGS_INGESTED_GB:.2f}/GB",
@@ -246,6 +248,15 @@ def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: f
             True,
         ),
     ]
+    if app.snapstart:
+        # One published version is live at a time: CloudFormation deletes the one a deploy replaces.
+        costs.append(
+            Cost(
+                "SnapStart snapshot cache",
+                f"1 version × {memory_gb:g} GB × {HOURS_PER_MONTH} h × ${SNAPSHOT_CACHE_GB_SECOND:.10f}/GB-s",
+                memory_gb * HOURS_PER_MONTH * 3600 * SNAPSHOT_CACHE_GB_SECOND,
+            )
+        )
     if keys := len(app.of_type("AWS::KMS::Key")):
         costs.append(Cost("KMS key (alarm topic)", f"{keys} × ${KMS_KEY_MONTH:.2f}", keys * KMS_KEY_MONTH))
     if provisioned := app.provisioned_concurrency:
@@ -257,6 +268,24 @@ def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: f
             )
         )
     return costs
+
+
+def _recycling(snapstart: bool, recycles: float, timing: HandlerTiming, memory_gb: float, gb_second: float) -> Cost:
+    """A recycled warm environment is replaced by a cold start, or with SnapStart by a restore."""
+    every = f"assumed every {24 // RECYCLES_PER_DAY} h"
+    if snapstart:
+        return Cost(
+            "SnapStart restores after recycling",
+            f"{recycles:.0f} restores ({every}) × {memory_gb:g} GB × ${SNAPSHOT_RESTORE_GB}/GB",
+            recycles * memory_gb * SNAPSHOT_RESTORE_GB,
+            True,
+        )
+    return Cost(
+        "Lambda init after recycling",
+        f"{recycles:.0f} cold starts ({every}) × {timing.init_seconds:.1f} s (measured) × {memory_gb:g} GB",
+        recycles * timing.init_seconds * memory_gb * gb_second,
+        True,
+    )
 
 
 def table(costs: list[Cost], warmup_minutes: int) -> str:

@@ -86,6 +86,23 @@ def cdk_bootstrap(workspace: Workspace) -> str:
     return f"version {version} (qualifier {qualifier})"
 
 
+def api_gateway_logging_role(workspace: Workspace) -> str:
+    """The API's access logs (api_access_logs, on by default) go to CloudWatch through the role that
+    the region's API Gateway account settings name: without one, CloudFormation fails the stage."""
+    if str(workspace.context.get("api_access_logs", True)).lower() == "false":
+        return "not needed (api_access_logs is false in cdk.json)"
+    try:
+        role = workspace.session.client("apigateway").get_account().get("cloudwatchRoleArn")
+    except (ClientError, BotoCoreError) as error:
+        raise CheckFailed(f"cannot read API Gateway's account settings: {error}") from None
+    if not role:
+        raise CheckFailed(
+            f"API Gateway in {workspace.session.region_name} has no CloudWatch Logs role, which the API's access logs "
+            "need: set one as docs/deploy.md shows, or set api_access_logs to false in cdk.json"
+        )
+    return role
+
+
 def docker(workspace: Workspace) -> str:
     # CDK builds the image with the command CDK_DOCKER names (finch, podman, ...), else docker.
     command = os.environ.get("CDK_DOCKER", "docker")
@@ -125,6 +142,7 @@ CHECKS = {
     "deploy": [
         AWS_ACCOUNT,
         Check("CDK bootstrap", cdk_bootstrap, needs_aws=True),
+        Check("API Gateway logging role", api_gateway_logging_role, needs_aws=True),
         Check("Docker", docker),
         Check("model", model_built),
     ],

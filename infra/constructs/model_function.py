@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import Annotations, Duration, IgnoreMode, RemovalPolicy, Size
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -58,14 +58,39 @@ SECRETS = [
     "**/.netrc",
     "**/.pypirc",
 ]
+# Read by libraries, not by the runtime's settings: huggingface_hub (never reach a model hub) and
+# Powertools' logger.
+LIBRARY_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "LOG_LEVEL": "INFO"}
+
+
+def runtime_environment(config: InferenceConfig) -> dict[str, str]:
+    """The runtime's settings (lambda_image/inference/settings.py `Settings`, one variable per field
+    but the memory size, which Lambda sets); tests/infrastructure/test_runtime_settings.py reads
+    them back through Settings for every variant."""
+    return {
+        "MODEL_DIR": MODEL_DIR,
+        "MAX_TEXT_CHARS": str(config.max_text_chars),
+        "MAX_BATCH": str(config.max_batch),
+        "MAX_BODY_BYTES": str(config.max_body_bytes),
+        "DEFAULT_TOP_K": str(config.default_top_k),
+        "TORCH_THREADS": str(config.torch_threads),
+        "MODEL_VARIANT": config.model_variant,
+        "MODEL_BACKEND": config.backend,
+        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        # Behind a proxy integration API Gateway answers only the CORS preflight; the handler adds
+        # Access-Control-Allow-Origin to the answers themselves (empty: no CORS headers).
+        "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
+    }
 
 
 class ModelFunction(Construct):
     """The inference function serving one package of model_artifacts/, its log group and,
-    optionally, provisioned concurrency.
+    optionally, provisioned concurrency or SnapStart.
 
     `invoke_target` is what callers (API, warm-up) should invoke: the `live` alias when
-    provisioned concurrency is on (the concurrency belongs to the alias), else the function.
+    provisioned concurrency or SnapStart is on (both belong to a published version), else the
+    function.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: InferenceConfig, package: str) -> None:
@@ -97,35 +122,28 @@ class ModelFunction(Construct):
             ),
             architecture=config.architecture,
             memory_size=config.memory_mb,
+            ephemeral_storage_size=Size.mebibytes(config.ephemeral_storage_mb),
             timeout=Duration.seconds(config.timeout_seconds),
+            # Snapshots of the initialized function (model loaded, one prediction run) are taken
+            # when a version is published; only the `live` alias below invokes one.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snapstart else None,
+            tracing=lambda_.Tracing.ACTIVE if config.xray_tracing else None,
             role=role,
             log_group=self.log_group,
-            # Only used with provisioned concurrency; a retained version would outlive the stack.
+            # Only used by the alias; a retained version would outlive the stack.
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
-            environment={
-                "MODEL_DIR": MODEL_DIR,
-                "MAX_TEXT_CHARS": str(config.max_text_chars),
-                "MAX_BATCH": str(config.max_batch),
-                "MAX_BODY_BYTES": str(config.max_body_bytes),
-                "DEFAULT_TOP_K": str(config.default_top_k),
-                "TORCH_THREADS": str(config.torch_threads),
-                "MODEL_VARIANT": config.model_variant,
-                "MODEL_BACKEND": config.backend,
-                "HF_HUB_OFFLINE": "1",
-                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "LOG_LEVEL": "INFO",
-                # Behind a proxy integration API Gateway answers only the CORS preflight; the
-                # handler adds Access-Control-Allow-Origin to the answers themselves.
-                **({"CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins)} if config.cors_allow_origins else {}),
-            },
+            environment={**runtime_environment(config), **LIBRARY_ENVIRONMENT},
         )
+        if config.snapstart:
+            Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish", "The live alias below invokes a published version."
+            )
         self.invoke_target: lambda_.IFunction = self.function
-        if config.provisioned_concurrency:
+        if config.provisioned_concurrency or config.snapstart:
             self.invoke_target = lambda_.Alias(
                 self,
                 "Live",
                 alias_name="live",
                 version=self.function.current_version,
-                provisioned_concurrent_executions=config.provisioned_concurrency,
+                provisioned_concurrent_executions=config.provisioned_concurrency or None,
             )

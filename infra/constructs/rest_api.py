@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 STAGE = "prod"
@@ -19,6 +21,20 @@ SIZE_RULES = ("maxLength", "maxItems")
 # messageString is already a quoted JSON string.
 ERROR_TEMPLATE = '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
 CORS_HEADERS = ["Content-Type", "X-Api-Key", "Authorization", "X-Amz-Date", "X-Amz-Security-Token"]
+# One JSON line per request: who (source IP), when, what route, how it ended and how long it
+# took. Never the body, the path's values or the query string: they may carry personal data.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLatencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "responseLength": "$context.responseLength",
+    "errorType": "$context.error.responseType",
+    "sourceIp": "$context.identity.sourceIp",
+}
 
 
 class PredictApi(Construct):
@@ -37,8 +53,16 @@ class PredictApi(Construct):
         api_key_required: bool,
         iam_auth: bool,
         cors_allow_origins: Sequence[str],
+        access_log_retention: logs.RetentionDays | None,
+        tracing_enabled: bool,
     ) -> None:
+        """`access_log_retention`: the access logs' retention, or None for no access logs."""
         super().__init__(scope, construct_id)
+        self.access_logs = (
+            logs.LogGroup(self, "AccessLogs", retention=access_log_retention, removal_policy=RemovalPolicy.DESTROY)
+            if access_log_retention
+            else None
+        )
         self.api = apigw.RestApi(
             self,
             "Api",
@@ -46,12 +70,17 @@ class PredictApi(Construct):
             rest_api_name=Stack.of(self).stack_name,
             description="Transaction classifier: POST /predict",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # Logging to CloudWatch would need an account-wide role setting; see infra/nag.py.
+            # The account-wide CloudWatch role is the region's, not this stack's (docs/deploy.md).
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
                 stage_name=STAGE,
                 throttling_rate_limit=throttle_rate_limit,
                 throttling_burst_limit=throttle_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs) if self.access_logs else None,
+                access_log_format=(
+                    apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)) if self.access_logs else None
+                ),
+                tracing_enabled=tracing_enabled,
             ),
             default_method_options=apigw.MethodOptions(
                 authorization_type=apigw.AuthorizationType.IAM if iam_auth else apigw.AuthorizationType.NONE,

@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from inference import snapstart
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.runtime import Runtime
 from inference.schema import RequestError
@@ -28,6 +29,8 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 RUNTIME = Runtime.load()
 logger = Logger(service=RUNTIME.settings.service_name)
 metrics = Metrics(namespace=RUNTIME.settings.metrics_namespace)
+# SnapStart's hooks (run only under SnapStart): a prediction before the snapshot, new seeds after a restore.
+snapstart.register(lambda: RUNTIME.answer({"text": "SNAPSHOT WARM-UP"}), logger, metrics)
 
 
 @metrics.log_metrics(capture_cold_start_metric=True)

@@ -6,6 +6,7 @@ locally they default to values that work from a clone of the repository.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,10 @@ from inference.package import Backend, Variant
 LAMBDA_MB_PER_VCPU = 1769
 # The demo classifier's package in a clone of the repository (the image sets MODEL_DIR).
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "transaction-classifier"
+# The runtime's own variables start with one of these, so an unknown one (a typo, a renamed
+# setting) is refused at init rather than ignored. (TORCH_THREADS is ours too, but TORCH_ is
+# torch's prefix: TORCH_HOME, TORCH_LOGS, ...)
+RESERVED_PREFIXES = ("MODEL_", "MAX_", "DEFAULT_", "CORS_")
 
 
 def _comma_separated(value: object) -> object:
@@ -48,6 +53,17 @@ class Settings(BaseModel):
     cors_allow_origins: Annotated[tuple[str, ...], BeforeValidator(_comma_separated)] = Field(
         (), alias="CORS_ALLOW_ORIGINS"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unknown_variable_of_ours(cls, data: object) -> object:
+        if isinstance(data, Mapping):
+            own = sorted(field.alias for field in cls.model_fields.values())
+            for name in sorted(key for key in data if str(key).startswith(RESERVED_PREFIXES) and key not in own):
+                close = difflib.get_close_matches(name, own, n=1)
+                hint = f"did you mean {close[0]}?" if close else "the runtime's variables: " + ", ".join(own)
+                raise ValueError(f"{name} is not a setting of the runtime ({hint})")
+        return data
 
     @model_validator(mode="after")
     def _onnx_serves_fp32_only(self) -> Settings:

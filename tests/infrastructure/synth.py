@@ -36,6 +36,10 @@ VARIANTS: dict[str, dict[str, str]] = {
     "alarm_email_and_topic": {"alarm_email": "ops@example.com", "alarm_topic_arn": ALARM_TOPIC_ARN},
     "onnx": {"backend": "onnx"},
     "int8": {"model_variant": "int8"},
+    "snapstart": {"snapstart": "true"},
+    "ephemeral_storage": {"ephemeral_storage_mb": "2048"},
+    "xray_tracing": {"xray_tracing": "true"},
+    "access_logs_off": {"api_access_logs": "false"},
 }
 STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 

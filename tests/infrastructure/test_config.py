@@ -22,7 +22,7 @@ def config_from(**overrides: object) -> InferenceConfig:
 def test_cdk_json_sets_every_config_key() -> None:
     keys = {field.name for field in dataclasses.fields(InferenceConfig)}
     assert keys <= set(CDK_CONTEXT)
-    assert {key for key in CDK_CONTEXT if not key.startswith("@aws-cdk/")} == keys
+    assert {key for key in CDK_CONTEXT if not key.startswith("@")} == keys
 
 
 def test_cdk_json_defaults_are_the_documented_ones() -> None:
@@ -37,6 +37,12 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
     assert (config.api_key_required, config.iam_auth, config.cors_allow_origins) == (False, False, ())
     assert (config.provisioned_concurrency, config.image_keep_last) == (0, 5)
     assert config.log_retention_days == logs.RetentionDays.ONE_MONTH
+    assert (config.snapstart, config.ephemeral_storage_mb, config.xray_tracing, config.api_access_logs) == (
+        False,
+        512,
+        False,
+        True,
+    )
 
 
 def test_command_line_strings_are_parsed_to_typed_values() -> None:
@@ -100,6 +106,10 @@ def test_config_is_frozen() -> None:
         ("stack_name", "api-", "hyphen-separated words starting with a letter"),
         ("stack_name", "A" * 21, "at most 20 characters"),
         ("provisioned_concurrency", "-1", "an integer in 0..1000"),
+        ("snapstart", "on", "true or false"),
+        ("ephemeral_storage_mb", "256", "an integer in 512..10240"),
+        ("xray_tracing", "1", "true or false"),
+        ("api_access_logs", "maybe", "true or false"),
         # Throttling cannot be switched off.
         ("throttle_rate_limit", "0", "an integer in 1..10000"),
         ("throttle_burst_limit", "0", "an integer in 1..5000"),
@@ -116,6 +126,28 @@ def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: objec
     assert message.startswith(f"{key}={value} is not allowed: expected ")
     assert allowed in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            {"provisioned_concurrency": "2"},
+            "snapstart=true with provisioned_concurrency=2 is not allowed: Lambda does not support SnapStart with "
+            "provisioned concurrency (set one of them to false/0)",
+        ),
+        (
+            {"ephemeral_storage_mb": "1024"},
+            "snapstart=true with ephemeral_storage_mb=1024 is not allowed: Lambda supports SnapStart only with "
+            "512 MB of ephemeral storage",
+        ),
+    ],
+)
+def test_snapstart_is_refused_with_provisioned_concurrency_or_more_ephemeral_storage(setting, message) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(snapstart="true", **setting)
+    assert str(raised.value) == message
+    assert config_from(snapstart="true").snapstart is True
 
 
 def test_memory_starts_at_512_mb_above_the_measured_peak() -> None:
@@ -169,6 +201,11 @@ def test_a_missing_key_says_where_to_set_it() -> None:
         (
             "backend=onnx model_variant=int8",
             "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",
+        ),
+        (
+            "snapstart=true provisioned_concurrency=1",
+            "Invalid configuration: snapstart=true with provisioned_concurrency=1 is not allowed: Lambda does not "
+            "support SnapStart with provisioned concurrency (set one of them to false/0)",
         ),
     ],
 )

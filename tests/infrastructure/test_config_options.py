@@ -92,6 +92,52 @@ def test_provisioned_concurrency_puts_a_live_alias_in_front_of_the_function(synt
     template.has_resource_properties("AWS::Events::Rule", {"Targets": [Match.object_like({"Arn": {"Ref": alias_id}})]})
 
 
+def test_snapstart_snapshots_published_versions_which_the_api_and_the_warmup_invoke(synthesize) -> None:
+    template = synthesize("snapstart").app_template
+    template.has_resource_properties("AWS::Lambda::Function", {"SnapStart": {"ApplyOn": "PublishedVersions"}})
+    (version_id,) = template.find_resources("AWS::Lambda::Version", {"DeletionPolicy": "Delete"})
+    (alias,) = template.find_resources("AWS::Lambda::Alias").values()
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
+    assert "ProvisionedConcurrencyConfig" not in alias["Properties"]
+    (alias_id,) = template.find_resources("AWS::Lambda::Alias")
+    methods = template.find_resources("AWS::ApiGateway::Method").values()
+    assert methods and all({"Ref": alias_id} in method["Properties"]["Integration"]["Uri"]["Fn::Join"][1] for method in methods)
+    template.has_resource_properties("AWS::Events::Rule", {"Targets": [Match.object_like({"Arn": {"Ref": alias_id}})]})
+    # Only the alias may be invoked by the API and the rule: never the unpublished $LATEST.
+    permissions = template.find_resources("AWS::Lambda::Permission").values()
+    assert permissions and all(p["Properties"]["FunctionName"] == {"Ref": alias_id} for p in permissions)
+
+
+def test_snapstart_is_off_by_default(template) -> None:
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert "SnapStart" not in function["Properties"]
+
+
+def test_ephemeral_storage_sizes_tmp(synthesize, template) -> None:
+    template.has_resource_properties("AWS::Lambda::Function", {"EphemeralStorage": {"Size": 512}})
+    synthesize("ephemeral_storage").app_template.has_resource_properties(
+        "AWS::Lambda::Function", {"EphemeralStorage": {"Size": 2048}}
+    )
+
+
+def test_xray_tracing_traces_the_stage_and_the_function(synthesize, template) -> None:
+    traced = synthesize("xray_tracing").app_template
+    traced.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": True})
+    traced.has_resource_properties("AWS::Lambda::Function", {"TracingConfig": {"Mode": "Active"}})
+    template.has_resource_properties("AWS::ApiGateway::Stage", {"TracingEnabled": False})
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert "TracingConfig" not in function["Properties"]
+
+
+def test_access_logs_off_leaves_the_stage_without_them_and_their_log_group(synthesize) -> None:
+    template = synthesize("access_logs_off").app_template
+    (stage,) = template.find_resources("AWS::ApiGateway::Stage").values()
+    assert "AccessLogSetting" not in stage["Properties"]
+    template.resource_count_is("AWS::Logs::LogGroup", 1)
+    assert "AccessLogGroupName" not in template.find_outputs("*")
+
+
 def test_cors_answers_preflight_for_the_configured_origins(synthesize) -> None:
     template = synthesize("cors").app_template
     (predict_id,) = template.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "predict"}})

@@ -70,9 +70,13 @@ def deployed(default_app: SynthesizedApp):
         yield Rehearsal(session, skipped)
 
 
-def stack_resource(deployed: Rehearsal, resource_type: str) -> str:
+def stack_resources(deployed: Rehearsal, resource_type: str) -> list[str]:
     resources = deployed.session.client("cloudformation").describe_stack_resources(StackName=STACK_NAME)["StackResources"]
-    (physical_id,) = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == resource_type]
+    return [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == resource_type]
+
+
+def stack_resource(deployed: Rehearsal, resource_type: str) -> str:
+    (physical_id,) = stack_resources(deployed, resource_type)
     return physical_id
 
 
@@ -118,7 +122,9 @@ def test_warmup_rule_targets_the_function_with_the_warmup_event(deployed: Rehear
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
 
 
-def test_log_group_is_created_with_its_retention(deployed: Rehearsal) -> None:
-    name = stack_resource(deployed, "AWS::Logs::LogGroup")
-    (group,) = deployed.session.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
-    assert group["retentionInDays"] == 30
+def test_log_groups_are_created_with_their_retention(deployed: Rehearsal) -> None:
+    names = stack_resources(deployed, "AWS::Logs::LogGroup")
+    assert len(names) == 2  # the function's and the API's access logs
+    for name in names:
+        (group,) = deployed.session.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert group["retentionInDays"] == 30

@@ -101,7 +101,9 @@ def test_every_ecr_repository_is_emptied_on_delete(app: SynthesizedApp) -> None:
 
 def test_every_log_group_expires(app: SynthesizedApp) -> None:
     log_groups = list(resources(app, "AWS::Logs::LogGroup"))
-    assert len(log_groups) == 2  # the model function's and the staging bucket-emptying Lambda's
+    access_logs = [stage for _, _, stage in resources(app, "AWS::ApiGateway::Stage") if "AccessLogSetting" in stage["Properties"]]
+    # the model function's, the staging bucket-emptying Lambda's and the API's access logs (if on)
+    assert len(log_groups) == 2 + len(access_logs)
     for _, _, log_group in log_groups:
         assert log_group["Properties"]["RetentionInDays"] > 0
 

@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.infrastructure.synth import ALARM_TOPIC_ARN, REPO_ROOT, SynthesizedApp
-from tests.infrastructure.test_stack import only
+from tests.infrastructure.test_stack import access_log_group, only
 
 ALARM_EMAIL = "ops@example.com"
 
@@ -38,6 +38,11 @@ def graphed_metrics(template: Template) -> set[tuple[str, ...]]:
         if widget["type"] == "metric"
         for metric in widget["properties"]["metrics"]
     }
+
+
+def function_log_group(template: Template) -> str:
+    """The logical id of the function's log group (the API's access logs have another)."""
+    return only(template, "AWS::Lambda::Function")["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
 
 
 def function_environment(template: Template) -> dict[str, str]:
@@ -75,7 +80,7 @@ def test_dashboard_graphs_the_cold_start_metric_the_function_publishes(template:
 def test_dashboard_reads_init_durations_from_the_functions_report_lines(template: Template) -> None:
     (log_widget,) = [widget for widget in dashboard_widgets(template) if widget["type"] == "log"]
     query = log_widget["properties"]["query"]
-    assert query.startswith(f"SOURCE '<{logical_id(template, 'AWS::Logs::LogGroup')}>' | ")
+    assert query.startswith(f"SOURCE '<{function_log_group(template)}>' | ")
     assert 'filter @type = "REPORT" and ispresent(@initDuration)' in query
     assert "avg(@initDuration)" in query and "max(@initDuration)" in query
 
@@ -121,7 +126,8 @@ def test_dashboard_name_holds_the_stack_and_region_and_the_outputs_point_to_it(t
 def test_outputs_name_the_function_and_its_log_group(template: Template) -> None:
     outputs = template.find_outputs("*")
     assert outputs["FunctionName"]["Value"] == {"Ref": logical_id(template, "AWS::Lambda::Function")}
-    assert outputs["LogGroupName"]["Value"] == {"Ref": logical_id(template, "AWS::Logs::LogGroup")}
+    assert outputs["LogGroupName"]["Value"] == {"Ref": function_log_group(template)}
+    assert outputs["AccessLogGroupName"]["Value"] == {"Ref": access_log_group(template)}
 
 
 def test_alarms_notify_nobody_by_default(template: Template) -> None:

@@ -11,14 +11,15 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from infra.constructs.model_function import DOCKERFILE, image_context
+from infra.constructs.model_function import DOCKERFILE, LIBRARY_ENVIRONMENT, image_context
 from tests.infrastructure.synth import REPO_ROOT, STAGING_PREFIX, VARIANTS, SynthesizedApp
 from tests.infrastructure.test_dockerfile import instructions
-from tests.infrastructure.test_stack import CONTRACT_ENV
+from tests.infrastructure.test_runtime_settings import OWN_VARIABLES
 
 AWS_ACCESS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA|AROA|AIDA)[A-Z0-9]{16}\b")
 PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
 SECRET_NAME = re.compile(r"secret|password|passwd|token|credential|private|api_?key", re.IGNORECASE)
+X_RAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 PACKAGE = "model_artifacts/transaction-classifier"
 SECRET_FILES = [".env", "lambda_image/inference/.env.production", f"{PACKAGE}/credentials", f"{PACKAGE}/tls.pem",
                 f"{PACKAGE}/.aws/config", "lambda_image/inference/id_rsa", f"{PACKAGE}/signing.key"]  # fmt: skip
@@ -71,10 +72,11 @@ def test_no_stack_allows_a_wildcard_action(app: SynthesizedApp) -> None:
             assert not [action for action in as_list(statement["Action"]) if "*" in action], (stack_name, logical_id)
 
 
-def test_the_app_stack_allows_no_wildcard_resource(app: SynthesizedApp) -> None:
+def test_the_app_stack_allows_no_wildcard_resource_but_for_x_ray(app: SynthesizedApp) -> None:
+    """X-Ray's actions have no resource-level permissions (xray_tracing=true needs them)."""
     for logical_id, statement in statements(app_stack(app)):
-        if statement["Effect"] == "Allow":
-            assert "*" not in as_list(statement.get("Resource", [])), logical_id
+        if statement["Effect"] == "Allow" and "*" in as_list(statement.get("Resource", [])):
+            assert set(as_list(statement["Action"])) == X_RAY_ACTIONS, logical_id
 
 
 def test_only_this_api_and_the_warmup_rule_may_invoke_the_function(app: SynthesizedApp) -> None:
@@ -99,7 +101,7 @@ def test_function_environment_holds_settings_only(app: SynthesizedApp) -> None:
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-            assert set(variables) <= {*CONTRACT_ENV, "CORS_ALLOW_ORIGINS"}
+            assert set(variables) <= OWN_VARIABLES | set(LIBRARY_ENVIRONMENT)
             assert not [name for name in variables if SECRET_NAME.search(name)]
 
 

@@ -18,6 +18,8 @@ from tools.idle_cost import (
     KMS_KEY_MONTH,
     LAMBDA_GB_SECOND,
     PROVISIONED_GB_SECOND,
+    SNAPSHOT_CACHE_GB_SECOND,
+    SNAPSHOT_RESTORE_GB,
     STACK_ARTIFACT,
     STAGING_PREFIX,
     App,
@@ -88,6 +90,24 @@ def test_provisioned_concurrency_is_billed_around_the_clock(app: App) -> None:
     costs = by_item(App([*app.resources, alias]))
     expected = 2 * 2 * 730 * 3600 * PROVISIONED_GB_SECOND["x86_64"]
     assert costs["Provisioned concurrency"] == pytest.approx((expected, expected))
+
+
+def test_snapstart_bills_its_snapshot_around_the_clock_and_restores_instead_of_inits(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    snapstart = App.from_assembly(synthesize_app("snapstart", tmp_path_factory.mktemp("cdk.out-snapstart")).directory)
+    assert snapstart.snapstart
+    costs = by_item(snapstart)
+    cache = 2 * 730 * 3600 * SNAPSHOT_CACHE_GB_SECOND
+    assert costs["SnapStart snapshot cache"] == pytest.approx((cache, cache))
+    restores = 12 * 730 / 24 * 2 * SNAPSHOT_RESTORE_GB
+    assert costs["SnapStart restores after recycling"] == pytest.approx((restores, 0))
+    assert "Lambda init after recycling" not in costs
+
+
+def test_snapstart_is_off_in_the_default_app(app: App) -> None:
+    assert not app.snapstart
+    assert "SnapStart snapshot cache" not in by_item(app)
 
 
 @pytest.mark.slow

@@ -44,12 +44,20 @@ def docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return install
 
 
+LOGGING_ROLE = "arn:aws:iam::123456789012:role/apigateway-cloudwatch-logs"
+
+
 @pytest.fixture
 def bootstrapped(aws):
-    """The version parameter `cdk bootstrap` writes, in the moto account."""
+    """The version parameter `cdk bootstrap` writes, in the moto account, whose API Gateway has the
+    CloudWatch Logs role the API's access logs need (docs/deploy.md)."""
 
-    def bootstrap(qualifier: str = "hnb659fds") -> None:
+    def bootstrap(qualifier: str = "hnb659fds", logging_role: bool = True) -> None:
         aws.client("ssm").put_parameter(Name=f"/cdk-bootstrap/{qualifier}/version", Value="28", Type="String")
+        if logging_role:
+            aws.client("apigateway").update_account(
+                patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": LOGGING_ROLE}]
+            )
 
     return bootstrap
 
@@ -71,9 +79,33 @@ def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, aws, bo
     assert lines == {
         "AWS account": f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto",
         "CDK bootstrap": "ok    CDK bootstrap: version 28 (qualifier hnb659fds)",
+        "API Gateway logging role": f"ok    API Gateway logging role: {LOGGING_ROLE}",
         "Docker": "ok    Docker: `docker info` answers",
         "model": "ok    model: model_artifacts/transaction-classifier: transaction-classifier-minilm 1.0.0, text-classification",
     }
+
+
+def test_a_region_without_api_gateways_logging_role_is_told_how_to_set_one_or_do_without(
+    repo, docker, aws, bootstrapped, capsys
+):
+    docker(exit_code=0)
+    bootstrapped(logging_role=False)
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["API Gateway logging role"] == (
+        f"FAIL  API Gateway logging role: API Gateway in {aws.region_name} has no CloudWatch Logs role, which the "
+        "API's access logs need: set one as docs/deploy.md shows, or set api_access_logs to false in cdk.json"
+    )
+    settings = json.loads((repo / "cdk.json").read_text())
+    settings["context"]["api_access_logs"] = False
+    (repo / "cdk.json").write_text(json.dumps(settings))
+    code, lines = run("deploy", repo, capsys)
+    assert code == 0
+    assert lines["API Gateway logging role"] == (
+        "ok    API Gateway logging role: not needed (api_access_logs is false in cdk.json)"
+    )
 
 
 def test_docker_not_installed_is_one_line(repo, docker, bootstrapped, capsys):
@@ -178,9 +210,10 @@ def test_without_credentials_every_failure_is_one_line_and_no_traceback(offline_
     )
 
     assert finished.returncode == 2
-    assert finished.stdout.splitlines()[:3] == [
+    assert finished.stdout.splitlines()[:4] == [
         "FAIL  AWS account: no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`",
         "skip  CDK bootstrap: needs the AWS account above",
+        "skip  API Gateway logging role: needs the AWS account above",
         f"FAIL  Docker: `docker info` failed ({DAEMON_DOWN}): start the Docker daemon",
     ]
     assert finished.stderr == "make deploy: fix the FAIL lines above first\n"

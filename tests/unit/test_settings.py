@@ -5,7 +5,7 @@ import os
 import pytest
 from pydantic import ValidationError
 
-from inference.settings import REPO_MODEL_DIR, Settings
+from inference.settings import REPO_MODEL_DIR, RESERVED_PREFIXES, Settings
 
 
 def test_defaults_match_the_contract():
@@ -52,3 +52,24 @@ def test_the_onnx_backend_serves_fp32_only():
 def test_settings_are_frozen():
     with pytest.raises(ValidationError):
         Settings.from_env({}).max_batch = 1
+
+
+@pytest.mark.parametrize(("name", "hint"), [("MODEL_VARIENT", "did you mean MODEL_VARIANT?"), ("MAX_TEXTS", "did you mean MAX_TEXT_CHARS?"), ("CORS_ORIGINS", "did you mean CORS_ALLOW_ORIGINS?"), ("DEFAULT_ANSWER", "the runtime's variables: ")])
+def test_an_unknown_variable_with_the_runtimes_prefix_is_refused(name, hint):
+    with pytest.raises(ValidationError, match=f"{name} is not a setting of the runtime \\({hint}"):
+        Settings.from_env({name: "1"})
+
+
+def test_variables_of_lambda_powertools_and_torch_are_not_the_runtimes_to_refuse():
+    foreign = {"AWS_LAMBDA_FUNCTION_NAME": "f", "POWERTOOLS_LOG_LEVEL": "INFO", "TORCH_HOME": "/tmp/torch", "LOG_LEVEL": "INFO"}
+    assert Settings.from_env(foreign).max_batch == 64
+
+
+def test_each_own_variable_but_torch_threads_has_a_reserved_prefix():
+    own = {field.alias for field in Settings.model_fields.values()}
+    assert {name for name in own if not name.startswith(RESERVED_PREFIXES)} == {
+        "TORCH_THREADS",  # torch owns TORCH_
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",  # Lambda's
+        "POWERTOOLS_SERVICE_NAME",  # Powertools'
+        "POWERTOOLS_METRICS_NAMESPACE",
+    }

@@ -1,0 +1,69 @@
+"""The stack and the runtime agree, for every variant: the environment the synthesized stack gives
+the function, read through the runtime's own Settings (lambda_image/inference/settings.py),
+reproduces the configuration, sets every setting, and holds nothing the runtime ignores but
+the few variables libraries read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from inference.settings import Settings
+
+from infra.config import InferenceConfig
+from infra.constructs.model_function import LIBRARY_ENVIRONMENT, METRICS_NAMESPACE, MODEL_DIR, SERVICE_NAME
+from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
+
+# What Lambda itself sets from the function's configuration (MemorySize).
+SET_BY_LAMBDA = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}
+OWN_VARIABLES = {field.alias for field in Settings.model_fields.values()}
+
+
+@pytest.fixture(scope="module", params=list(VARIANTS))
+def variant(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def function(variant: str, synthesize) -> dict[str, Any]:
+    app: SynthesizedApp = synthesize(variant)
+    (function,) = app.app_template.find_resources("AWS::Lambda::Function").values()
+    return function["Properties"]
+
+
+@pytest.fixture(scope="module")
+def config(variant: str) -> InferenceConfig:
+    return InferenceConfig.from_context(cdk.App(context={**CDK_CONTEXT, **VARIANTS[variant], **TEST_CONTEXT}).node)
+
+
+def test_the_stack_sets_every_setting_the_runtime_has_but_what_lambda_sets(function: dict[str, Any]) -> None:
+    assert OWN_VARIABLES - set(function["Environment"]["Variables"]) == SET_BY_LAMBDA
+
+
+def test_every_other_variable_is_one_a_library_reads(function: dict[str, Any]) -> None:
+    others = set(function["Environment"]["Variables"]) - OWN_VARIABLES
+    assert others == set(LIBRARY_ENVIRONMENT)
+    assert {name: function["Environment"]["Variables"][name] for name in others} == LIBRARY_ENVIRONMENT
+
+
+def test_the_runtime_reads_the_configuration_back_from_the_environment(
+    function: dict[str, Any], config: InferenceConfig
+) -> None:
+    environment = {**function["Environment"]["Variables"], "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function["MemorySize"])}
+    settings = Settings.from_env(environment)
+    assert settings.model_dump() == {
+        "model_dir": Path(MODEL_DIR),
+        "max_text_chars": config.max_text_chars,
+        "max_batch": config.max_batch,
+        "max_body_bytes": config.max_body_bytes,
+        "default_top_k": config.default_top_k,
+        "torch_threads": config.torch_threads,
+        "model_variant": config.model_variant,
+        "model_backend": config.backend,
+        "lambda_memory_mb": config.memory_mb,
+        "service_name": SERVICE_NAME,
+        "metrics_namespace": METRICS_NAMESPACE,
+        "cors_allow_origins": config.cors_allow_origins,
+    }
