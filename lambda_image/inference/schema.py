@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Self
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
@@ -52,9 +62,20 @@ class Limits:
     max_batch: int
 
 
+def _integral_number_as_int(value: object) -> object:
+    """JSON has one number type: 3.0 is the integer 3 (as JSON Schema says), 3.5 is no integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(**constraints: Any) -> Any:
+    """An integer field's type: strict (no "3", no true), but 3.0 is 3; `constraints` (ge=1, ...)
+    come first, so that they stay in the published schema as minimum/maximum."""
+    return Annotated[int, Field(**constraints), BeforeValidator(_integral_number_as_int)]
+
+
 class TextsRequest(BaseModel):
-    """`text` or `texts`, exactly one: the request shape every text task shares. A field given as
-    null counts as left out."""
+    """`text` or `texts`, exactly one: the request shape every text task shares. An optional field
+    is left out or given a value; null is refused, as the published schema says."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -66,6 +87,13 @@ class TextsRequest(BaseModel):
 
     text: str | None = None
     texts: list[str] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise pydantic_core.PydanticCustomError("null_field", "must not be null: leave the field out")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one_of_text_and_texts(self) -> Self:
@@ -124,8 +152,8 @@ def with_limits(base: type[TextsRequest], limits: Limits, **fields: Any) -> type
 
 
 class ContractJsonSchema(GenerateJsonSchema):
-    """The published JSON Schema of a contract: an optional field is shown as its type alone, since
-    null counts as left out and leaving it out is how a client says "none"."""
+    """The published JSON Schema of a contract: an optional field is shown as its type alone (null
+    is refused: leaving the field out is how a client says "none")."""
 
     def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
         return self.generate_inner(schema["schema"])

@@ -6,21 +6,21 @@ multi_label_classification) with a sigmoid, and also answer every label at or ab
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import Contract, Limits, ModelInfo, TextsRequest, json_int, with_limits
 
 SCORE_DECIMALS = 4
 DEFAULT_THRESHOLD = 0.5
 
 
 class ClassificationRequest(TextsRequest):
-    top_k: int | None = Field(None, ge=1, description="how many labels to rank (default 3)")
+    top_k: json_int(ge=1) | None = Field(None, description="how many labels to rank (default 3)")
 
 
 class MultiLabelClassificationRequest(ClassificationRequest):
@@ -65,8 +65,8 @@ CONTRACT = Contract(
 
 def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
     base = MultiLabelClassificationRequest if package.multi_label else ClassificationRequest
-    top_k = Annotated[int, Field(ge=1, le=len(package.labels), description="how many labels to rank (default 3)")]
-    return with_limits(base, limits, top_k=(top_k | None, None))
+    top_k = json_int(ge=1, le=len(package.labels))
+    return with_limits(base, limits, top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)")))
 
 
 class Model:
