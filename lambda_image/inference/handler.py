@@ -1,7 +1,7 @@
 """Lambda entry point: every kind of event in, the response that kind expects out.
 
-One handler serves API Gateway REST (v1) and HTTP API (v2) proxy events, direct invocations and
-the scheduled warm-up (DESIGN.md section 3). Powertools' event_handler resolvers were weighed
+One handler serves API Gateway REST (v1) and HTTP API (v2) proxy events, direct invocations,
+the scheduled warm-up (DESIGN.md section 3) and the bulk job's batches (inference/bulk.py). Powertools' event_handler resolvers were weighed
 and not used: each serves one API Gateway format and neither serves direct invocations, so
 supporting all kinds would take two resolvers plus custom dispatch and error rendering.
 """
@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from inference import bulk
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.model import TextClassifier
 from inference.schema import PredictRequest, RequestError, RequestSchema
@@ -60,11 +61,13 @@ metrics = Metrics(namespace=RUNTIME.settings.metrics_namespace)
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(log_event=False)  # never log the event: it carries the texts
-def lambda_handler(event: object, context) -> dict:
+def lambda_handler(event: object, context) -> dict | list:
     kind = event_kind(event)
     if kind is EventKind.WARMUP:
         metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
         return {"warm": True}
+    if kind is EventKind.BULK:
+        return _answer_bulk_batch(event)
     started = time.perf_counter()
     status, body, texts, origin = _answer(kind, event)
     _record(kind, status, body, texts, latency_ms=round((time.perf_counter() - started) * 1000, 1))
@@ -88,6 +91,21 @@ def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str |
     except Exception:  # a bug: the traceback goes to the log, never to the caller
         logger.exception("unhandled error")
         return 500, _error_body("internal_error", "internal error: quote the request id when reporting it"), [], origin
+
+
+def _answer_bulk_batch(event: dict) -> list[dict]:
+    """One result per item of a bulk job batch (inference/bulk.py), and one log line: counts, never texts."""
+    started = time.perf_counter()
+    results = bulk.answer_batch(event, lambda request: _answer(EventKind.DIRECT, request)[:2])
+    errors = sum("error" in result for result in results)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    logger.info(
+        "bulk batch",
+        extra={"event_kind": EventKind.BULK.value, "items": len(results), "item_errors": errors, "latency_ms": latency_ms},
+    )
+    metrics.add_metric(name="BulkItems", unit=MetricUnit.Count, value=len(results))
+    metrics.add_metric(name="BulkItemErrors", unit=MetricUnit.Count, value=errors)
+    return results
 
 
 def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_ms: float) -> None:

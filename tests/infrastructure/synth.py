@@ -20,8 +20,8 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # not part of our infrastructure.
 TEST_CONTEXT = {"aws:cdk:version-reporting": False}
 ALARM_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
-# The default configuration, each option switched away from its default on its own, and the two
-# alarm destinations together.
+# The default configuration, each option switched away from its default on its own (the bulk
+# job's three numbers together), and the two alarm destinations together.
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "arm64": {"architecture": "arm64"},
@@ -35,6 +35,9 @@ VARIANTS: dict[str, dict[str, str]] = {
     "alarm_topic": {"alarm_topic_arn": ALARM_TOPIC_ARN},
     "alarm_email_and_topic": {"alarm_email": "ops@example.com", "alarm_topic_arn": ALARM_TOPIC_ARN},
     "onnx": {"backend": "onnx"},
+    "bulk_off": {"bulk_enabled": "false"},
+    "bulk_existing_bucket": {"bulk_bucket_name": "statements-in.example-bank"},
+    "bulk_tuned": {"bulk_max_concurrency": "50", "bulk_tolerated_failure_percentage": "0", "bulk_results_expire_days": "7"},
 }
 STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 
