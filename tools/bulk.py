@@ -25,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from tqdm import tqdm
 
 from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
+from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
 REPO = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO / "cdk.json"
@@ -33,18 +34,16 @@ BATCH_SIZE = 64
 POLL_SECONDS = 5.0
 DONE = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
-# Cost model of one cloud job (us-east-1 list prices, 2026; docs/operating.md shows the sums).
-LAMBDA_GB_SECOND = 0.0000166667
-LAMBDA_REQUEST = 0.20 / 1e6
+# Cost model of one cloud job (us-east-1 list prices, as tools/idle_cost.py; docs/operating.md
+# shows the sums).
 EXPRESS_REQUEST = 1.00 / 1e6  # one Express child execution per batch
 EXPRESS_GB_SECOND = 0.00001667  # billed at 64 MB, in 100 ms steps
 EXPRESS_GB = 0.0625
 STANDARD_TRANSITION = 0.025 / 1000  # the parent execution: a handful of transitions per job
 S3_PUT = 0.005 / 1000
 S3_GET = 0.0004 / 1000
-# The state events the job logs (no data): ~5 events of ~400 bytes per batch, at $0.50 per GB.
+# The state events the job logs (no data): ~5 events of ~400 bytes per batch.
 LOG_BYTES_PER_BATCH = 2000
-LOG_GB = 0.50
 # Seconds one batch of 64 statement lines takes in the function at 2048 MB (~1.2 vCPU): measured
 # by benchmarks/bulk.py on one core (benchmarks/results/bulk.md).
 BATCH_SECONDS = 0.35
@@ -65,13 +64,13 @@ class Line:
 
 
 def cloud_cost(items: int, batch_seconds: float = BATCH_SECONDS, memory_mb: int = MEMORY_MB) -> float:
-    """Dollars for a cloud job of this many lines: Lambda, Step Functions, S3 and its logs."""
+    """Dollars for a cloud job of this many lines (x86_64): Lambda, Step Functions, S3 and its logs."""
     batches = math.ceil(items / BATCH_SIZE)
-    lambda_cost = batches * (LAMBDA_REQUEST + batch_seconds * memory_mb / 1024 * LAMBDA_GB_SECOND)
+    lambda_cost = batches * (LAMBDA_REQUEST + batch_seconds * memory_mb / 1024 * LAMBDA_GB_SECOND["x86_64"])
     express = batches * (EXPRESS_REQUEST + math.ceil(batch_seconds * 10) / 10 * EXPRESS_GB * EXPRESS_GB_SECOND)
     # Result files hold ~5 MB each; the reader's GETs read the input in ranges of about as much.
     s3 = (batches * 250 / 5e6 + 10) * (S3_PUT + S3_GET)
-    return lambda_cost + express + 10 * STANDARD_TRANSITION + s3 + batches * LOG_BYTES_PER_BATCH / 1e9 * LOG_GB
+    return lambda_cost + express + 10 * STANDARD_TRANSITION + s3 + batches * LOG_BYTES_PER_BATCH / 1e9 * LOGS_INGESTED_GB
 
 
 # ---- local files ----
