@@ -130,7 +130,8 @@ one single-text request: {request_s * 1000:.1f} ms. At {MEMORY_MB} MB (~1.2 vCPU
 
 | a million lines | cost |
 |---|---:|
-| bulk job: Lambda ({MILLION // BATCH_SIZE:,} batches × {batch_s:.2f} s × 2 GB) + Step Functions (Express child per batch) + S3 + logs | ${cloud_cost(MILLION, batch_s):.2f} |
+| bulk job: Lambda ({MILLION // BATCH_SIZE:,} batches × {batch_s:.2f} s × 2 GB) + Step Functions (an Express child \
+execution per batch) + S3 + logs | ${cloud_cost(MILLION, batch_s):.2f} |
 | through the API, one request per line: API Gateway $3.50 + Lambda | ${MILLION * per_request:.2f} |
 """
     RESULTS.write_text(report)

@@ -13,7 +13,8 @@ The same override narrows the bucket's grants. CDK grants wildcard actions there
 grantReadWrite / grantRead and the auto-delete statement: s3:GetBucket*, s3:GetObject*, s3:List*,
 s3:DeleteObject*, s3:Abort*); StagingStack rewrites those policies with the explicit actions each
 principal is seen to call (in aws-cdk CLI 2.x's asset publisher and aws-cdk-lib's bucket-emptying
-handler), so the app's roles can do nothing else to the bucket.
+handler), so the app's roles can do nothing else to the bucket. The bulk job's bucket, emptied
+the same way, gets the same two treatments (log_to_a_group_of_its_stack, narrow_emptied_bucket_policy).
 """
 
 from __future__ import annotations
@@ -135,7 +136,9 @@ class StagingStack(DefaultStagingStack):
         narrow_emptied_bucket_policy(bucket, emptying_provider, *deploy)
 
 
-def narrow_emptied_bucket_policy(bucket: s3.Bucket, emptying_provider: IConstruct, *others: iam.PolicyStatement) -> None:
+def narrow_emptied_bucket_policy(
+    bucket: s3.Bucket, emptying_provider: IConstruct, *others: iam.PolicyStatement
+) -> None:
     """Replaces the policy CDK rendered for a TLS-only bucket that is emptied on delete (its L2
     document cannot drop a statement): the TLS Deny, the emptying Lambda's explicit actions, `others`."""
     bucket_and_objects = [bucket.bucket_arn, bucket.arn_for_objects("*")]

@@ -70,7 +70,8 @@ def cloud_cost(items: int, batch_seconds: float = BATCH_SECONDS, memory_mb: int 
     express = batches * (EXPRESS_REQUEST + math.ceil(batch_seconds * 10) / 10 * EXPRESS_GB * EXPRESS_GB_SECOND)
     # Result files hold ~5 MB each; the reader's GETs read the input in ranges of about as much.
     s3 = (batches * 250 / 5e6 + 10) * (S3_PUT + S3_GET)
-    return lambda_cost + express + 10 * STANDARD_TRANSITION + s3 + batches * LOG_BYTES_PER_BATCH / 1e9 * LOGS_INGESTED_GB
+    logs = batches * LOG_BYTES_PER_BATCH / 1e9 * LOGS_INGESTED_GB
+    return lambda_cost + express + 10 * STANDARD_TRANSITION + s3 + logs
 
 
 # ---- local files ----
@@ -242,7 +243,8 @@ def _processed(counts: dict) -> int:
 
 def summary(description: dict, counts: dict, target: S3Uri) -> str:
     status = description["status"]
-    seconds = (description.get("stopDate", datetime.now(description["startDate"].tzinfo)) - description["startDate"]).total_seconds()
+    started = description["startDate"]
+    seconds = (description.get("stopDate", datetime.now(started.tzinfo)) - started).total_seconds()
     items = counts.get("total", 0)
     failed = sum(counts.get(state, 0) for state in ("failed", "timedOut", "aborted"))
     lines = [
@@ -288,7 +290,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("input", metavar="INPUT", help="a .jsonl or .csv file, or an s3:// URI of one")
     parser.add_argument("output", metavar="OUTPUT", help="a .jsonl file to write, or an s3:// prefix for the results")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
-    parser.add_argument("--stack", default=_default_stack(), help="the stack whose job runs s3:// jobs (default: %(default)s)")
+    parser.add_argument(
+        "--stack", default=_default_stack(), help="the stack whose job runs s3:// jobs (default: %(default)s)"
+    )
     parser.add_argument("--region", help="the stack's region (default: the AWS profile's)")
     parser.add_argument("--poll-seconds", type=float, default=POLL_SECONDS, help=argparse.SUPPRESS)
     return parser.parse_args(argv)

@@ -66,6 +66,13 @@ class SynthesizedApp:
         return Template.from_json(template)
 
     @property
+    def image_context(self) -> Path:
+        """The model function's image build context (the assembly's other assets are Lambda code)."""
+        manifest = json.loads((self.directory / f"{CDK_CONTEXT['stack_name']}.assets.json").read_text())
+        (image,) = manifest["dockerImages"].values()
+        return self.directory / image["source"]["directory"]
+
+    @property
     def validation_report(self) -> dict[str, Any]:
         return json.loads((self.directory / "validation-report.json").read_text())
 

@@ -99,5 +99,5 @@ def test_cmd_names_the_handler() -> None:
     "source", [source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]]
 )
 def test_every_copied_path_is_in_the_image_build_context(default_app: SynthesizedApp, source: str) -> None:
-    (context_dir,) = default_app.directory.glob("asset.*")
+    context_dir = default_app.image_context
     assert (context_dir / source).exists()

@@ -24,9 +24,23 @@ CONTRACT_ENV = {
 }
 
 
+# Errors, throttles, API 5xx, p99 latency and, with the bulk job (on by default), failed jobs.
+ALARMS = 5
+
+
 def only(template: Template, resource_type: str) -> dict:
     (resource,) = template.find_resources(resource_type).values()
     return resource
+
+
+def model_function_id(template: Template) -> str:
+    """The model function's logical id: the image function (the other one empties the bulk bucket)."""
+    (function_id,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+    return function_id
+
+
+def model_function(template: Template) -> dict:
+    return template.to_json()["Resources"][model_function_id(template)]
 
 
 def request_schema(template: Template) -> dict:
@@ -47,17 +61,18 @@ def test_function_is_a_container_image_with_the_configured_size(template: Templa
 
 
 def test_function_timeout_is_below_api_gateways_29_seconds(template: Template) -> None:
-    assert only(template, "AWS::Lambda::Function")["Properties"]["Timeout"] < 29
+    assert model_function(template)["Properties"]["Timeout"] < 29
 
 
 def test_function_gets_exactly_the_contract_env_vars(template: Template) -> None:
-    assert only(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"] == CONTRACT_ENV
+    assert model_function(template)["Properties"]["Environment"]["Variables"] == CONTRACT_ENV
 
 
 def test_function_role_may_only_write_its_own_log_group(template: Template) -> None:
-    role = only(template, "AWS::IAM::Role")
+    function = model_function(template)["Properties"]
+    role = template.to_json()["Resources"][function["Role"]["Fn::GetAtt"][0]]
     assert "ManagedPolicyArns" not in role["Properties"]
-    (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
+    log_group_id = function["LoggingConfig"]["LogGroup"]["Ref"]
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {
@@ -75,12 +90,10 @@ def test_function_role_may_only_write_its_own_log_group(template: Template) -> N
 
 
 def test_log_group_has_retention_and_is_deleted_with_the_stack(template: Template) -> None:
-    template.has_resource(
-        "AWS::Logs::LogGroup",
-        {"Properties": {"RetentionInDays": 30}, "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"},
-    )
-    (log_group_id,) = template.find_resources("AWS::Logs::LogGroup")
-    template.has_resource_properties("AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group_id}}})
+    log_group_id = model_function(template)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = template.to_json()["Resources"][log_group_id]
+    assert (log_group["Type"], log_group["Properties"]) == ("AWS::Logs::LogGroup", {"RetentionInDays": 30})
+    assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == ("Delete", "Delete")
 
 
 def test_image_is_built_from_the_repo_root_with_the_lambda_dockerfile(default_app: SynthesizedApp) -> None:
@@ -91,7 +104,7 @@ def test_image_is_built_from_the_repo_root_with_the_lambda_dockerfile(default_ap
 
 
 def test_image_context_holds_only_what_the_dockerfile_copies(default_app: SynthesizedApp) -> None:
-    (context_dir,) = default_app.directory.glob("asset.*")
+    context_dir = default_app.image_context
     top_level = {path.name for path in context_dir.iterdir()}
     assert top_level == {"lambda_image", "model_artifacts"}
     assert {path.name for path in (context_dir / "lambda_image").iterdir()} == {
@@ -188,7 +201,7 @@ def test_api_gateway_does_not_touch_the_account_wide_logging_role(template: Temp
 
 
 def test_warmup_rule_pings_the_function_every_5_minutes_without_retries(template: Template) -> None:
-    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    function_id = model_function_id(template)
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -216,6 +229,7 @@ def test_alarms_watch_function_errors_throttles_and_api_5xx_and_latency(template
         ("AWS/Lambda", "Throttles"),
         ("AWS/ApiGateway", "5XXError"),
         ("AWS/ApiGateway", "Latency"),
+        ("AWS/States", "ExecutionsFailed"),  # the bulk job's: tests/infrastructure/test_bulk_job.py
     }
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
@@ -258,5 +272,5 @@ def test_staging_bucket_is_emptied_and_deleted_on_destroy(default_app: Synthesiz
 
 
 def test_app_stack_uses_the_staging_repository_not_the_bootstrap_one(default_app: SynthesizedApp) -> None:
-    image_uri = only(default_app.app_template, "AWS::Lambda::Function")["Properties"]["Code"]["ImageUri"]
+    image_uri = model_function(default_app.app_template)["Properties"]["Code"]["ImageUri"]
     assert "cdk-hnb659fds-container-assets" not in json.dumps(image_uri)
