@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from tqdm import tqdm
 
 from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
-from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
+from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
 REPO = Path(__file__).resolve().parents[1]
 CDK_JSON = REPO / "cdk.json"
@@ -34,7 +34,7 @@ BATCH_SIZE = 64
 POLL_SECONDS = 5.0
 DONE = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 
-# Cost model of one cloud job (us-east-1 list prices, as tools/idle_cost.py; docs/operating.md
+# Cost model of one cloud job (us-east-1 list prices, as tools/prices.py; docs/operating.md
 # shows the sums).
 EXPRESS_REQUEST = 1.00 / 1e6  # one Express child execution per batch
 EXPRESS_GB_SECOND = 0.00001667  # billed at 64 MB, in 100 ms steps
@@ -42,11 +42,14 @@ EXPRESS_GB = 0.0625
 STANDARD_TRANSITION = 0.025 / 1000  # the parent execution: a handful of transitions per job
 S3_PUT = 0.005 / 1000
 S3_GET = 0.0004 / 1000
+RESULT_LINE_BYTES = 250
+S3_PART_BYTES = 5e6
 # The state events the job logs (no data): ~5 events of ~400 bytes per batch.
 LOG_BYTES_PER_BATCH = 2000
 # Seconds one batch of 64 statement lines takes in the function at 2048 MB (~1.2 vCPU): measured
-# by benchmarks/bulk.py on one core (benchmarks/results/bulk.md).
-BATCH_SECONDS = 0.35
+# by benchmarks/bulk.py on one core of a busy machine (benchmarks/results/bulk.md, load ~9 on 2
+# cores), likely more than Lambda takes.
+BATCH_SECONDS = 0.68
 MEMORY_MB = 2048
 
 
@@ -68,8 +71,8 @@ def cloud_cost(items: int, batch_seconds: float = BATCH_SECONDS, memory_mb: int 
     batches = math.ceil(items / BATCH_SIZE)
     lambda_cost = batches * (LAMBDA_REQUEST + batch_seconds * memory_mb / 1024 * LAMBDA_GB_SECOND["x86_64"])
     express = batches * (EXPRESS_REQUEST + math.ceil(batch_seconds * 10) / 10 * EXPRESS_GB * EXPRESS_GB_SECOND)
-    # Result files hold ~5 MB each; the reader's GETs read the input in ranges of about as much.
-    s3 = (batches * 250 / 5e6 + 10) * (S3_PUT + S3_GET)
+    # A PUT per ~5 MB of results (a result line is ~250 bytes), and about as many ranged GETs of the input.
+    s3 = (items * RESULT_LINE_BYTES / S3_PART_BYTES + 1) * (S3_PUT + S3_GET)
     logs = batches * LOG_BYTES_PER_BATCH / 1e9 * LOGS_INGESTED_GB
     return lambda_cost + express + 10 * STANDARD_TRANSITION + s3 + logs
 
