@@ -29,6 +29,13 @@ BUCKET = "bulk-bucket"
 INPUT_KEY = "bulk/input/statements.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def own_environment(handler_module, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler imported first with the suite's settings (other tests read its INFO lines), and
+    what tools/bulk.py sets in os.environ for its own process kept inside each test."""
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+
+
 def write_jsonl(path: Path, values: list[object]) -> Path:
     path.write_text("".join((value if isinstance(value, str) else json.dumps(value)) + "\n" for value in values))
     return path
