@@ -1,7 +1,7 @@
 """Lambda entry point: every kind of event in, the response that kind expects out.
 
-One handler serves API Gateway REST (v1) and HTTP API (v2) proxy events, direct invocations,
-the scheduled warm-up (DESIGN.md section 3) and the bulk job's batches (inference/bulk.py). Powertools' event_handler resolvers were weighed
+One handler serves API Gateway REST (v1) and HTTP API (v2) proxy events, direct invocations and
+the scheduled warm-up (DESIGN.md section 3). Powertools' event_handler resolvers were weighed
 and not used: each serves one API Gateway format and neither serves direct invocations, so
 supporting all kinds would take two resolvers plus custom dispatch and error rendering.
 """
