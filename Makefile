@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model package serve test synth bench clean deploy smoke destroy fuzz load audit
+.PHONY: help install model package serve test synth bench clean deploy smoke destroy fuzz load audit bulk
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
@@ -28,6 +28,7 @@ help:
 	@echo "make destroy - delete the stacks and everything they created"
 	@echo "make fuzz    - the hypothesis property tests with 21,000 examples (make test runs 1,100)"
 	@echo "make load    - load test of the local server: LOAD_REQUESTS=$(LOAD_REQUESTS) from LOAD_USERS=$(LOAD_USERS), time cap LOAD_SECONDS=$(LOAD_SECONDS); every answer checked"
+	@echo "make bulk    - score INPUT=lines.jsonl|.csv into OUTPUT=out.jsonl here, or s3:// ones with the stack's bulk job"
 	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 
 # torch as the image has it: the CPU-only build from PyTorch's index (PyPI's Linux x86_64 torch
@@ -126,6 +127,14 @@ LOAD_REQUESTS ?= 2000
 LOAD_SECONDS ?= 180
 load: install $(PACKAGES)
 	$(PY) -m loadtest.run --users $(LOAD_USERS) --requests $(LOAD_REQUESTS) --seconds $(LOAD_SECONDS)
+
+# Local paths: the job runs on this machine, with the package MODEL=<name> of model_artifacts/
+# (default: the classifier); s3:// URIs: the deployed stack's bulk job (STACK).
+# BULK_ARGS passes more options, e.g. BULK_ARGS=--overwrite.
+BULK_ARGS ?=
+bulk: $(VENV)/.installed $(PACKAGES)
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make bulk INPUT=<file|s3://...> OUTPUT=<file|s3://...> [MODEL=<package>]" >&2; exit 2; }
+	@$(if $(MODEL),MODEL_DIR=model_artifacts/$(MODEL)) $(PY) -m tools.bulk "$(INPUT)" "$(OUTPUT)" --stack $(STACK) $(BULK_ARGS)
 
 # Kept out of `make test`: it asks PyPI's vulnerability API about each version. --strict fails
 # when a package cannot be looked up, instead of passing without having checked it.

@@ -32,7 +32,7 @@ MODEL_FUNCTION = {
     "Lambda's default encryption is enough.",
 }
 BUCKET_EMPTYING_FUNCTION = {
-    "CKV_AWS_115": "The handler that empties the staging bucket (aws-cdk-lib's) runs once, when the app is destroyed.",
+    "CKV_AWS_115": "The handler aws-cdk-lib uses to empty a bucket runs once, when the app is destroyed.",
     "CKV_AWS_116": "Invoked synchronously by CloudFormation, which reports a failure itself.",
     "CKV_AWS_117": "Calls only S3's public API; a VPC would only add NAT or endpoint costs.",
 }
@@ -61,6 +61,8 @@ def add_checkov_skips(stack: InferenceStack, config: InferenceConfig) -> None:
         skip(api.access_logs, "CKV_AWS_158", LOG_GROUP_KEY)
     else:
         skip(stage, "CKV_AWS_76", "Off by configuration (api_access_logs=false); the function logs each request.")
+    if stack.bulk:
+        skip(stack.bulk.log_group, "CKV_AWS_158", LOG_GROUP_KEY)
     if not config.xray_tracing:
         skip(stage, "CKV_AWS_73", "Off by configuration (xray_tracing=false, the default): X-Ray bills per trace.")
     if not (config.iam_auth or config.api_key_required):
@@ -76,6 +78,24 @@ def skip_staging_checks(bucket: IConstruct, emptying_function: cdk.CfnResource, 
         "CKV_AWS_18",
         "The bucket holds only CDK deployment artifacts written by CDK's roles and is deleted with the app; access "
         "logs would need a second bucket that outlives it.",
+    )
+    for check_id, reason in BUCKET_EMPTYING_FUNCTION.items():
+        skip(emptying_function, check_id, reason)
+    skip(emptying_logs, "CKV_AWS_158", LOG_GROUP_KEY)
+
+
+def skip_bulk_bucket_checks(bucket: IConstruct, emptying_function: cdk.CfnResource, emptying_logs: IConstruct) -> None:
+    skip(
+        bucket,
+        "CKV_AWS_18",
+        "Inputs and results expire after bulk_results_expire_days and the bucket is deleted with the app; access "
+        "logs would need a second bucket that outlives it, and the state machine's logs record every job.",
+    )
+    skip(
+        bucket,
+        "CKV_AWS_21",
+        "Every object expires after bulk_results_expire_days on purpose (statements are personal data); versions "
+        "would keep the lines a user deleted.",
     )
     for check_id, reason in BUCKET_EMPTYING_FUNCTION.items():
         skip(emptying_function, check_id, reason)

@@ -124,6 +124,8 @@ ARCHITECTURES = {"x86_64": lambda_.Architecture.X86_64, "arm64": lambda_.Archite
 EMAIL_OR_EMPTY = r"(?:[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?"
 # A standard SNS topic's ARN (in any partition), or nothing. A FIFO topic (name ending in .fifo)
 # is left out: publishing to it needs a message group id, which alarm notifications do not carry.
+# An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), or nothing.
+BUCKET_NAME_OR_EMPTY = r"(?:[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?"
 SNS_TOPIC_ARN_OR_EMPTY = r"(?:arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256})?"
 
 
@@ -192,6 +194,19 @@ class InferenceConfig:
             "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alarms, or empty for no existing topic",
         )
     )
+    # The bulk job (infra/constructs/bulk_job.py): costs nothing while no job runs.
+    bulk_enabled: bool = setting(Flag())
+    # Empty: the app creates the job's bucket; else the job reads and writes this existing bucket.
+    bulk_bucket_name: str = setting(
+        Pattern(BUCKET_NAME_OR_EMPTY, "an existing S3 bucket's name, or empty for a bucket of the app")
+    )
+    # Batches in flight at once: each is one concurrent Lambda execution, taken from the account's
+    # concurrency (1,000 by default) that the API needs too.
+    bulk_max_concurrency: int = setting(IntRange(1, 1000))
+    # Batches that may still fail after their retries (as a share of all) before the job fails.
+    bulk_tolerated_failure_percentage: int = setting(IntRange(0, 100))
+    # Inputs and results in the app's bucket are deleted this many days after they were written.
+    bulk_results_expire_days: int = setting(IntRange(1, 3650))
 
     def __post_init__(self) -> None:
         if self.backend == "onnx" and self.model_variant != "fp32":

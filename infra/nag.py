@@ -7,18 +7,24 @@ on the narrowest construct it applies to.
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
 from aws_cdk.app_staging_synthesizer_alpha import DefaultStagingStack
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 from infra.config import InferenceConfig
+from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, BulkJob
 from infra.stack import InferenceStack
 
 
 def add_nag_checks(app: cdk.App, stack: InferenceStack, config: InferenceConfig) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     _acknowledge_api(stack, config)
+    if stack.bulk_job:
+        _acknowledge_bulk_job(stack.bulk_job)
     for staging_stack in (child for child in app.node.children if isinstance(child, DefaultStagingStack)):
         _acknowledge_staging(staging_stack)
 
@@ -69,6 +75,66 @@ def _acknowledge_api(stack: InferenceStack, config: InferenceConfig) -> None:
             "Open by configuration (iam_auth=false): the classifier stores nothing and reveals nothing but "
             "its predictions, and stage throttling bounds its cost. Set iam_auth=true to require SigV4.",
         )
+
+
+def _acknowledge_bulk_job(job: BulkJob) -> None:
+    """Each wildcard the job's role holds, by the finding cdk-nag reports for it."""
+    stack = cdk.Stack.of(job)
+    state_machine = job.state_machine
+    role_policy = state_machine.role.node.find_child("DefaultPolicy")
+    owns_bucket = isinstance(job.bucket, s3.Bucket)
+    bucket_arn = _nag_arn(job.bucket) if owns_bucket else f"arn:<AWS::Partition>:s3:::{job.bucket.bucket_name}"
+    _acknowledge(
+        role_policy,
+        f"AwsSolutions-IAM5[Resource::{bucket_arn}/{INPUT_PREFIX}*]",
+        "The job reads the object named by each execution's input, under the input prefix only.",
+    )
+    _acknowledge(
+        role_policy,
+        f"AwsSolutions-IAM5[Resource::{bucket_arn}/{OUTPUT_PREFIX}*]",
+        "The job writes result files under keys Step Functions generates, under the output prefix only.",
+    )
+    _acknowledge(
+        role_policy,
+        f"AwsSolutions-IAM5[Resource::{_nag_arn(job.function)}:*]",
+        "CDK's LambdaInvoke grants the model function's versions and aliases beside the function itself.",
+    )
+    _acknowledge(
+        role_policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "CloudWatch Logs' log delivery actions (logs:CreateLogDelivery and the others Step Functions logging "
+        "needs) have no resource-level permissions.",
+    )
+    # How cdk-nag spells the execution ARNs of this state machine: its name is the 7th part of its ARN.
+    name = json.dumps(
+        {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.get_logical_id(state_machine.node.default_child)}]}]},
+        separators=(",", ":"),
+    )
+    executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+    for resource in (f"{executions}:*", f"{executions}/*:*"):
+        _acknowledge(
+            state_machine.node.find_child("DistributedMapPolicy"),
+            f"AwsSolutions-IAM5[Resource::{resource}]",
+            "A Distributed Map starts, watches and redrives child executions of its own state machine, named "
+            "at run time.",
+        )
+    _acknowledge(
+        state_machine,
+        "AwsSolutions-SF2",
+        "X-Ray bills every trace; the job's state events are logged (without data) and its failures alarmed.",
+    )
+    if owns_bucket:
+        _acknowledge(
+            job.bucket,
+            "AwsSolutions-S1",
+            "Access logs would need a second bucket that outlives the app; the only writer besides the operator is "
+            "the state machine, whose every state is logged.",
+        )
+
+
+def _nag_arn(construct: IConstruct) -> str:
+    """How cdk-nag shows the ARN of a construct of this stack: <LogicalId.Arn>."""
+    return f"<{cdk.Stack.of(construct).get_logical_id(construct.node.default_child)}.Arn>"
 
 
 def _acknowledge_staging(staging_stack: DefaultStagingStack) -> None:

@@ -9,6 +9,7 @@ from inference.schema import Limits, contract_schema
 from inference.tasks import request_model
 from infra.config import InferenceConfig
 from infra.constructs.alarms import ServiceAlarms
+from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, BulkJob
 from infra.constructs.dashboard import ServiceDashboard
 from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import PredictApi
@@ -46,11 +47,28 @@ class InferenceStack(cdk.Stack):
         )
         if config.warmup_enabled:
             WarmupSchedule(self, "Warmup", target=model.invoke_target, rate_minutes=config.warmup_rate_minutes)
+        # Kept for infra/checkov_skips.py, which skips checks on the job's log group.
+        self.bulk = bulk = None
+        if config.bulk_enabled:
+            self.bulk = bulk = BulkJob(
+                self,
+                "Bulk",
+                function=model.invoke_target,
+                max_batch=config.max_batch,
+                max_concurrency=config.bulk_max_concurrency,
+                tolerated_failure_percentage=config.bulk_tolerated_failure_percentage,
+                bucket_name=config.bulk_bucket_name,
+                results_expire_days=config.bulk_results_expire_days,
+                log_retention=config.log_retention_days,
+            )
+        # Kept for infra/nag.py, which acknowledges findings on the job's constructs.
+        self.bulk_job = bulk
         ServiceAlarms(
             self,
             "Alarms",
             function=model.function,
             api=self.predict_api.api,
+            bulk_state_machine=bulk.state_machine if bulk else None,
             timeout=model.function.timeout,
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
@@ -83,9 +101,24 @@ class InferenceStack(cdk.Stack):
                 value=self.predict_api.access_logs.log_group_name,
                 description="The API's access logs: one JSON line per request",
             )
+        if bulk:
+            # `python -m tools.bulk` (make bulk) reads where to start jobs, and where files go, from here.
+            cdk.CfnOutput(
+                self, "BulkStateMachineArn", value=bulk.state_machine.state_machine_arn, description="The bulk job"
+            )
+            bucket = bulk.bucket.bucket_name
+            cdk.CfnOutput(self, "BulkInputUri", value=f"s3://{bucket}/{INPUT_PREFIX}", description="Bulk job inputs go here")
+            cdk.CfnOutput(
+                self, "BulkOutputUri", value=f"s3://{bucket}/{OUTPUT_PREFIX}", description="Bulk job results come here"
+            )
         if config.dashboard_enabled:
             dashboard = ServiceDashboard(
-                self, "Dashboard", function=model.function, log_group=model.log_group, api=self.predict_api.api
+                self,
+                "Dashboard",
+                function=model.function,
+                log_group=model.log_group,
+                api=self.predict_api.api,
+                bulk_state_machine=bulk.state_machine if bulk else None,
             )
             cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="The dashboard")
             cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")

@@ -13,7 +13,8 @@ The same override narrows the bucket's grants. CDK grants wildcard actions there
 grantReadWrite / grantRead and the auto-delete statement: s3:GetBucket*, s3:GetObject*, s3:List*,
 s3:DeleteObject*, s3:Abort*); StagingStack rewrites those policies with the explicit actions each
 principal is seen to call (in aws-cdk CLI 2.x's asset publisher and aws-cdk-lib's bucket-emptying
-handler), so the app's roles can do nothing else to the bucket.
+handler), so the app's roles can do nothing else to the bucket. The bulk job's bucket, emptied
+the same way, gets the same two treatments (log_to_a_group_of_its_stack, narrow_emptied_bucket_policy).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class StagingStack(DefaultStagingStack):
         location = super().add_file(**asset._values)
         provider = self.node.try_find_child(AUTO_DELETE_PROVIDER)
         if provider is not None and provider.node.try_find_child("Logs") is None:
-            log_group = self._log_to_a_group_of_this_stack(provider)
+            log_group = log_to_a_group_of_its_stack(provider, self._log_retention)
             # Once, right after the base method created the bucket, the provider and their grants.
             bucket = self.node.find_child(STAGING_BUCKET)
             bucket.node.default_child.tags.set_tag(AUTO_DELETE_TAG, "true")
@@ -139,46 +140,59 @@ class StagingStack(DefaultStagingStack):
         file_role_policy.node.default_child.policy_document = iam.PolicyDocument(
             statements=[iam.PolicyStatement(actions=FILE_PUBLISHING_ACTIONS, resources=bucket_and_objects)]
         )
-        bucket_policy = [
-            # What enforce_ssl=True puts there, kept as is: a Deny only restricts.
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["s3:*"],
-                resources=bucket_and_objects,
-                conditions={"Bool": {"aws:SecureTransport": "false"}},
-            ),
-            iam.PolicyStatement(
-                principals=[iam.ArnPrincipal(emptying_provider.role_arn)],
-                actions=BUCKET_EMPTYING_ACTIONS,
-                resources=bucket_and_objects,
-            ),
-        ]
+        deploy = []
         if self._deploy_role_arn:
-            bucket_policy.append(
+            deploy.append(
                 iam.PolicyStatement(
                     principals=[iam.ArnPrincipal(self._deploy_role_arn)],
                     actions=DEPLOY_ACTIONS,
                     resources=bucket_and_objects,
                 )
             )
-        bucket.policy.node.default_child.policy_document = iam.PolicyDocument(statements=bucket_policy)
+        narrow_emptied_bucket_policy(bucket, emptying_provider, *deploy)
 
-    def _log_to_a_group_of_this_stack(self, provider: IConstruct) -> logs.LogGroup:
-        log_group = logs.LogGroup(provider, "Logs", retention=self._log_retention, removal_policy=RemovalPolicy.DESTROY)
-        # Deleted after the Lambda (which refers to it), so its last run still has somewhere to log.
-        provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
-        # Instead of the basic execution policy: without logs:CreateLogGroup, no run (not even one
-        # racing the stack's deletion) can create a log group outside the stack.
-        provider.node.find_child("Role").add_property_deletion_override("ManagedPolicyArns")
-        provider.add_to_role_policy(
-            {
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": log_group.log_group_arn,
-            }
-        )
-        return log_group
+
+def narrow_emptied_bucket_policy(
+    bucket: s3.Bucket, emptying_provider: IConstruct, *others: iam.PolicyStatement
+) -> None:
+    """Replaces the policy CDK rendered for a TLS-only bucket that is emptied on delete (its L2
+    document cannot drop a statement): the TLS Deny, the emptying Lambda's explicit actions, `others`."""
+    bucket_and_objects = [bucket.bucket_arn, bucket.arn_for_objects("*")]
+    statements = [
+        # What enforce_ssl=True puts there, kept as is: a Deny only restricts.
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["s3:*"],
+            resources=bucket_and_objects,
+            conditions={"Bool": {"aws:SecureTransport": "false"}},
+        ),
+        iam.PolicyStatement(
+            principals=[iam.ArnPrincipal(emptying_provider.role_arn)],
+            actions=BUCKET_EMPTYING_ACTIONS,
+            resources=bucket_and_objects,
+        ),
+        *others,
+    ]
+    bucket.policy.node.default_child.policy_document = iam.PolicyDocument(statements=statements)
+
+
+def log_to_a_group_of_its_stack(provider: IConstruct, retention: logs.RetentionDays) -> logs.LogGroup:
+    """The bucket-emptying Lambda logs to a log group of the stack, not to one it would create."""
+    log_group = logs.LogGroup(provider, "Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+    # Deleted after the Lambda (which refers to it), so its last run still has somewhere to log.
+    provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
+    # Instead of the basic execution policy: without logs:CreateLogGroup, no run (not even one
+    # racing the stack's deletion) can create a log group outside the stack.
+    provider.node.find_child("Role").add_property_deletion_override("ManagedPolicyArns")
+    provider.add_to_role_policy(
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": log_group.log_group_arn,
+        }
+    )
+    return log_group
 
 
 @jsii.implements(IStagingResourcesFactory)

@@ -26,13 +26,12 @@ from infra.staging import STACK_NAME_PREFIX
 from inference.package import PackageError
 from infra.packages import served_package
 from tools.preflight import REPO
+from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
 HOURS_PER_MONTH = 730  # AWS prices "per month" as 730 hours
 MINUTES_PER = {"minute": 1, "hour": 60, "day": 1440}  # units of EventBridge's rate(...)
 GB = 1024**3
-LAMBDA_GB_SECOND = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
 PROVISIONED_GB_SECOND = {"x86_64": 0.0000041667, "arm64": 0.0000033334}
-LAMBDA_REQUEST = 0.20 / 1e6
 # SnapStart (Python): the cached snapshot of each published version, by the function's memory, and
 # each restore of an execution environment from it.
 SNAPSHOT_CACHE_GB_SECOND = 0.0000015046
@@ -41,7 +40,6 @@ ALARM_MONTH = 0.10  # standard resolution
 DASHBOARD_MONTH = 3.00  # the first 3 dashboards of an account are free
 KMS_KEY_MONTH = 1.00
 CUSTOM_METRIC_MONTH = 0.30  # prorated by the hour a metric is published in
-LOGS_INGESTED_GB = 0.50
 ECR_GB_MONTH = 0.10
 # Lambda bills duration in whole milliseconds, at least one.
 BILLED_MS_MINIMUM = 1

@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -36,6 +37,7 @@ class ServiceAlarms(Construct):
         timeout: Duration,
         alarm_email: str,
         alarm_topic_arn: str,
+        bulk_state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         watched = [
@@ -59,6 +61,15 @@ class ServiceAlarms(Construct):
                 "p99 API latency is close to the function timeout",
             ),
         ]
+        if bulk_state_machine:
+            watched.append(
+                (
+                    "BulkJobFailed",
+                    bulk_state_machine.metric_failed(period=PERIOD),
+                    1,
+                    "A bulk job failed: more batches failed than tolerated, or it could not read its input",
+                )
+            )
         self.alarms = [
             metric.create_alarm(
                 self,

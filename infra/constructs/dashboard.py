@@ -1,4 +1,4 @@
-"""The CloudWatch dashboard: the function, its cold starts and the API on one page.
+"""The CloudWatch dashboard: the function, its cold starts, the API and the bulk job on one page.
 
 The alarms are not on it: an alarm widget refers to alarms by ARN (Fn::GetAtt), which moto's
 CloudFormation (the deploy rehearsal) cannot resolve; CloudWatch lists them under Alarms.
@@ -11,6 +11,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.model_function import METRICS_NAMESPACE, SERVICE_NAME
@@ -36,6 +37,7 @@ class ServiceDashboard(Construct):
         function: lambda_.Function,
         log_group: logs.ILogGroup,
         api: apigw.RestApi,
+        bulk_state_machine: sfn.IStateMachine | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Dashboards are global to the account, so the region keeps two deployments apart.
@@ -99,6 +101,32 @@ class ServiceDashboard(Construct):
                 annotation=timeout,
             ),
         )
+
+        if bulk_state_machine:
+            self.dashboard.add_widgets(
+                _graph(
+                    "Bulk jobs",
+                    bulk_state_machine.metric_started(period=PERIOD, label="started"),
+                    bulk_state_machine.metric_succeeded(period=PERIOD, label="succeeded"),
+                    bulk_state_machine.metric_failed(period=PERIOD, label="failed"),
+                ),
+                _graph("Bulk lines scored, and lines refused", *_bulk_line_metrics()),
+            )
+
+
+def _bulk_line_metrics() -> list[cloudwatch.Metric]:
+    """The handler's counts of bulk lines (inference/handler.py), summed per period."""
+    return [
+        cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name=name,
+            dimensions_map={"service": SERVICE_NAME},
+            statistic=cloudwatch.Stats.SUM,
+            period=PERIOD,
+            label=label,
+        )
+        for name, label in (("BulkItems", "lines"), ("BulkItemErrors", "lines refused (error objects)"))
+    ]
 
 
 def _graph(

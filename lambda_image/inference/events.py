@@ -12,6 +12,7 @@ from email.message import Message
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from inference.bulk import is_bulk_event
 from inference.schema import RequestError, parse_json
 
 ROUTE = "/predict"
@@ -41,6 +42,7 @@ class EventKind(enum.Enum):
     REST_V1 = "rest_v1"
     HTTP_V2 = "http_v2"
     DIRECT = "direct"
+    BULK = "bulk"  # a batch of the bulk job's Distributed Map (inference/bulk.py)
 
 
 def event_kind(event: object) -> EventKind:
@@ -50,6 +52,8 @@ def event_kind(event: object) -> EventKind:
         return EventKind.REST_V1
     if isinstance(event, dict) and event.get("version") == "2.0" and "requestContext" in event:
         return EventKind.HTTP_V2
+    if is_bulk_event(event):
+        return EventKind.BULK
     return EventKind.DIRECT
 
 

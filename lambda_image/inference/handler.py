@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from inference import snapstart
+from inference import bulk, snapstart
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.runtime import Runtime
 from inference.schema import RequestError
@@ -35,11 +35,13 @@ snapstart.register(lambda: RUNTIME.answer({"text": "SNAPSHOT WARM-UP"}), logger,
 
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(log_event=False)  # never log the event: it carries the texts
-def lambda_handler(event: object, context: Any) -> dict[str, Any]:
+def lambda_handler(event: object, context: Any) -> dict[str, Any] | list[dict[str, Any]]:
     kind = event_kind(event)
     if kind is EventKind.WARMUP:
         metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
         return {"warm": True}
+    if kind is EventKind.BULK:
+        return _answer_bulk_batch(event)
     started = time.perf_counter()
     status, body, texts, origin = _answer(kind, event)
     _record(kind, status, body, texts, latency_ms=round((time.perf_counter() - started) * 1000, 1))
@@ -63,6 +65,21 @@ def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str |
     except Exception:  # a bug: the traceback goes to the log, never to the caller
         logger.exception("unhandled error")
         return 500, _error_body("internal_error", "internal error: quote the request id when reporting it"), [], origin
+
+
+def _answer_bulk_batch(event: dict) -> list[dict]:
+    """One result per item of a bulk job batch (inference/bulk.py), and one log line: counts, never texts."""
+    started = time.perf_counter()
+    results = bulk.answer_batch(event, lambda request: _answer(EventKind.DIRECT, request)[:2])
+    errors = sum("error" in result for result in results)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    logger.info(
+        "bulk batch",
+        extra={"event_kind": EventKind.BULK.value, "items": len(results), "item_errors": errors, "latency_ms": latency_ms},
+    )
+    metrics.add_metric(name="BulkItems", unit=MetricUnit.Count, value=len(results))
+    metrics.add_metric(name="BulkItemErrors", unit=MetricUnit.Count, value=errors)
+    return results
 
 
 def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_ms: float) -> None:

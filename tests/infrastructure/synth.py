@@ -20,8 +20,8 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # not part of our infrastructure.
 TEST_CONTEXT = {"aws:cdk:version-reporting": False}
 ALARM_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
-# The default configuration, each option switched away from its default on its own, and the two
-# alarm destinations together.
+# The default configuration, each option switched away from its default on its own (the bulk
+# job's three numbers together), and the two alarm destinations together.
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "arm64": {"architecture": "arm64"},
@@ -40,6 +40,9 @@ VARIANTS: dict[str, dict[str, str]] = {
     "ephemeral_storage": {"ephemeral_storage_mb": "2048"},
     "xray_tracing": {"xray_tracing": "true"},
     "access_logs_off": {"api_access_logs": "false"},
+    "bulk_off": {"bulk_enabled": "false"},
+    "bulk_existing_bucket": {"bulk_bucket_name": "statements-in.example-bank"},
+    "bulk_tuned": {"bulk_max_concurrency": "50", "bulk_tolerated_failure_percentage": "0", "bulk_results_expire_days": "7"},
 }
 STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 
@@ -66,6 +69,13 @@ class SynthesizedApp:
     def staging_template(self) -> Template:
         (template,) = [body for name, body in self.templates.items() if name.startswith(STAGING_PREFIX)]
         return Template.from_json(template)
+
+    @property
+    def image_context(self) -> Path:
+        """The model function's image build context (the assembly's other assets are Lambda code)."""
+        manifest = json.loads((self.directory / f"{CDK_CONTEXT['stack_name']}.assets.json").read_text())
+        (image,) = manifest["dockerImages"].values()
+        return self.directory / image["source"]["directory"]
 
     @property
     def validation_report(self) -> dict[str, Any]:

@@ -43,6 +43,8 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
         False,
         True,
     )
+    assert (config.bulk_enabled, config.bulk_bucket_name) == (True, "")
+    assert (config.bulk_max_concurrency, config.bulk_tolerated_failure_percentage, config.bulk_results_expire_days) == (10, 1, 30)
 
 
 def test_command_line_strings_are_parsed_to_typed_values() -> None:
@@ -117,6 +119,12 @@ def test_config_is_frozen() -> None:
         ("alarm_email", "ops@example.com,dev@example.com", "an email address like ops@example.com, or empty"),
         ("alarm_topic_arn", "ops-alarms", "an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alarms, or empty"),
         ("alarm_topic_arn", "arn:aws:sns:us-east-1:123456789012:alarms.fifo", "an SNS topic ARN like"),
+        ("bulk_enabled", "on", "true or false"),
+        ("bulk_bucket_name", "s3://statements", "an existing S3 bucket's name, or empty"),
+        ("bulk_bucket_name", "Statements", "an existing S3 bucket's name, or empty"),
+        ("bulk_max_concurrency", "0", "an integer in 1..1000"),
+        ("bulk_tolerated_failure_percentage", "101", "an integer in 0..100"),
+        ("bulk_results_expire_days", "0", "an integer in 1..3650"),
     ],
 )
 def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: object, allowed: str) -> None:

@@ -45,6 +45,7 @@ CHECKED_BELOW = {
     "AWS::Lambda::Function",
     "AWS::Logs::LogGroup",
     "AWS::S3::Bucket",
+    "AWS::StepFunctions::StateMachine",
     "Custom::S3AutoDeleteObjects",
 }
 # A managed policy's statements are not in the template; AWSLambdaBasicExecutionRole, the usual
@@ -102,8 +103,10 @@ def test_every_ecr_repository_is_emptied_on_delete(app: SynthesizedApp) -> None:
 def test_every_log_group_expires(app: SynthesizedApp) -> None:
     log_groups = list(resources(app, "AWS::Logs::LogGroup"))
     access_logs = [stage for _, _, stage in resources(app, "AWS::ApiGateway::Stage") if "AccessLogSetting" in stage["Properties"]]
-    # the model function's, the staging bucket-emptying Lambda's and the API's access logs (if on)
-    assert len(log_groups) == 2 + len(access_logs)
+    # One for each Lambda function and state machine (the tests below check who logs where), and
+    # the API's access logs (if on).
+    logging = list(resources(app, "AWS::Lambda::Function")) + list(resources(app, "AWS::StepFunctions::StateMachine"))
+    assert len(log_groups) == len(logging) + len(access_logs)
     for _, _, log_group in log_groups:
         assert log_group["Properties"]["RetentionInDays"] > 0
 
@@ -111,9 +114,19 @@ def test_every_log_group_expires(app: SynthesizedApp) -> None:
 def test_every_lambda_function_logs_to_a_log_group_of_its_own_stack(app: SynthesizedApp) -> None:
     """Not to /aws/lambda/<name>, which Lambda would create at run time and destroy never deletes."""
     functions = list(resources(app, "AWS::Lambda::Function"))
-    assert len(functions) == 2  # the model function and the staging stack's bucket-emptying one
+    # The model function, and a bucket-emptying one in each stack with a bucket (staging, bulk job's).
+    stacks_with_buckets = {stack for stack, _, _ in resources(app, "AWS::S3::Bucket")}
+    assert len(functions) == 1 + len(stacks_with_buckets)
     for stack, logical_id, function in functions:
         log_group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert app.templates[stack]["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup", logical_id
+
+
+def test_the_bulk_job_logs_to_a_log_group_of_its_own_stack(app: SynthesizedApp) -> None:
+    """Not to one Step Functions or Lambda would create at run time."""
+    for stack, logical_id, machine in resources(app, "AWS::StepFunctions::StateMachine"):
+        (destination,) = machine["Properties"]["LoggingConfiguration"]["Destinations"]
+        log_group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
         assert app.templates[stack]["Resources"][log_group]["Type"] == "AWS::Logs::LogGroup", logical_id
 
 

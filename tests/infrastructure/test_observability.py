@@ -13,7 +13,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from tests.infrastructure.synth import ALARM_TOPIC_ARN, REPO_ROOT, SynthesizedApp
-from tests.infrastructure.test_stack import access_log_group, only
+from tests.infrastructure.test_stack import ALARMS, access_log_group, model_function, model_function_id, only
 
 ALARM_EMAIL = "ops@example.com"
 
@@ -42,15 +42,15 @@ def graphed_metrics(template: Template) -> set[tuple[str, ...]]:
 
 def function_log_group(template: Template) -> str:
     """The logical id of the function's log group (the API's access logs have another)."""
-    return only(template, "AWS::Lambda::Function")["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    return model_function(template)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
 
 
 def function_environment(template: Template) -> dict[str, str]:
-    return only(template, "AWS::Lambda::Function")["Properties"]["Environment"]["Variables"]
+    return model_function(template)["Properties"]["Environment"]["Variables"]
 
 
 def test_dashboard_graphs_invocations_errors_throttles_and_duration_percentiles(template: Template) -> None:
-    function = ("FunctionName", f"<{logical_id(template, 'AWS::Lambda::Function')}>")
+    function = ("FunctionName", f"<{model_function_id(template)}>")
     assert {
         ("AWS/Lambda", "Invocations", *function, "Sum"),
         ("AWS/Lambda", "Errors", *function, "Sum"),
@@ -62,7 +62,7 @@ def test_dashboard_graphs_invocations_errors_throttles_and_duration_percentiles(
 
 def test_dashboard_graphs_the_cold_start_metric_the_function_publishes(template: Template) -> None:
     environment = function_environment(template)
-    function_name = f"<{logical_id(template, 'AWS::Lambda::Function')}>"
+    function_name = f"<{model_function_id(template)}>"
     cold_starts = [metric for metric in graphed_metrics(template) if metric[1] == "ColdStart"]
     assert cold_starts == [
         (
@@ -125,7 +125,7 @@ def test_dashboard_name_holds_the_stack_and_region_and_the_outputs_point_to_it(t
 
 def test_outputs_name_the_function_and_its_log_group(template: Template) -> None:
     outputs = template.find_outputs("*")
-    assert outputs["FunctionName"]["Value"] == {"Ref": logical_id(template, "AWS::Lambda::Function")}
+    assert outputs["FunctionName"]["Value"] == {"Ref": model_function_id(template)}
     assert outputs["LogGroupName"]["Value"] == {"Ref": function_log_group(template)}
     assert outputs["AccessLogGroupName"]["Value"] == {"Ref": access_log_group(template)}
 
@@ -152,7 +152,7 @@ def test_alarm_email_subscribes_the_address_to_a_topic(emailing: Template) -> No
 def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok(emailing: Template) -> None:
     topic = [{"Ref": logical_id(emailing, "AWS::SNS::Topic")}]
     alarms = emailing.find_resources("AWS::CloudWatch::Alarm").values()
-    assert len(alarms) == 4
+    assert len(alarms) == ALARMS
     for alarm in alarms:
         assert (alarm["Properties"]["AlarmActions"], alarm["Properties"]["OKActions"]) == (topic, topic)
 
@@ -183,13 +183,13 @@ def test_topic_takes_tls_only_and_publications_from_these_alarms_only(emailing: 
 
 def alarm_and_ok_actions(template: Template) -> list[tuple[list[Any], list[Any]]]:
     alarms = template.find_resources("AWS::CloudWatch::Alarm").values()
-    assert len(alarms) == 4
+    assert len(alarms) == ALARMS
     return [(alarm["Properties"]["AlarmActions"], alarm["Properties"]["OKActions"]) for alarm in alarms]
 
 
 def test_alarm_topic_arn_notifies_that_topic_and_creates_no_topic_or_key(synthesize) -> None:
     template = synthesize("alarm_topic").app_template
-    assert alarm_and_ok_actions(template) == [([ALARM_TOPIC_ARN], [ALARM_TOPIC_ARN])] * 4
+    assert alarm_and_ok_actions(template) == [([ALARM_TOPIC_ARN], [ALARM_TOPIC_ARN])] * ALARMS
     for resource_type in ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription", "AWS::KMS::Key"):
         template.resource_count_is(resource_type, 0)
 
@@ -197,7 +197,7 @@ def test_alarm_topic_arn_notifies_that_topic_and_creates_no_topic_or_key(synthes
 def test_alarm_email_and_topic_arn_together_notify_both_topics(synthesize) -> None:
     template = synthesize("alarm_email_and_topic").app_template
     both = [{"Ref": logical_id(template, "AWS::SNS::Topic")}, ALARM_TOPIC_ARN]
-    assert alarm_and_ok_actions(template) == [(both, both)] * 4
+    assert alarm_and_ok_actions(template) == [(both, both)] * ALARMS
     template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALARM_EMAIL})
 
 

@@ -15,6 +15,7 @@ from inference.settings import Settings
 from infra.config import InferenceConfig
 from infra.constructs.model_function import LIBRARY_ENVIRONMENT, METRICS_NAMESPACE, MODEL_DIR, SERVICE_NAME
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
+from tests.infrastructure.test_stack import model_function
 
 # What Lambda itself sets from the function's configuration (MemorySize).
 SET_BY_LAMBDA = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}
@@ -29,7 +30,7 @@ def variant(request) -> str:
 @pytest.fixture(scope="module")
 def function(variant: str, synthesize) -> dict[str, Any]:
     app: SynthesizedApp = synthesize(variant)
-    (function,) = app.app_template.find_resources("AWS::Lambda::Function").values()
+    function = model_function(app.app_template)
     return function["Properties"]
 
 

@@ -72,11 +72,26 @@ def test_no_stack_allows_a_wildcard_action(app: SynthesizedApp) -> None:
             assert not [action for action in as_list(statement["Action"]) if "*" in action], (stack_name, logical_id)
 
 
-def test_the_app_stack_allows_no_wildcard_resource_but_for_x_ray(app: SynthesizedApp) -> None:
-    """X-Ray's actions have no resource-level permissions (xray_tracing=true needs them)."""
+# CloudWatch Logs' log-delivery actions, which Step Functions logging (the bulk job) needs, have no
+# resource-level permissions: "*" is the only resource they take.
+LOG_DELIVERY_ACTIONS = {
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:DescribeLogGroups",
+    "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:UpdateLogDelivery",
+}
+
+
+def test_the_app_stack_allows_no_wildcard_resource_but_for_x_ray_and_log_delivery(app: SynthesizedApp) -> None:
+    """X-Ray's actions (xray_tracing=true) and log delivery's have no resource-level permissions."""
     for logical_id, statement in statements(app_stack(app)):
         if statement["Effect"] == "Allow" and "*" in as_list(statement.get("Resource", [])):
-            assert set(as_list(statement["Action"])) == X_RAY_ACTIONS, logical_id
+            actions = set(as_list(statement["Action"]))
+            assert actions == X_RAY_ACTIONS or actions <= LOG_DELIVERY_ACTIONS, logical_id
 
 
 def test_only_this_api_and_the_warmup_rule_may_invoke_the_function(app: SynthesizedApp) -> None:
@@ -116,7 +131,7 @@ def test_secret_looking_files_never_enter_the_image_build_context(path: str) -> 
 
 
 def test_the_built_image_context_holds_no_secrets(default_app: SynthesizedApp) -> None:
-    (context_dir,) = default_app.directory.glob("asset.*")
+    context_dir = default_app.image_context
     for path in context_dir.rglob("*"):
         if path.is_file() and path.suffix not in (".pt", ".onnx"):  # graphs are binary
             text = path.read_text(errors="replace")

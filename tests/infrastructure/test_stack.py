@@ -9,6 +9,10 @@ from aws_cdk.assertions import Match, Template
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
 
 
+# Errors, throttles, API 5xx, p99 latency and, with the bulk job (on by default), failed jobs.
+ALARMS = 5
+
+
 def only(template: Template, resource_type: str) -> dict:
     (resource,) = template.find_resources(resource_type).values()
     return resource
@@ -21,6 +25,16 @@ def access_log_group(template: Template) -> str:
     # (@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard)
     (*_, name) = stage["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::Join"][1]
     return name["Ref"]
+
+
+def model_function_id(template: Template) -> str:
+    """The model function's logical id: the image function (the other one empties the bulk bucket)."""
+    (function_id,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+    return function_id
+
+
+def model_function(template: Template) -> dict:
+    return template.to_json()["Resources"][model_function_id(template)]
 
 
 def request_schema(template: Template) -> dict:
@@ -41,13 +55,14 @@ def test_function_is_a_container_image_with_the_configured_size(template: Templa
 
 
 def test_function_timeout_is_below_api_gateways_29_seconds(template: Template) -> None:
-    assert only(template, "AWS::Lambda::Function")["Properties"]["Timeout"] < 29
+    assert model_function(template)["Properties"]["Timeout"] < 29
 
 
 def test_function_role_may_only_write_its_own_log_group(template: Template) -> None:
-    role = only(template, "AWS::IAM::Role")
+    function = model_function(template)["Properties"]
+    role = template.to_json()["Resources"][function["Role"]["Fn::GetAtt"][0]]
     assert "ManagedPolicyArns" not in role["Properties"]
-    log_group_id = only(template, "AWS::Lambda::Function")["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group_id = function["LoggingConfig"]["LogGroup"]["Ref"]
     template.has_resource_properties(
         "AWS::IAM::Policy",
         {
@@ -66,11 +81,11 @@ def test_function_role_may_only_write_its_own_log_group(template: Template) -> N
 
 def test_log_groups_have_retention_and_are_deleted_with_the_stack(template: Template) -> None:
     log_groups = template.find_resources("AWS::Logs::LogGroup")
-    assert len(log_groups) == 2  # the function's and the API's access logs
+    assert len(log_groups) >= 2  # the function's, the API's access logs, the bulk job's
     for log_group in log_groups.values():
         assert log_group["Properties"] == {"RetentionInDays": 30}
         assert (log_group["DeletionPolicy"], log_group["UpdateReplacePolicy"]) == ("Delete", "Delete")
-    function_logs = only(template, "AWS::Lambda::Function")["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    function_logs = model_function(template)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     assert function_logs in log_groups
 
 
@@ -101,7 +116,7 @@ def test_image_is_built_from_the_repo_root_with_the_lambda_dockerfile(default_ap
 
 
 def test_image_context_holds_only_what_the_dockerfile_copies(default_app: SynthesizedApp) -> None:
-    (context_dir,) = default_app.directory.glob("asset.*")
+    context_dir = default_app.image_context
     top_level = {path.name for path in context_dir.iterdir()}
     assert top_level == {"lambda_image", "model_artifacts"}
     assert {path.name for path in (context_dir / "lambda_image").iterdir()} == {
@@ -204,7 +219,7 @@ def test_api_gateway_does_not_touch_the_account_wide_logging_role(template: Temp
 
 
 def test_warmup_rule_pings_the_function_every_5_minutes_without_retries(template: Template) -> None:
-    (function_id,) = template.find_resources("AWS::Lambda::Function")
+    function_id = model_function_id(template)
     template.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -232,6 +247,7 @@ def test_alarms_watch_function_errors_throttles_and_api_5xx_and_latency(template
         ("AWS/Lambda", "Throttles"),
         ("AWS/ApiGateway", "5XXError"),
         ("AWS/ApiGateway", "Latency"),
+        ("AWS/States", "ExecutionsFailed"),  # the bulk job's: tests/infrastructure/test_bulk_job.py
     }
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
@@ -289,5 +305,5 @@ def test_staging_bucket_is_emptied_and_deleted_on_destroy(default_app: Synthesiz
 
 
 def test_app_stack_uses_the_staging_repository_not_the_bootstrap_one(default_app: SynthesizedApp) -> None:
-    image_uri = only(default_app.app_template, "AWS::Lambda::Function")["Properties"]["Code"]["ImageUri"]
+    image_uri = model_function(default_app.app_template)["Properties"]["Code"]["ImageUri"]
     assert "cdk-hnb659fds-container-assets" not in json.dumps(image_uri)
