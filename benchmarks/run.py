@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -46,17 +47,20 @@ RESULTS = BENCHMARKS / "results"
 PROBE = BENCHMARKS / "probe.py"
 NAIVE_REQUIREMENTS = BENCHMARKS / "naive_requirements.txt"
 NAIVE_TARGET_CACHE = REPO / ".cache" / "bench-naive"
+# The benchmarks' own copies of the image layouts: the tests' copies (tools/image_layout.py's default
+# cache) are replaced whenever a test run installs other pins, which would pull them from under a
+# bench that is running.
+IMAGE_TARGET_CACHE = REPO / ".cache" / "bench" / "image-target"
 MODEL_DIR = REPO / "model_artifacts"
 TASK_ROOT = REPO / "lambda_image"
 TASKS = ("text-classification", "feature-extraction", "token-classification")
 
-# Sized for about 10 minutes on 2 busy cores (the first run also builds the NER package and the
-# naive layout).
-COLD_RUNS = 5
-WARM_RUNS = 3
-SINGLE_REQUESTS = 100
-BATCH_SIZES = (1, 16, 64)
-TEXTS_PER_BATCH_SIZE = 64  # each batch size serves this many texts per run (at least 3 requests)
+# Sized for about 12 minutes on 2 busy cores (the first run also installs the layouts and builds the
+# NER package: a few minutes more). Every run starts each subject once: 24 fresh processes.
+RUNS = 3
+SINGLE_REQUESTS = 40
+BATCH_SIZES = (16, 64)
+TEXTS_PER_BATCH_SIZE = 64  # each batch size serves at least this many texts per run (at least 2 requests)
 PROBE_TIMEOUT_SECONDS = 300
 
 # Prices: AWS list prices, us-east-1, on demand, no free tier, as of 2025 (the Lambda ones are
@@ -75,7 +79,8 @@ GOALS = {
     "warm_p50": 1.0,  # handler p50 (whole handler) / naive forward p50 (dynamic padding, same threads), at most
     "payload_gb": 1.2,  # what an image adds to the Lambda base image, at most
 }
-VARIANTS = ("fp32", "int8", "onnx")  # the handler's subjects: torch fp32, torch int8, onnx (fp32)
+VARIANTS = ("fp32", "int8", "onnx")
+  # the handler's subjects: torch fp32, torch int8, onnx (fp32)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class Subject:
     name: str
     kind: str  # "handler" or "naive"
     variant: str = "fp32"
-    threads: int = 0  # 0: what a function of 2048 MB gets (handler: 1) or torch's default (naive: every core)
+    threads: int = 1
     backend: str = "torch"  # the handler's; "onnx" runs in the onnx image's layout (no torch)
 
     @property
@@ -102,18 +107,12 @@ class Subject:
             MODEL_BACKEND=self.backend,
             NAIVE_TASK=task,
         )
-        if self.kind == "naive" and self.threads:
+        if self.kind == "naive":
             env["OMP_NUM_THREADS"] = str(self.threads)
         return env
 
 
-COLD_SUBJECTS = [
-    Subject("naive", "naive"),
-    Subject("handler fp32", "handler"),
-    Subject("handler int8", "handler", "int8"),
-    Subject("handler onnx", "handler", backend="onnx"),
-]
-WARM_SUBJECTS = [
+SUBJECTS = [
     Subject(f"{name} {threads}t", kind, variant, threads, backend)
     for threads in (1, 2)
     for name, kind, variant, backend in (
@@ -122,6 +121,16 @@ WARM_SUBJECTS = [
         ("handler int8", "handler", "int8", "torch"),
         ("handler onnx", "handler", "fp32", "onnx"),
     )
+]
+
+
+# Unmeasured starts before the first run: each layout once, and the naive pipeline (its modules are
+# files no other subject reads).
+PRIMING = [
+    (Subject("naive 1t", "naive"), "text-classification"),
+    (Subject("naive 1t", "naive"), "token-classification"),
+    (Subject("handler fp32 1t", "handler"), "text-classification"),
+    (Subject("handler onnx 1t", "handler", backend="onnx"), "text-classification"),
 ]
 
 
@@ -143,7 +152,7 @@ class Workload:
         singles = [event({"text": texts[i % len(texts)]}) for i in range(SINGLE_REQUESTS)]
         batches = {}
         for size in BATCH_SIZES:
-            requests = max(3, TEXTS_PER_BATCH_SIZE // size)
+            requests = max(2, TEXTS_PER_BATCH_SIZE // size)
             batches[size] = [
                 event({"texts": [texts[(r * size + i) % len(texts)] for i in range(size)]}) for r in range(requests)
             ]
@@ -173,6 +182,7 @@ def probe(subject: Subject, task: str, package: Path, mode: str, workload: Workl
     if run.returncode != 0:
         raise RuntimeError(f"{task} {subject.name} ({mode}) exited with {run.returncode}:\n{run.stderr[-3000:]}")
     report = json.loads(run.stdout.strip().splitlines()[-1])
+    report["wall_seconds"] = time.perf_counter() - spawned
     stamps = {key: report.pop(key) - spawned for key in ("started", "imported", "loaded", "answered")}
     report["phases"] = {
         "interpreter": stamps["started"],
@@ -398,6 +408,8 @@ def markdown(results: dict) -> str:
     lines = [
         "# Benchmark results",
         "",
+        *(f"Note: {note}." for note in results.get("notes", [])),
+        *([""] if results.get("notes") else []),
         f"`make bench` on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, torch {machine['torch']}, "
         f"{results['date']}, run under `{machine['command']}`. Load average (1 min) before/after: {machine['load_before']} / "
         f"{machine['load_after']} (the machine is shared: absolute times are noisy; the ratios compare subjects measured in "
@@ -420,10 +432,11 @@ def markdown(results: dict) -> str:
         lines.append(f"| {g['task']} | {g['goal']} | {values} | {g['target']} | {'yes' if g['met'] else '**no**'} |")
     lines += [
         "",
-        f"## Cold start (fresh process to first answered request, median of {settings['cold_runs']} runs, seconds)",
+        f"## Cold start (fresh process to first answered request, median of {settings['runs']} runs, seconds)",
         "",
-        "Handler: 1 torch thread (a 2,048 MB function); its model load includes the runtime's init answer. "
-        "Naive: torch's default threads; its imports are torch and transformers, its model load `from_pretrained`.",
+        "The starts of the 1-thread processes below (every subject, naive included, at 1 thread: a 2,048 MB function's "
+        "handler). Handler: its model load includes the runtime's init answer. Naive: its imports are torch and "
+        "transformers, its model load `from_pretrained` (token-classification: `pipeline(...)`).",
         "",
         "| task | subject | interpreter | imports | model load | first answer | total | × naive |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -438,14 +451,15 @@ def markdown(results: dict) -> str:
     sizes = " / ".join(map(str, settings["batch_sizes"]))
     lines += [
         "",
-        f"## Warm latency and throughput (median of {settings['warm_runs']} runs of {settings['single_requests']} "
+        f"## Warm latency and throughput (median of {settings['runs']} runs of {settings['single_requests']} "
         "single-text requests each)",
         "",
         "Handler: the whole handler, REST API (v1) event in, JSON response out, logs and metrics included. Naive: its whole "
         "handler (p50, p95), and its model's forward alone on inputs tokenized beforehand (the baseline of the goals). "
+        "Model forward of a handler: its package's graph alone (TorchScript or ONNX), also on inputs tokenized beforehand. "
         f"Batch throughput: {settings['texts_per_batch_size']} texts at each batch size, through the whole handler.",
         "",
-        f"| task | subject | p50 ms | p95 ms | naive forward p50 ms | p50 / naive forward | texts/s at batch {sizes} | peak RSS MB |",
+        f"| task | subject | p50 ms | p95 ms | model forward p50 ms | p50 / naive forward | texts/s at batch {sizes} | peak RSS MB |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for task, measured in tasks.items():
@@ -457,9 +471,10 @@ def markdown(results: dict) -> str:
                 throughput = " / ".join(f"{w['texts_per_s'][str(s)]:.0f}" for s in settings["batch_sizes"])
             else:
                 throughput = f"{w['singles_texts_per_s']:.0f} (single only)"
+            rss = f"{w['peak_rss_mb']:.0f}" if "peak_rss_mb" in w else "–"
             lines.append(
                 f"| {task} | {name} | {w['p50_ms']:.1f} | {w['p95_ms']:.1f} | {forward} | {w['p50_ms'] / baseline:.2f} "
-                f"| {throughput} | {w['peak_rss_mb']:.0f} |"
+                f"| {throughput} | {rss} |"
             )
     lines += ["", "Threads 1 vs 2 (p50 of single requests; texts/s at batch 64):", ""]
     for task, measured in tasks.items():
@@ -544,7 +559,7 @@ def machine_facts() -> dict:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "command": (f"nice -n {niceness} " if niceness else "") + "make bench",
+        "command": (f"nice -n {niceness} " if niceness else "") + "python -m benchmarks.run",
     }
 
 
@@ -552,8 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for latest.json and latest.md")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite latest.md from latest.json, measure nothing")
-    parser.add_argument("--cold-runs", type=int, default=COLD_RUNS)
-    parser.add_argument("--warm-runs", type=int, default=WARM_RUNS)
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"rounds of fresh processes (default {RUNS})")
     args = parser.parse_args(argv)
     if args.markdown_only:
         results = json.loads((args.output / "latest.json").read_text(encoding="utf-8"))
@@ -568,8 +582,8 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_facts() | {"load_before": round(os.getloadavg()[0], 2)}
     say("installing the layouts and building the NER package (both cached after the first run)")
     sites = {
-        "torch": installed(),
-        "onnx": installed(ONNX_IMAGE_REQUIREMENTS),
+        "torch": installed(cache=IMAGE_TARGET_CACHE),
+        "onnx": installed(ONNX_IMAGE_REQUIREMENTS, IMAGE_TARGET_CACHE),
         "naive": installed(NAIVE_REQUIREMENTS, NAIVE_TARGET_CACHE, constraints=None),
     }
     packages = {
@@ -577,40 +591,44 @@ def main(argv: list[str] | None = None) -> int:
         "feature-extraction": MODEL_DIR / "embeddings",
         "token-classification": ner_package(),
     }
-    compileall.compile_dir(TASK_ROOT / "inference", quiet=1)  # as the Dockerfile does
-    paths = {
-        "torch": [str(TASK_ROOT), str(sites["torch"])],
-        "onnx": [str(TASK_ROOT), str(sites["onnx"])],
-        "naive": [str(BENCHMARKS), str(sites["naive"])],
-    }
     workload = Workload.from_test_split()
-    cold_reports = {task: {s.name: [] for s in COLD_SUBJECTS} for task in TASKS}
-    warm_reports = {task: {s.name: [] for s in WARM_SUBJECTS} for task in TASKS}
+    reports = {task: {s.name: [] for s in SUBJECTS} for task in TASKS}
     with tempfile.TemporaryDirectory() as scratch:
+        # The runtime's code as it is now, copied as the Dockerfile copies it (compiled too): edits
+        # made to the working tree while the bench runs do not reach the later runs.
+        task_root = Path(scratch) / "task-root"
+        shutil.copytree(TASK_ROOT / "inference", task_root / "inference", ignore=shutil.ignore_patterns("__pycache__"))
+        compileall.compile_dir(task_root / "inference", quiet=1)
+        paths = {
+            "torch": [str(task_root), str(sites["torch"])],
+            "onnx": [str(task_root), str(sites["onnx"])],
+            "naive": [str(BENCHMARKS), str(sites["naive"])],
+        }
 
         def run(subject: Subject, task: str, mode: str) -> dict:
             return probe(subject, task, packages[task], mode, workload, paths[subject.layout], Path(scratch))
 
-        say("priming: one unmeasured start of every subject, so every measured start finds its files in the page cache")
-        for task in TASKS:
-            for subject in COLD_SUBJECTS:
-                run(subject, task, "cold")
-        for number in range(args.cold_runs):
-            say(f"cold start, run {number + 1}/{args.cold_runs}")
+        say("priming: every package file read once, one unmeasured start of each layout (and of the naive pipeline)")
+        for package in packages.values():
+            for path in package.rglob("*"):
+                if path.is_file():
+                    with path.open("rb") as handle:
+                        while handle.read(1 << 24):
+                            pass
+        for subject, task in PRIMING:
+            run(subject, task, "cold")
+        for number in range(args.runs):
+            say(f"run {number + 1}/{args.runs}: {len(TASKS) * len(SUBJECTS)} fresh processes")
             for task in TASKS:
-                for subject in COLD_SUBJECTS:
-                    cold_reports[task][subject.name].append(run(subject, task, "cold"))
-        for number in range(args.warm_runs):
-            say(f"warm, run {number + 1}/{args.warm_runs}")
-            for task in TASKS:
-                for subject in WARM_SUBJECTS:
-                    warm_reports[task][subject.name].append(run(subject, task, "warm"))
+                for subject in SUBJECTS:
+                    reports[task][subject.name].append(run(subject, task, "warm"))
     say("int8 against fp32 on the test split, payload sizes")
     tasks = {
         task: {
             "package": {"name": json.loads((packages[task] / "model_card.json").read_text())["name"], "path": str(packages[task].relative_to(REPO))},
-            "cold": {name: summarize_cold(reports) for name, reports in cold_reports[task].items()},
-            "warm": {name: summarize_warm(reports) for name, reports in warm_reports[task].items()},
+            # Every process measured started cold: the cold figures are those of the 1-thread ones.
+            "cold": {name.removesuffix(" 1t"): summarize_cold(runs) for name, runs in reports[task].items() if name.endswith(" 1t")},
+            "warm": {name: summarize_warm(runs) for name, runs in reports[task].items()},
         }
         for task in TASKS
     }
@@ -621,12 +639,15 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
         "settings": {
-            "cold_runs": args.cold_runs,
-            "warm_runs": args.warm_runs,
+            "runs": args.runs,
             "single_requests": SINGLE_REQUESTS,
             "batch_sizes": list(BATCH_SIZES),
             "texts_per_batch_size": TEXTS_PER_BATCH_SIZE,
             "bench_seconds": round(time.perf_counter() - began),
+            "process_seconds": {
+                task: {name: statistics.median(r["wall_seconds"] for r in runs) for name, runs in reports[task].items()}
+                for task in TASKS
+            },
         },
         "tasks": tasks,
         "payload": size,

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from benchmarks.run import RESULTS, cuda_files, lambda_duration_ms, markdown, percentile, usd_per_million
+from benchmarks.ner_package import LABELS
+from benchmarks.run import RESULTS, VARIANTS, cuda_files, goals, lambda_duration_ms, markdown, percentile, served_files, usd_per_million
 
 
 def test_below_one_vcpu_a_thread_runs_proportionally_slower():
@@ -47,3 +48,53 @@ def test_cuda_libraries_and_nvidia_packages_are_found(tmp_path):
 def test_the_committed_table_is_the_rendering_of_the_committed_results():
     results = json.loads((RESULTS / "latest.json").read_text(encoding="utf-8"))
     assert (RESULTS / "latest.md").read_text(encoding="utf-8") == markdown(results)
+
+
+def test_an_image_carries_its_own_graph_and_what_the_runtime_reads(tmp_path):
+    for name in ("config.json", "tokenizer.json", "model_card.json", "model.pt", "model.int8.pt", "model.onnx",
+                 "model.safetensors", "README.md", "evaluation.json", "confusion_matrix.png", "1_Pooling/config.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    common = {"1_Pooling/config.json", "config.json", "model_card.json", "tokenizer.json"}
+
+    def names(graph):
+        return {str(p.relative_to(tmp_path)) for p in served_files(tmp_path, graph)}
+
+    assert names("model.pt") == common | {"model.pt"}
+    assert names("model.onnx") == common | {"model.onnx"}
+    # the naive image reads transformers' weights and no graph
+    assert names(None) == common | {"model.safetensors"}
+
+
+def _measured(naive_cold, handler_cold, naive_forward_ms, handler_p50_ms):
+    cold = {"naive": {"total": naive_cold}} | {f"handler {v}": {"total": handler_cold[v]} for v in VARIANTS}
+    warm = {}
+    for threads in (1, 2):
+        warm[f"naive {threads}t"] = {"forward_p50_ms": naive_forward_ms}
+        warm |= {f"handler {v} {threads}t": {"p50_ms": handler_p50_ms[v]} for v in VARIANTS}
+    return {"cold": cold, "warm": warm}
+
+
+def test_goals_are_ratios_to_the_same_tasks_baseline_and_every_variant_must_meet_them():
+    tasks = {
+        "text-classification": _measured(4.0, {"fp32": 1.0, "int8": 1.2, "onnx": 0.4}, 10.0, {"fp32": 8.0, "int8": 4.0, "onnx": 5.0}),
+        "feature-extraction": _measured(2.0, {"fp32": 1.0, "int8": 1.2, "onnx": 0.4}, 4.0, {"fp32": 5.0, "int8": 3.0, "onnx": 3.0}),
+    }
+    images = {v: {"total_gb": gb} for v, gb in (("fp32", 1.0), ("int8", 0.98), ("onnx", 0.3))}
+    size = {"tasks": {task: images for task in tasks}, "cuda_files": {"torch": [], "onnx": ["nvidia_cublas"]}}
+    rows = {(g["task"], g["goal"]): g for g in goals(tasks, size)}
+    cold = rows["text-classification", "cold start / naive"]
+    assert cold["measured"] == pytest.approx({"fp32": 0.25, "int8": 0.3, "onnx": 0.1}) and cold["met"]
+    # 1.0 / 2.0 and 1.2 / 2.0: int8 misses 0.5, so the row is not met
+    assert not rows["feature-extraction", "cold start / naive"]["met"]
+    assert rows["text-classification", "warm p50 / naive forward, 2 threads"]["met"]
+    warm = rows["feature-extraction", "warm p50 / naive forward, 1 thread"]
+    assert warm["measured"]["fp32"] == pytest.approx(1.25) and not warm["met"]
+    assert rows["text-classification", "image payload (GB)"]["met"]
+    cuda = rows["all", "CUDA files in the image"]
+    assert cuda["measured"] == {"fp32": 0, "int8": 0, "onnx": 1} and not cuda["met"]
+
+
+def test_the_bench_ner_package_has_bio_labels():
+    assert LABELS[0] == "O" and len(LABELS) == 13
+    assert {label[2:] for label in LABELS if label.startswith("B-")} == {label[2:] for label in LABELS if label.startswith("I-")}
