@@ -79,9 +79,7 @@ def skip_staging_checks(bucket: IConstruct, emptying_function: cdk.CfnResource, 
         "The bucket holds only CDK deployment artifacts written by CDK's roles and is deleted with the app; access "
         "logs would need a second bucket that outlives it.",
     )
-    for check_id, reason in BUCKET_EMPTYING_FUNCTION.items():
-        skip(emptying_function, check_id, reason)
-    skip(emptying_logs, "CKV_AWS_158", LOG_GROUP_KEY)
+    _skip_bucket_emptying_checks(emptying_function, emptying_logs)
 
 
 def skip_bulk_bucket_checks(bucket: IConstruct, emptying_function: cdk.CfnResource, emptying_logs: IConstruct) -> None:
@@ -97,6 +95,11 @@ def skip_bulk_bucket_checks(bucket: IConstruct, emptying_function: cdk.CfnResour
         "Every object expires after bulk_results_expire_days on purpose (statements are personal data); versions "
         "would keep the lines a user deleted.",
     )
+    _skip_bucket_emptying_checks(emptying_function, emptying_logs)
+
+
+def _skip_bucket_emptying_checks(emptying_function: cdk.CfnResource, emptying_logs: IConstruct) -> None:
+    """aws-cdk-lib's Lambda that empties a bucket when the app is destroyed, and its log group."""
     for check_id, reason in BUCKET_EMPTYING_FUNCTION.items():
         skip(emptying_function, check_id, reason)
     skip(emptying_logs, "CKV_AWS_158", LOG_GROUP_KEY)

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
+from tools.aws import aws_errors_as, aws_session
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
 REPO = Path(__file__).resolve().parents[1]
@@ -343,20 +343,10 @@ def _main_local(args: argparse.Namespace) -> int:
 
 
 def _main_cloud(args: argparse.Namespace) -> int:
-    try:
+    with aws_errors_as(SetupError):
         session = aws_session(args.region)
         source, target = S3Uri.parse(args.input), S3Uri.parse(args.output)
         return run_cloud(session, args.stack, source, target, args.overwrite, args.poll_seconds)
-    except ProfileNotFound as error:
-        raise SetupError(no_profile(error)) from None
-    except NoCredentialsError:
-        raise SetupError(NO_CREDENTIALS) from None
-    except NoRegionError:
-        raise SetupError(f"{NO_REGION}, or pass --region") from None
-    except ClientError as error:
-        raise SetupError(f"AWS refused: {error}") from None
-    except BotoCoreError as error:
-        raise SetupError(f"AWS: {error}") from None
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ import boto3
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
 
-from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
+from tools.aws import aws_errors_as, aws_session
 
 # Three merchants of different kinds, so a batch that comes back out of order shows.
 TEXTS = ("STARBUCKS STORE 10432 SEATTLE WA", "RYANAIR DUBLIN FR8J2K", "CVS/PHARMACY #04512")
@@ -242,7 +242,7 @@ def report(target: Target, results: list[Result]) -> str:
 
 def resolve_target(args: argparse.Namespace) -> Target:
     """URL and credentials from the flags, else from the stack's outputs."""
-    try:
+    with aws_errors_as(SetupError):
         session = aws_session(args.region)
         outputs = {} if args.url else stack_outputs(session, args.stack)
         url = args.url or outputs.get("ApiUrl")
@@ -252,16 +252,6 @@ def resolve_target(args: argparse.Namespace) -> Target:
         api_key = args.api_key or (api_key_value(session, key_id) if key_id else None)
         iam = args.iam or outputs.get("AuthMode") == IAM_AUTH_MODE
         return Target(url, api_key, execute_api_signer(session, url) if iam else None)
-    except ProfileNotFound as error:
-        raise SetupError(no_profile(error)) from None
-    except NoCredentialsError:
-        raise SetupError(NO_CREDENTIALS) from None
-    except NoRegionError:
-        raise SetupError(f"{NO_REGION}, or pass --region") from None
-    except ClientError as error:
-        raise SetupError(f"AWS refused: {error}") from None
-    except BotoCoreError as error:
-        raise SetupError(f"AWS: {error}") from None
 
 
 def stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:

@@ -18,7 +18,6 @@ import csv
 import itertools
 import random
 import re
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path

@@ -21,6 +21,7 @@ from moto.stepfunctions.models import stepfunctions_backends
 
 from tests.tools.conftest import REGION, _serving_url
 from tools import bulk
+from tools.aws import NO_CREDENTIALS
 from tools.preflight import REPO
 from training.common import read_split
 
@@ -260,4 +261,4 @@ def test_a_stack_without_the_bulk_job_is_one_line_and_exit_2(deployed_job, capsy
 def test_s3_uris_without_credentials_are_one_line_and_exit_2(offline_aws_env, monkeypatch, capsys) -> None:
     monkeypatch.setenv("AWS_REGION", REGION)
     assert bulk.main([f"s3://{BUCKET}/{INPUT_KEY}", f"s3://{BUCKET}/bulk/results/r/", "--stack", STACK]) == 2
-    assert capsys.readouterr().err == f"bulk: {bulk.NO_CREDENTIALS}\n"
+    assert capsys.readouterr().err == f"bulk: {NO_CREDENTIALS}\n"

@@ -7,7 +7,6 @@ import pytest
 
 from inference.encoder import FORWARD_CHUNK
 from inference.runtime import Runtime
-from inference.settings import Settings
 from tests.lambda_events import TRANSACTIONS
 from training.common import read_split
 
