@@ -38,3 +38,15 @@ def aws_errors_as(error: type[Exception]) -> Iterator[None]:
         raise error(f"AWS refused: {failure}") from None
     except BotoCoreError as failure:
         raise error(f"AWS: {failure}") from None
+
+
+def stack_outputs(session: boto3.Session, stack: str, error: type[Exception]) -> dict[str, str]:
+    """The deployed stack's outputs by key; `error` with one line if the region has no such stack."""
+    cloudformation = session.client("cloudformation")
+    try:
+        (description,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as failure:
+        if failure.response["Error"]["Code"] != "ValidationError":
+            raise
+        raise error(f"stack {stack} not found in {cloudformation.meta.region_name}") from None
+    return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}

@@ -24,7 +24,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 from tqdm import tqdm
 
-from tools.aws import aws_errors_as, aws_session
+from tools.aws import aws_errors_as, aws_session, stack_outputs
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
 REPO = Path(__file__).resolve().parents[1]
@@ -198,7 +198,7 @@ class BulkStack:
 
 
 def run_cloud(session, stack: str, source: S3Uri, target: S3Uri, overwrite: bool, poll_seconds: float) -> int:
-    job = BulkStack.from_outputs(stack, _stack_outputs(session, stack))
+    job = BulkStack.from_outputs(stack, stack_outputs(session, stack, SetupError))
     _check_within(source, job.input_uri, "INPUT")
     _check_within(target, job.output_uri, "OUTPUT")
     s3 = session.client("s3")
@@ -271,17 +271,6 @@ def summary(description: dict, counts: dict, target: S3Uri) -> str:
 def _check_within(uri: S3Uri, allowed: S3Uri, name: str) -> None:
     if uri.bucket != allowed.bucket or not uri.key.startswith(allowed.key) or uri.key == allowed.key:
         raise SetupError(f"{name} must be under {allowed} (the job may read and write only there), not {uri}")
-
-
-def _stack_outputs(session, stack: str) -> dict[str, str]:
-    cloudformation = session.client("cloudformation")
-    try:
-        (description,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ValidationError":
-            raise
-        raise SetupError(f"stack {stack} not found in {cloudformation.meta.region_name}") from None
-    return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
 
 # ---- command line ----

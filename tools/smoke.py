@@ -24,9 +24,9 @@ import boto3
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError
+from botocore.exceptions import NoCredentialsError, NoRegionError
 
-from tools.aws import aws_errors_as, aws_session
+from tools.aws import aws_errors_as, aws_session, stack_outputs
 
 # Three merchants of different kinds, so a batch that comes back out of order shows.
 TEXTS = ("STARBUCKS STORE 10432 SEATTLE WA", "RYANAIR DUBLIN FR8J2K", "CVS/PHARMACY #04512")
@@ -244,7 +244,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
     """URL and credentials from the flags, else from the stack's outputs."""
     with aws_errors_as(SetupError):
         session = aws_session(args.region)
-        outputs = {} if args.url else stack_outputs(session, args.stack)
+        outputs = {} if args.url else stack_outputs(session, args.stack, SetupError)
         url = args.url or outputs.get("ApiUrl")
         if not url:
             raise SetupError(f"stack {args.stack} has no ApiUrl output: is its deployment complete?")
@@ -252,17 +252,6 @@ def resolve_target(args: argparse.Namespace) -> Target:
         api_key = args.api_key or (api_key_value(session, key_id) if key_id else None)
         iam = args.iam or outputs.get("AuthMode") == IAM_AUTH_MODE
         return Target(url, api_key, execute_api_signer(session, url) if iam else None)
-
-
-def stack_outputs(session: boto3.Session, stack: str) -> dict[str, str]:
-    cloudformation = session.client("cloudformation")
-    try:
-        (description,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ValidationError":
-            raise
-        raise SetupError(f"stack {stack} not found in {cloudformation.meta.region_name}") from None
-    return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
 
 
 def api_key_value(session: boto3.Session, key_id: str) -> str:
