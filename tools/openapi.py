@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from inference.package import ModelPackage
 from inference.schema import ContractJsonSchema, Limits
-from inference.tasks import MODULES, request_model
+from inference.tasks import contract as task_contract, request_model
 from infra.packages import PACKAGES_DIR, SERVED_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ class ErrorAnswer(BaseModel):
 
 
 def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
-    contract = MODULES[package.task].CONTRACT
+    contract = task_contract(package)
     request = request_model(package, limits)
     _, schemas = models_json_schema(
         [(request, "validation"), (contract.single, "serialization"), (contract.batch, "serialization"),

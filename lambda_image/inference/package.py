@@ -1,9 +1,10 @@
 """A model package: one folder the runtime serves (docs/models.md has the format).
 
-A package is a Hugging Face model folder (config.json, tokenizer.json) plus model_card.json and
-the graphs `make package` exports: model.pt (TorchScript, the torch backend), model.int8.pt (its
-int8 variant) and model.onnx (the onnx backend). Nothing here imports torch or onnxruntime: the
-local server, preflight and synth read packages too.
+Every package has a model_card.json (name, version, task). A text package (TEXT_TASKS) is a
+Hugging Face model folder (config.json, tokenizer.json) plus the graphs `make package` exports:
+model.pt (TorchScript, the torch backend), model.int8.pt (its int8 variant) and model.onnx (the
+onnx backend). The other tasks' packages are described by model_card.json alone (and the files
+it names). Nothing here imports torch or onnxruntime: the local server, preflight and synth read packages too.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Task = Literal["text-classification", "token-classification", "feature-extraction"]
-TASKS: tuple[Task, ...] = ("text-classification", "token-classification", "feature-extraction")
+Task = Literal["text-classification", "token-classification", "feature-extraction", "image-classification", "custom"]
+# Tasks whose package is a Hugging Face text model folder, served through its tokenizer.
+TEXT_TASKS: tuple[Task, ...] = ("text-classification", "token-classification", "feature-extraction")
+TASKS: tuple[Task, ...] = (*TEXT_TASKS, "image-classification", "custom")
 Backend = Literal["torch", "onnx"]
 # fp32: the graph as exported. int8: its Linear layers quantized dynamically (torch backend only).
 Variant = Literal["fp32", "int8"]
@@ -79,10 +82,12 @@ class ModelPackage:
         if not directory.is_dir():
             raise PackageError(f"{directory}: no such model package folder; {PACKAGE_HINT}")
         card = read_json(directory / "model_card.json")
-        config = read_json(directory / "config.json")
         for field in ("name", "version"):
             if not isinstance(card.get(field), str) or not card[field]:
                 raise PackageError(f"{directory}/model_card.json: {field} must be a non-empty string")
+        if card.get("task") in TASKS and card["task"] not in TEXT_TASKS:
+            return cls(directory, card["name"], card["version"], card["task"], card, {})
+        config = read_json(directory / "config.json")
         task = card.get("task") or infer_task(directory, config)
         if task not in TASKS:
             raise PackageError(f"{directory}/model_card.json: task {task!r} is not one of {', '.join(TASKS)}")

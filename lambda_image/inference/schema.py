@@ -10,7 +10,7 @@ and the fuzz tests' oracle all derive from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 import pydantic_core
 from pydantic import (
@@ -42,6 +42,9 @@ CLEARER_MESSAGES = {
 LONGEST_FIELD_NAME_SHOWN = 40
 # A text must hold something besides white space (Python's str.isspace, as the oracle's re does).
 NOT_BLANK = r"\S"
+
+
+RequestModel = TypeVar("RequestModel", bound=BaseModel)
 
 
 class RequestError(Exception):
@@ -123,7 +126,7 @@ class Contract:
     """A task's contract: the request (without this deployment's limits), the answers to one text
     and to a batch, and an example request for the docs."""
 
-    request: type[TextsRequest]
+    request: type[BaseModel]
     single: type[BaseModel]
     batch: type[BaseModel]
     example: dict[str, Any]
@@ -169,7 +172,7 @@ def contract_schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema(schema_generator=ContractJsonSchema)
 
 
-def validate(model: type[TextsRequest], data: object) -> TextsRequest:
+def validate(model: type[RequestModel], data: object) -> RequestModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:

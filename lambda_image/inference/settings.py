@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 from inference.package import Backend, Variant
+from inference.schema import Limits
 
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
@@ -36,6 +37,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     model_dir: Path = Field(REPO_MODEL_DIR, alias="MODEL_DIR")
+    # The package's name in the API's routes (POST /models/<name>/predict): its folder's name
+    # under model_artifacts/, which the stack passes (the image's folder is named otherwise).
+    model_name: str | None = Field(None, alias="MODEL_NAME")
     max_text_chars: PositiveInt = Field(1000, alias="MAX_TEXT_CHARS")
     max_batch: PositiveInt = Field(64, alias="MAX_BATCH")
     max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
@@ -75,6 +79,14 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Read the settings; a bad value raises pydantic.ValidationError naming the variable."""
         return cls.model_validate(dict(environ))
+
+    @property
+    def route_name(self) -> str:
+        return self.model_name or self.model_dir.name
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_text_chars=self.max_text_chars, max_batch=self.max_batch)
 
     @property
     def resolved_torch_threads(self) -> int:

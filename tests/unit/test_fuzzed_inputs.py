@@ -240,7 +240,7 @@ def answer(invoke, handler_module, handler_log, capsys, runtime, monkeypatch):
     """answer(event) -> (status, body): invokes the handler serving `runtime`'s package and checks
     that the response is well formed and that what it logged is one line of counts and labels,
     never the request text."""
-    monkeypatch.setattr(handler_module, "RUNTIME", runtime)
+    monkeypatch.setattr(handler_module.FUNCTION, "runtime", runtime)
 
     def call(lambda_event, request=None):
         handler_log.seek(0)

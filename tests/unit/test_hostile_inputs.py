@@ -129,7 +129,7 @@ def test_every_task_refuses_bad_input_naming_the_field_and_limit_before_its_mode
     invoke, handler_module, task_runtimes, monkeypatch, task, request_object, status, code, message
 ):
     runtime = task_runtimes[task]
-    monkeypatch.setattr(handler_module, "RUNTIME", runtime)
+    monkeypatch.setattr(handler_module.FUNCTION, "runtime", runtime)
 
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")

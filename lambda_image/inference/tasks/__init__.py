@@ -1,9 +1,9 @@
 """The tasks the runtime serves, each with its request and response contract written once
 (docs/api.md): text-classification, token-classification and feature-extraction.
 
-A task module holds the contract (pydantic models: the request, and the answers for one text and
-for a batch), an example request for the docs, and the class that answers a validated request from
-a package's network. load() picks the module by the package's task.
+A task module holds the contract (pydantic models: the request, and the answers for one input and
+for a batch, with an example request for the docs and the warm-up) and the class that answers a
+validated request from a package's network. load() picks the module by the package's task.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from inference.encoder import TextEncoder
-from inference.package import ModelPackage, Task
-from inference.schema import Limits, TextsRequest
+from inference.package import TEXT_TASKS, ModelPackage, Task
+from inference.schema import Contract, Limits
+from inference.settings import Settings
 from inference.tasks import feature_extraction, text_classification, token_classification
 
 MODULES: dict[Task, ModuleType] = {
@@ -26,19 +29,31 @@ MODULES: dict[Task, ModuleType] = {
 class TaskModel(Protocol):
     """A package's network behind its task's contract."""
 
-    request_model: type[TextsRequest]
+    request_model: type[BaseModel]
 
     def answer(self, request: Any) -> dict[str, Any]:
         """The response object (without "model") for a request of request_model."""
         ...
 
 
-def load(package: ModelPackage, encoder: TextEncoder, limits: Limits, default_top_k: int) -> TaskModel:
-    model: TaskModel = MODULES[package.task].Model(package, encoder, limits, default_top_k=default_top_k)
-    return model
+def load(package: ModelPackage, settings: Settings) -> TaskModel:
+    """The package's network, loaded for its task with the deployment's settings."""
+    module = MODULES[package.task]
+    if package.task in TEXT_TASKS:
+        encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
+        model: TaskModel = module.Model(package, encoder, settings.limits, default_top_k=settings.default_top_k)
+        return model
+    loaded: TaskModel = module.load(package, settings)
+    return loaded
 
 
-def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
+def contract(package: ModelPackage) -> Contract:
+    """The package's contract (docs, OpenAPI, the warm-up request)."""
+    task_contract: Contract = MODULES[package.task].CONTRACT
+    return task_contract
+
+
+def request_model(package: ModelPackage, limits: Limits) -> type[BaseModel]:
     """The request contract of a package without loading its network (docs, gateway, tests)."""
-    model: type[TextsRequest] = MODULES[package.task].request_model(package, limits)
+    model: type[BaseModel] = MODULES[package.task].request_model(package, limits)
     return model
