@@ -36,6 +36,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     model_dir: Path = Field(REPO_MODEL_DIR, alias="MODEL_DIR")
+    # The package's name in its route, POST /models/<name>/predict (docs/api.md); None: the MODEL_DIR
+    # folder's name. The stack sets it, as the image's folder is /opt/ml/model whatever the package.
+    model_name: str | None = Field(None, alias="MODEL_NAME")
     max_text_chars: PositiveInt = Field(1000, alias="MAX_TEXT_CHARS")
     max_batch: PositiveInt = Field(64, alias="MAX_BATCH")
     max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
