@@ -16,6 +16,8 @@ from inference.bulk import is_bulk_event
 from inference.schema import RequestError, parse_json
 
 ROUTE = "/predict"
+# Each package's own route (docs/api.md, "Several models"): <name> is its folder name (MODEL_NAME).
+MODEL_ROUTE = "/models/{name}/predict"
 ALLOWED_METHOD = "POST"
 # curl -d sends application/x-www-form-urlencoded; its body is read as JSON like the others.
 JSON_MEDIA_TYPES = {"application/json", "application/x-www-form-urlencoded"}
@@ -124,12 +126,12 @@ class HttpRequest:
             path = path[len(stage) + 1 :]
         return cls(event.requestContext.http.method, path, event.headers or {}, event.body, bool(event.isBase64Encoded))
 
-    def json_payload(self, max_body_bytes: int) -> object:
-        """Check route, method, content type and body in that order; return the parsed JSON body."""
-        if self.path != ROUTE:
-            raise RequestError(404, "not_found", f"no such resource: use POST {ROUTE}")
+    def json_payload(self, max_body_bytes: int, routes: tuple[str, ...] = (ROUTE,)) -> object:
+        """Check route (one of `routes`), method, content type and body in that order; return the parsed JSON body."""
+        if self.path not in routes:
+            raise RequestError(404, "not_found", f"no such resource: use POST {' or POST '.join(routes)}")
         if self.method != ALLOWED_METHOD:
-            raise RequestError(405, "method_not_allowed", f"{ROUTE} accepts only {ALLOWED_METHOD}")
+            raise RequestError(405, "method_not_allowed", f"{self.path} accepts only {ALLOWED_METHOD}")
         self._check_content_type()
         return parse_json(self._body_text(max_body_bytes))
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from inference import bulk, snapstart
-from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
+from inference.events import ALLOWED_METHOD, MODEL_ROUTE, ROUTE, EventKind, HttpRequest, cors_headers, event_kind
 from inference.runtime import Runtime
 from inference.schema import RequestError
 
@@ -36,19 +37,42 @@ snapstart.register(lambda: RUNTIME.answer({"text": "SNAPSHOT WARM-UP"}), logger,
 @metrics.log_metrics(capture_cold_start_metric=True)
 @logger.inject_lambda_context(log_event=False)  # never log the event: it carries the texts
 def lambda_handler(event: object, context: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    return _handle(RUNTIME, event, context)
+
+
+def make_handler(runtime: Runtime) -> Callable[[object, Any], dict[str, Any] | list[dict[str, Any]]]:
+    """A handler like lambda_handler over another runtime: the local server serves several packages
+    in one process, one handler each."""
+
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    @logger.inject_lambda_context(log_event=False)
+    def handler(event: object, context: Any) -> dict[str, Any] | list[dict[str, Any]]:
+        return _handle(runtime, event, context)
+
+    return handler
+
+
+def _handle(runtime: Runtime, event: object, context: Any) -> dict[str, Any] | list[dict[str, Any]]:
     kind = event_kind(event)
     if kind is EventKind.WARMUP:
         metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
         return {"warm": True}
     if kind is EventKind.BULK:
-        return _answer_bulk_batch(event)
+        return _answer_bulk_batch(runtime, event)
     started = time.perf_counter()
-    status, body, texts, origin = _answer(kind, event)
+    status, body, texts, origin = _answer(runtime, _routes(runtime), kind, event)
     _record(kind, status, body, texts, latency_ms=round((time.perf_counter() - started) * 1000, 1))
-    return _respond(kind, status, body, context.aws_request_id, origin)
+    return _respond(runtime, kind, status, body, context.aws_request_id, origin)
 
 
-def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str | None]:
+def _routes(runtime: Runtime) -> tuple[str, ...]:
+    """POST /predict, and the package's own route (MODEL_NAME, by default the MODEL_DIR folder's name)."""
+    return ROUTE, MODEL_ROUTE.format(name=runtime.settings.model_name or runtime.settings.model_dir.name)
+
+
+def _answer(
+    runtime: Runtime, routes: tuple[str, ...], kind: EventKind, event: object
+) -> tuple[int, dict, list[str], str | None]:
     """Status, response object, the texts it answered (empty when refused) and the request's Origin."""
     origin = None
     try:
@@ -57,8 +81,8 @@ def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str |
         else:
             http_request = HttpRequest.from_event(event, kind)
             origin = http_request.headers.get("origin")
-            payload = http_request.json_payload(RUNTIME.settings.max_body_bytes)
-        body, texts = RUNTIME.answer(payload)
+            payload = http_request.json_payload(runtime.settings.max_body_bytes, routes)
+        body, texts = runtime.answer(payload)
         return 200, body, texts, origin
     except RequestError as error:
         return error.status, _error_body(error.code, error.message), [], origin
@@ -67,10 +91,10 @@ def _answer(kind: EventKind, event: object) -> tuple[int, dict, list[str], str |
         return 500, _error_body("internal_error", "internal error: quote the request id when reporting it"), [], origin
 
 
-def _answer_bulk_batch(event: dict) -> list[dict]:
+def _answer_bulk_batch(runtime: Runtime, event: dict) -> list[dict]:
     """One result per item of a bulk job batch (inference/bulk.py), and one log line: counts, never texts."""
     started = time.perf_counter()
-    results = bulk.answer_batch(event, lambda request: _answer(EventKind.DIRECT, request)[:2])
+    results = bulk.answer_batch(event, lambda request: _answer(runtime, (), EventKind.DIRECT, request)[:2])
     errors = sum("error" in result for result in results)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     logger.info(
@@ -109,7 +133,7 @@ def _error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
-def _respond(kind: EventKind, status: int, body: dict, request_id: str, origin: str | None) -> dict:
+def _respond(runtime: Runtime, kind: EventKind, status: int, body: dict, request_id: str, origin: str | None) -> dict:
     """Errors carry the request id; a direct invocation gets the object itself, with the status
     it would have had inside the error, and API Gateway gets a proxy response (with CORS headers
     for an allowed Origin, errors included, so a browser can read why it was refused), whose
@@ -120,7 +144,7 @@ def _respond(kind: EventKind, status: int, body: dict, request_id: str, origin: 
             body["error"]["status"] = status
     if kind is EventKind.DIRECT:
         return body
-    headers = {**JSON_HEADERS, **cors_headers(RUNTIME.settings.cors_allow_origins, origin), "X-Request-Id": request_id}
+    headers = {**JSON_HEADERS, **cors_headers(runtime.settings.cors_allow_origins, origin), "X-Request-Id": request_id}
     if status == 405:
         headers["Allow"] = ALLOWED_METHOD
     return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}
