@@ -28,6 +28,7 @@ def test_cdk_json_sets_every_config_key() -> None:
 def test_cdk_json_defaults_are_the_documented_ones() -> None:
     config = config_from()
     assert config.stack_name == "PytorchInferenceApi"
+    assert (config.models, config.model_memory_mb) == (("transaction-classifier",), {})
     assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
     assert (config.model_variant, config.backend) == ("fp32", "torch")
     assert config.architecture.name == lambda_.Architecture.X86_64.name
@@ -136,6 +137,48 @@ def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: objec
     assert "\n" not in message
 
 
+def test_models_are_package_folders_in_order_each_with_its_memory() -> None:
+    config = config_from(models=" transaction-classifier , embeddings", model_memory_mb="embeddings=1024")
+    assert config.models == ("transaction-classifier", "embeddings")
+    assert (config.memory_mb_of("transaction-classifier"), config.memory_mb_of("embeddings")) == (2048, 1024)
+    # cdk.json's spellings: a JSON list and a JSON object.
+    config = config_from(models=["embeddings"], model_memory_mb={"embeddings": 512})
+    assert (config.models, config.memory_mb_of("embeddings")) == (("embeddings",), 512)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("models", "transaction-classifier,sentiment", "sentiment is not a package of model_artifacts/ (packages there: "),
+        ("models", "embeddings,embeddings", "embeddings is named twice"),
+        ("models", "../training", "'../training' is not a package folder name (lowercase letters and digits"),
+        ("models", "Embeddings", "'Embeddings' is not a package folder name"),
+        ("models", "", "no package named"),
+        ("model_memory_mb", "embeddings=256", "embeddings=256: expected an integer in 512..10240"),
+        ("model_memory_mb", "embeddings", "expected comma-separated <package>=<MB> pairs like embeddings=1024, or empty"),
+    ],
+)
+def test_a_bad_models_setting_names_the_key_the_value_and_what_is_wrong(key: str, value: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(**{"models": "transaction-classifier,embeddings", key: value})
+    message = str(raised.value)
+    assert message.startswith(f"{key}={value} is not allowed: ")
+    assert reason in message
+    assert "\n" not in message
+
+
+def test_an_unknown_package_is_refused_naming_the_packages_there() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(models="sentiment")
+    assert "(packages there: embeddings, transaction-classifier)" in str(raised.value)
+
+
+def test_a_memory_for_a_model_not_deployed_is_refused_with_the_closest_name() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(models="transaction-classifier,embeddings", model_memory_mb="embedings=1024")
+    assert str(raised.value) == "model_memory_mb names embedings, which is not in models (did you mean embeddings?)"
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -206,6 +249,11 @@ def test_a_missing_key_says_where_to_set_it() -> None:
         ("memory_mb=12", "Invalid configuration: memory_mb=12 is not allowed: expected an integer in 512..10240"),
         ("architecture=sparc", "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64"),
         ("memory=3008", "Invalid configuration: unknown key memory (did you mean memory_mb?)"),
+        (
+            "models=transaction-classifier,sentiment",
+            "Invalid configuration: models=transaction-classifier,sentiment is not allowed: sentiment is not a package "
+            "of model_artifacts/ (packages there: embeddings, transaction-classifier)",
+        ),
         (
             "backend=onnx model_variant=int8",
             "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",

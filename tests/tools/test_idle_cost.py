@@ -53,8 +53,13 @@ def app(assembly: Path) -> App:
     return App.from_assembly(assembly)
 
 
+def costs_of(app: App) -> list:
+    """Its costs, every model timed and sized alike."""
+    return idle_costs(app, dict.fromkeys(app.models, TIMING), 5, dict.fromkeys(app.models, MODEL_GB))
+
+
 def by_item(app: App) -> dict[str, tuple[float, float]]:
-    return {cost.item: (cost.usd, cost.usd_without_warmup) for cost in idle_costs(app, TIMING, 5, MODEL_GB)}
+    return {cost.item: (cost.usd, cost.usd_without_warmup) for cost in costs_of(app)}
 
 
 def test_the_app_is_read_from_both_stacks_of_the_assembly(app: App) -> None:
@@ -110,6 +115,23 @@ def test_snapstart_is_off_in_the_default_app(app: App) -> None:
     assert "SnapStart snapshot cache" not in by_item(app)
 
 
+def test_two_models_are_priced_each_with_its_memory_function_and_image(tmp_path_factory: pytest.TempPathFactory) -> None:
+    two = App.from_assembly(synthesize_app("multi_model", tmp_path_factory.mktemp("cdk.out-multi-model")).directory)
+    assert {name: function["MemorySize"] for name, function in two.models.items()} == {
+        "transaction-classifier": 2048,
+        "embeddings": 1024,
+    }
+    costs, one = by_item(two), by_item(App.from_assembly(synthesize_app("default", tmp_path_factory.mktemp("cdk.out-one")).directory))
+    pings = 730 * 60 / 5
+    for name, memory_gb in (("transaction-classifier", 2), ("embeddings", 1)):
+        duration = costs[f"Lambda duration (warm-up) ({name})"][0]
+        assert duration == pytest.approx(pings * 0.002 * memory_gb * LAMBDA_GB_SECOND["x86_64"])
+        assert f"Lambda init after recycling ({name})" in costs
+    assert costs["Lambda requests (warm-up)"][0] == pytest.approx(2 * one["Lambda requests (warm-up)"][0])
+    assert costs["ECR image storage"][0] == pytest.approx(2 * one["ECR image storage"][0])
+    assert costs["CloudWatch alarms"][0] == pytest.approx(one["CloudWatch alarms"][0] + 2 * ALARM_MONTH)
+
+
 @pytest.mark.slow
 def test_the_real_handler_is_timed_through_its_import_and_warmups() -> None:
     timing = measure_handler({"warmup": True}, samples=20)
@@ -159,8 +181,7 @@ def test_a_stale_app_left_in_the_directory_is_not_read(assembly: Path, app: App,
         (stale / name).write_text(path.read_text())
     assert len(list(stale.glob("*.template.json"))) == 4
 
-    costs = idle_costs(App.from_assembly(stale), TIMING, 5, MODEL_GB)
-    assert table(costs, 5) == table(idle_costs(app, TIMING, 5, MODEL_GB), 5)
+    assert table(costs_of(App.from_assembly(stale)), 5) == table(costs_of(app), 5)
 
 
 def _app_stack(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -235,8 +256,8 @@ def _no_lifecycle_rule(assembly: Path) -> None:
         (_second_app_stack, "expected one app stack besides the staging stack, found 2: OtherApi, PytorchInferenceApi"),
         (_missing_app_template, "the template of stack PytorchInferenceApi (PytorchInferenceApi.template.json) is missing"),
         (_no_stacks, "manifest.json lists no CloudFormation stack: run `make synth` again"),
-        (_two_warmup_rules, "expected one warm-up rule (AWS::Events::Rule), found 2"),
-        (_no_function, "expected one image-based Lambda function, found 0"),
+        (_two_warmup_rules, "expected a warm-up rule (AWS::Events::Rule) per model function (1), found 2"),
+        (_no_function, "expected an image-based Lambda function per model, found 0"),
         (_no_lifecycle_rule, "expected one lifecycle rule on the ECR repository, found 0"),
     ],
 )
