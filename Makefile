@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model package serve test lint synth bench clean deploy smoke destroy fuzz load audit bulk
+.PHONY: help install model package serve test lint synth bench clean deploy cost smoke destroy fuzz load audit bulk
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
@@ -25,6 +25,7 @@ help:
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
 	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
+	@echo "make cost    - the monthly cost of the app left idle, for the configuration in cdk.json and CDK_ARGS"
 	@echo "make smoke   - send real requests to the deployed API (STACK=$(STACK))"
 	@echo "make destroy - delete the stacks and everything they created"
 	@echo "make fuzz    - the hypothesis property tests with 21,000 examples (make test runs 1,100)"
@@ -124,6 +125,12 @@ CDK_ARGS ?=
 deploy: install $(CLASSIFIER)/model.pt
 	@$(PY) -m tools.preflight deploy
 	npx cdk deploy --all --require-approval $(APPROVAL) $(CDK_ARGS)
+
+# What the app costs idle, for exactly the configuration CDK_ARGS gives: synthesized first, so
+# the price is of what `make deploy CDK_ARGS=...` would deploy (the first line says what it priced).
+cost: install $(CLASSIFIER)/model.pt
+	@npx cdk synth --quiet $(CDK_ARGS)
+	$(PY) -m tools.idle_cost
 
 smoke: install
 	@$(PY) -m tools.preflight smoke

@@ -129,6 +129,28 @@ class App:
         return next(iter(self.models.values()))
 
     @property
+    def serving(self) -> tuple[str, str]:
+        """(backend, variant) the model functions were synthesized with (their environment)."""
+        variables = self.function.get("Environment", {}).get("Variables", {})
+        return variables.get("MODEL_BACKEND", "torch"), variables.get("MODEL_VARIANT", "fp32")
+
+    def describe(self, warmup_minutes: int) -> str:
+        """The configuration priced, in one line, as the templates say it (not cdk.json)."""
+        backend, variant = self.serving
+        models = ", ".join(
+            f"{name} {function.get('MemorySize')} MB {'/'.join(function.get('Architectures', ['x86_64']))}"
+            for name, function in self.models.items()
+        )
+        extras = [
+            f"warm-up every {warmup_minutes} min" if self.warmup else "warm-up off",
+            f"{backend} {variant}",
+            "SnapStart" if self.snapstart else "",
+            f"provisioned concurrency {self.provisioned_concurrency}" if self.provisioned_concurrency else "",
+            "dashboard" if self.of_type("AWS::CloudWatch::Dashboard") else "no dashboard",
+        ]
+        return f"Priced: {models}; " + ", ".join(extra for extra in extras if extra)
+
+    @property
     def warmup(self) -> tuple[int, Any] | None:
         """(minutes between pings, the event) of the warm-up rules, one per model function, if there are any."""
         rules = self.of_type("AWS::Events::Rule")
@@ -356,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asdict(_time_handler_here(json.loads(args.time_handler), args.samples))))
         return 0
     if not (args.assembly / "manifest.json").is_file():
-        print(f"no synthesized templates in {args.assembly}: run `make synth` first", file=sys.stderr)
+        print(f"no synthesized templates in {args.assembly}: run `make cost`, which synthesizes first", file=sys.stderr)
         return 2
     try:
         app = App.from_assembly(args.assembly)
@@ -364,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.assembly}: {error}", file=sys.stderr)
         return 2
     context = json.loads((REPO / "cdk.json").read_text())["context"]
-    backend, variant = context["backend"], context["model_variant"]
+    backend, variant = app.serving
     try:  # each model's warm-up is timed with its package, and its graph is its image's model layer
         packages = served_packages(list(app.models), backend, variant)
     except PackageError as error:
@@ -374,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     warmup_minutes, event = app.warmup or (int(context["warmup_rate_minutes"]), WARMUP_EVENT)
     timings = {package.directory.name: measure_handler(event, model_dir=package.directory) for package in packages}
     model_gb = {package.directory.name: package.graph(backend, variant).stat().st_size / GB for package in packages}
+    print(app.describe(warmup_minutes) + "\n")
     print(table(idle_costs(app, timings, warmup_minutes, model_gb), warmup_minutes))
     print("\nList prices, no free tier (which covers the alarms, metrics, Lambda and logs lines of a quiet account).")
     return 0

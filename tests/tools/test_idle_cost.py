@@ -62,6 +62,17 @@ def by_item(app: App) -> dict[str, tuple[float, float]]:
     return {cost.item: (cost.usd, cost.usd_without_warmup) for cost in costs_of(app)}
 
 
+def test_it_says_which_configuration_it_priced_as_the_templates_say_it(app: App, tmp_path: Path) -> None:
+    assert app.describe(5) == (
+        "Priced: transaction-classifier 2048 MB x86_64; warm-up every 5 min, torch fp32, dashboard"
+    )
+    # Not cdk.json's values: a synth with other options is priced as synthesized.
+    other = App.from_assembly(synthesize_app("multi_model", tmp_path / "cdk.out").directory)
+    assert other.describe(5).startswith("Priced: transaction-classifier 2048 MB x86_64, embeddings 1024 MB x86_64;")
+    onnx = App.from_assembly(synthesize_app("onnx", tmp_path / "cdk.out-onnx").directory)
+    assert onnx.serving == ("onnx", "fp32") and "onnx fp32" in onnx.describe(5)
+
+
 def test_the_app_is_read_from_both_stacks_of_the_assembly(app: App) -> None:
     assert (app.function["MemorySize"], app.function["Architectures"]) == (2048, ["x86_64"])
     assert app.warmup == (5, {"warmup": True})
@@ -144,7 +155,8 @@ def test_the_real_handler_is_timed_through_its_import_and_warmups() -> None:
 def test_the_cli_prints_the_table_with_both_columns_and_totals(assembly: Path, capsys) -> None:
     assert main(["--assembly", str(assembly)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "| item | computed from | warm-up on (every 5 min) | warm-up off |"
+    assert lines[0].startswith("Priced: transaction-classifier 2048 MB x86_64;") and lines[1] == ""
+    assert lines[2] == "| item | computed from | warm-up on (every 5 min) | warm-up off |"
     total = next(line for line in lines if line.startswith("| **total per month**"))
     on, off = (float(cell.strip(" *$")) for cell in total.split("|")[3:5])
     assert on > off > 0
@@ -152,7 +164,7 @@ def test_the_cli_prints_the_table_with_both_columns_and_totals(assembly: Path, c
 
 def test_without_synthesized_templates_it_says_to_synthesize_first(tmp_path: Path, capsys) -> None:
     assert main(["--assembly", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make synth` first\n"
+    assert capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make cost`, which synthesizes first\n"
 
 
 def test_the_help_says_the_whole_first_sentence(capsys) -> None:
