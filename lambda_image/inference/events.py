@@ -164,7 +164,8 @@ class HttpRequest:
         charset = header.get_content_charset()
         is_json = media_type in JSON_MEDIA_TYPES or (media_type.startswith("application/") and media_type.endswith("+json"))
         if not is_json or (charset is not None and charset not in UTF8_CHARSETS):
-            accepted = " or ".join(["application/json (UTF-8)", *binary_media_types])
+            *others, last = ["application/json (UTF-8)", *binary_media_types]
+            accepted = f"{', '.join(others)} or {last}" if others else last
             raise RequestError(415, "unsupported_media_type", f"send the request as Content-Type: {accepted}")
         return False
 
