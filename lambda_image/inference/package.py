@@ -162,7 +162,8 @@ class ModelPackage:
             raise PackageError(f"{self.directory}: the {backend} backend has no {variant} variant (onnx serves fp32 only)")
         path = self.directory / name
         if not path.is_file():
-            raise PackageError(f"{self.directory}: {name} is missing (the {backend} backend's graph); {PACKAGE_HINT}")
+            hint = PACKAGE_HINT if self.task in TEXT_TASKS else "export it as docs/models.md says"
+            raise PackageError(f"{self.directory}: {name} is missing (the {backend} backend's graph); {hint}")
         return path
 
     @property
