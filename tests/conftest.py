@@ -48,8 +48,9 @@ def handler_log(handler_module):
 
 @pytest.fixture(scope="session")
 def task_runtimes(handler_module, tmp_path_factory):
-    """A runtime per task: the demo classifier (the handler's own), the demo embeddings, and a tiny
-    random NER model (tests/packaging/tiny_models.py) packaged by `make package`'s code."""
+    """A runtime per task: the demo classifier (the handler's own), the demo embeddings, a tiny
+    random NER model (tests/packaging/tiny_models.py) packaged by `make package`'s code, and the
+    demo digits image classifier."""
     from inference.runtime import Runtime
     from inference.settings import REPO_MODEL_DIR, Settings
     from tests.packaging.tiny_models import TOKENIZER_OF, build_model_folder, build_tokenizer
@@ -62,4 +63,16 @@ def task_runtimes(handler_module, tmp_path_factory):
         "text-classification": handler_module.RUNTIME,
         "feature-extraction": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "embeddings"))),
         "token-classification": Runtime.load(Settings(MODEL_DIR=str(ner.directory))),
+        "image-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "digits"))),
     }
+
+
+@pytest.fixture
+def serve_task(handler_module, task_runtimes, monkeypatch):
+    """serve_task(task): the handler serves that task's package for the rest of the test."""
+
+    def serve(task: str):
+        monkeypatch.setattr(handler_module.FUNCTION, "runtime", task_runtimes[task])
+        return task_runtimes[task]
+
+    return serve

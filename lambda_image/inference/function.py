@@ -18,7 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from inference import bulk
+from inference import bulk, tasks
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.runtime import Runtime
 from inference.schema import RequestError
@@ -50,7 +50,7 @@ class Function:
         self._record(kind, status, body, inputs, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         return self._respond(kind, status, body, context.aws_request_id, origin)
 
-    def _answer(self, kind: EventKind, event: object) -> tuple[int, dict, Sequence[str | bytes], str | None]:
+    def _answer(self, kind: EventKind, event: object) -> tuple[int, dict, Sequence[Any], str | None]:
         """Status, response object, the inputs it answered (empty when refused) and the request's Origin."""
         origin = None
         try:
@@ -59,7 +59,8 @@ class Function:
             else:
                 http_request = HttpRequest.from_event(event, kind)
                 origin = http_request.headers.get("origin")
-                payload = http_request.json_payload(self.runtime.settings.max_body_bytes, self.runtime.settings.route_name)
+                settings, package = self.runtime.settings, self.runtime.package
+                payload = http_request.payload(settings.max_body_bytes, settings.route_name, tasks.binary_media_types(package))
             body, inputs = self.runtime.answer(payload)
             return 200, body, inputs, origin
         except RequestError as error:
@@ -82,8 +83,9 @@ class Function:
         self.metrics.add_metric(name="BulkItemErrors", unit=MetricUnit.Count, value=errors)
         return results
 
-    def _record(self, kind: EventKind, status: int, body: dict, inputs: Sequence[str | bytes], latency_ms: float) -> None:
-        """The one log line and the metrics of a request: counts and labels, never the inputs."""
+    def _record(self, kind: EventKind, status: int, body: dict, inputs: Sequence[Any], latency_ms: float) -> None:
+        """The one log line and the metrics of a request: counts and labels, never the inputs (texts
+        and characters, or images and bytes: inference/tasks/)."""
         ok = status == 200
         self.logger.info(
             "request",
@@ -91,8 +93,7 @@ class Function:
                 "event_kind": kind.value,
                 "status": status,
                 "error_code": None if ok else body["error"]["code"],
-                "texts": len(inputs),
-                "chars": sum(map(len, inputs)),
+                **tasks.input_counts(self.runtime.package, inputs),
                 # Classifications only: the labels say what was asked about as little as counts do.
                 "labels": [p["label"] for p in body.get("predictions", [body]) if "label" in p] if ok else [],
                 "latency_ms": latency_ms,

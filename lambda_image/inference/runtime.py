@@ -31,13 +31,15 @@ class Runtime:
         runtime.warm_up()
         return runtime
 
-    def warm_up(self) -> tuple[dict[str, Any], Sequence[str | bytes]]:
+    def warm_up(self) -> tuple[dict[str, Any], Sequence[Any]]:
         """Answers the contract's example request (at init, and before a SnapStart snapshot)."""
         return self.answer(tasks.contract(self.package).example)
 
-    def answer(self, payload: object) -> tuple[dict[str, Any], Sequence[str | bytes]]:
-        """The response object for a request object, and the inputs it answered (texts, images:
-        logs and metrics count them); RequestError if invalid."""
+    def answer(self, payload: object) -> tuple[dict[str, Any], Sequence[Any]]:
+        """The response object for a request object (or the bytes of a binary body: an image), and
+        the inputs it answered (texts, images: logs and metrics count them); RequestError if invalid."""
+        if isinstance(payload, bytes):
+            payload = tasks.binary_request(self.package, payload)
         request = validate(self.model.request_model, payload)
         body = self.model.answer(request)
         body["model"] = {"name": self.package.name, "version": self.package.version}
