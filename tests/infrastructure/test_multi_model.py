@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
-from pydantic import BaseModel, ConfigDict
 
 from app import build_app
 from inference.package import ModelPackage
-from inference.tasks import MODULES
-from infra import packages as packages_module
-from infra import stack as stack_module
+from inference.tasks import contract as task_contract
 from infra.constructs.rest_api import listing_template
 from infra.packages import PACKAGES_DIR, models_document, served_packages
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
@@ -206,44 +202,21 @@ def test_without_image_packages_the_api_takes_no_binary_bodies(template: Templat
     assert "BinaryMediaTypes" not in api["Properties"]
 
 
-class ImageRequest(BaseModel):
-    """The JSON form of an image request (a stand-in for the task's contract)."""
-
-    model_config = ConfigDict(extra="forbid")
-    image: str
-
-
-@pytest.fixture
-def with_an_image_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """model_artifacts/ with the classifier and a hand-made image-classification package `photos`,
-    and that task's contract, as they will be once the runtime serves images."""
-    (tmp_path / "transaction-classifier").symlink_to(PACKAGES_DIR / "transaction-classifier")
-    (tmp_path / "photos").mkdir()
-    card = {"name": "photo-classifier", "version": "0.1.0", "task": "image-classification"}
-    (tmp_path / "photos" / "model_card.json").write_text(json.dumps(card))
-    monkeypatch.setattr(packages_module, "PACKAGES_DIR", tmp_path)
-    classifier = ModelPackage.read(tmp_path / "transaction-classifier")
-    photos = ModelPackage(tmp_path / "photos", card["name"], card["version"], card["task"], card, {})
-    monkeypatch.setattr(stack_module, "served_packages", lambda names, backend, variant: [classifier, photos])
-    task = SimpleNamespace(CONTRACT=SimpleNamespace(example={"image": "iVBORw0KGgo="}), request_model=lambda package, limits: ImageRequest)
-    monkeypatch.setitem(MODULES, "image-classification", task)
-
-
-@pytest.mark.usefixtures("with_an_image_package")
 def test_an_image_package_lets_png_and_jpeg_bodies_through_to_its_function(tmp_path: Path) -> None:
-    context = {**CDK_CONTEXT, **TEST_CONTEXT, "models": "transaction-classifier,photos"}
+    context = {**CDK_CONTEXT, **TEST_CONTEXT, "models": "transaction-classifier,digits"}
     template = Template.from_json(build_app(context, outdir=str(tmp_path / "cdk.out")).synth().get_stack_by_name(CDK_CONTEXT["stack_name"]).template)
     (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
     assert sorted(api["Properties"]["BinaryMediaTypes"]) == ["image/jpeg", "image/png"]
     # Only JSON bodies have a schema: an image body goes to the function, which checks it.
-    post = methods(template)["/models/photos/predict", "POST"]
+    post = methods(template)["/models/digits/predict", "POST"]
     assert set(post["RequestModels"]) == {"application/json"}
     _, listing = rendered_listing(template)
+    digits = ModelPackage.read(PACKAGES_DIR / "digits")
     assert listing["models"][1] == {
-        "name": "photos",
-        "model": "photo-classifier",
+        "name": "digits",
+        "model": digits.name,
         "task": "image-classification",
-        "version": "0.1.0",
-        "route": "/models/photos/predict",
-        "example": {"image": "iVBORw0KGgo="},
+        "version": digits.version,
+        "route": "/models/digits/predict",
+        "example": task_contract(digits).example,
     }
