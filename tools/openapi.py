@@ -55,14 +55,16 @@ class ErrorAnswer(BaseModel):
 def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
     contract = task_contract(package)
     request = request_model(package, limits)
+    # A custom package's one Response answers both a single input and a batch.
+    answers = list(dict.fromkeys((contract.single, contract.batch)))
     _, schemas = models_json_schema(
-        [(request, "validation"), (contract.single, "serialization"), (contract.batch, "serialization"),
-         (ErrorAnswer, "serialization")],  # fmt: skip
+        [(request, "validation"), *((model, "serialization") for model in answers), (ErrorAnswer, "serialization")],
         ref_template=REF,
         schema_generator=ContractJsonSchema,
     )
     json_body = {"application/json": {"schema": {"$ref": REF.format(model=request.__name__)}, "example": contract.example}}
-    answer = {"oneOf": [{"$ref": REF.format(model=model.__name__)} for model in (contract.single, contract.batch)]}
+    refs = [{"$ref": REF.format(model=model.__name__)} for model in answers]
+    answer = {"oneOf": refs} if len(refs) > 1 else refs[0]
     error = {"application/json": {"schema": {"$ref": REF.format(model=ErrorAnswer.__name__)}}}
     return {
         "openapi": "3.1.0",

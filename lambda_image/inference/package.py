@@ -27,12 +27,20 @@ GRAPH_FILES: dict[tuple[str, str], str] = {
     ("onnx", "fp32"): "model.onnx",
 }
 POOLING = ("mean", "cls", "max")
+# The code of a custom package (inference/tasks/custom.py).
+CUSTOM_CODE = "predictor.py"
 PACKAGE_HINT = "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
 
 
 class PackageError(ValueError):
     """A folder the runtime cannot serve; the message is one line naming the folder, what is wrong
     and the fix."""
+
+
+def one_line(error: BaseException, longest: int = 300) -> str:
+    """An exception raised by a package's own code, as one line of a PackageError's message."""
+    text = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    return text if len(text) <= longest else text[:longest] + "..."
 
 
 def infer_task(model_dir: Path, config: dict[str, Any]) -> Task:
@@ -85,6 +93,11 @@ class ModelPackage:
         for field in ("name", "version"):
             if not isinstance(card.get(field), str) or not card[field]:
                 raise PackageError(f"{directory}/model_card.json: {field} must be a non-empty string")
+        if card.get("task") == "custom" and not (directory / CUSTOM_CODE).is_file():
+            raise PackageError(
+                f"{directory}: {CUSTOM_CODE} is missing: a custom package is served by its own {CUSTOM_CODE} "
+                "(docs/models.md, \"Your own PyTorch module\"), or name another task in model_card.json"
+            )
         if card.get("task") in TASKS and card["task"] not in TEXT_TASKS:
             return cls(directory, card["name"], card["version"], card["task"], card, {})
         config = read_json(directory / "config.json")

@@ -196,7 +196,8 @@ def _request_error(error: ValidationError, allowed_fields: list[str]) -> Request
         message = "unknown field (allowed: " + ", ".join(f'"{name}"' for name in allowed_fields) + ")"
     else:
         template = CLEARER_MESSAGES.get(first["type"])
-        message = template.format(**first.get("ctx", {})) if template else first["msg"]
+        # A ValueError raised by a model's own validator (a custom package's Request) speaks for itself.
+        message = template.format(**first.get("ctx", {})) if template else first["msg"].removeprefix("Value error, ")
     where = _location(first["loc"])
     if where:
         message = f"{where}: {message}"
