@@ -22,7 +22,8 @@ from jsonschema import Draft202012Validator
 from inference.events import EventKind, event_kind
 from inference.schema import contract_schema
 from inference.settings import Settings
-from inference.tasks import MODULES
+from inference.tasks import contract
+from inference.tasks.custom import import_predictor
 from tests.lambda_events import http_v2_event, rest_event, sam_rest_event
 
 LIMITS = Settings.from_env()
@@ -44,27 +45,37 @@ LOG_KEYS = {
 
 # --- request objects -----------------------------------------------------------------------
 TEXT = st.text(max_size=60).map(lambda tail: f"{CANARY} {tail}")
+# The fields holding one input and a batch: the text tasks', or a custom package's own (the demo's).
+INPUT_FIELDS = {"custom": ("sentence", "sentences")}
+
+
+def input_fields(runtime) -> tuple[str, str]:
+    return INPUT_FIELDS.get(runtime.package.task, ("text", "texts"))
 
 
 def valid_requests(runtime) -> st.SearchStrategy:
-    """Requests the runtime's contract accepts: a text or a batch, and its task's own fields."""
+    """Requests the runtime's contract accepts: an input or a batch, and its task's own fields."""
     optional = {}
     if runtime.package.task == "text-classification":
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         if runtime.package.multi_label:
             optional["threshold"] = st.floats(0, 1)
-    return st.fixed_dictionaries({"text": TEXT}, optional=optional) | st.fixed_dictionaries(
-        {"texts": st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
+    one, batch = input_fields(runtime)
+    return st.fixed_dictionaries({one: TEXT}, optional=optional) | st.fixed_dictionaries(
+        {batch: st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
     )
 
 
-OVER_A_LIMIT = st.one_of(
-    st.integers(LIMITS.max_text_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {"text": CANARY + "x" * n}),
-    st.integers(LIMITS.max_batch + 1, 20 * LIMITS.max_batch).map(lambda n: {"texts": [CANARY] * n}),
-    st.integers(LIMITS.max_text_chars + 1, 4 * LIMITS.max_text_chars).map(
-        lambda n: {"texts": [CANARY, CANARY + "x" * n]}
-    ),
-)
+def over_a_limit(runtime) -> st.SearchStrategy:
+    """Requests over a size limit of the published contract (the deployment's, or a custom package's tighter one)."""
+    one, batch = input_fields(runtime)
+    properties = contract_schema(runtime.model.request_model)["properties"]
+    max_chars, max_batch = properties[one]["maxLength"], properties[batch]["maxItems"]
+    return st.one_of(
+        st.integers(max_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {one: CANARY + "x" * n}),
+        st.integers(max_batch + 1, 20 * max_batch).map(lambda n: {batch: [CANARY] * n}),
+        st.integers(max_chars + 1, 4 * max_chars).map(lambda n: {batch: [CANARY, CANARY + "x" * n]}),
+    )
 SURROGATES = st.characters(categories=["Cs"])
 JSON_SCALARS = (
     st.none()
@@ -97,6 +108,8 @@ ANY_REQUEST_OBJECT = st.one_of(
             optional={
                 "text": TEXT | JSON_VALUES,
                 "texts": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
+                "sentence": TEXT | JSON_VALUES,
+                "sentences": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
                 "top_k": st.integers(-2, 12) | JSON_VALUES,
                 "threshold": st.floats(-1, 2) | JSON_VALUES,
             },
@@ -229,9 +242,10 @@ def contract_statuses(request: object, schema: dict) -> set[int]:
 
 
 # --- the properties --------------------------------------------------------------------------
-@pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification"])
+@pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification", "custom"])
 def runtime(request, task_runtimes):
-    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model."""
+    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model, the demo
+    merchant-normalizer (a predictor.py of its own)."""
     return task_runtimes[request.param]
 
 
@@ -277,10 +291,16 @@ def _checked_response(event, response, runtime, request) -> tuple[int, dict]:
 def _check_answer(body: dict, runtime, request: dict | None) -> None:
     """The answer model of the task (strict: no field more or less), and what the model cannot
     show: rankings, offsets, lengths."""
-    contract = MODULES[runtime.package.task].CONTRACT
-    batch = "predictions" in body or "embeddings" in body
-    (contract.batch if batch else contract.single).model_validate(body, strict=True)
-    texts = None if request is None else request.get("texts", [request.get("text")])
+    task_contract = contract(runtime.package)
+    batch = "predictions" in body or "embeddings" in body or "outputs" in body
+    (task_contract.batch if batch else task_contract.single).model_validate(body, strict=True)
+    one, many = input_fields(runtime)
+    texts = None if request is None else request.get(many, [request.get(one)])
+    if runtime.package.task == "custom":  # the demo: one name per line, at most MAX_OUTPUT_CHARS long
+        names = body["outputs"] if batch else [body["output"]]
+        assert texts is None or len(names) == len(texts)
+        assert all(len(name) <= import_predictor(runtime.package.directory).MAX_OUTPUT_CHARS for name in names)
+        return
     if runtime.package.task == "feature-extraction":
         vectors = body["embeddings"] if batch else [body["embedding"]]
         assert all(len(vector) == body["dims"] for vector in vectors)
@@ -326,9 +346,9 @@ def test_a_valid_request_in_any_event_gets_an_answer_for_each_text(answer, runti
     assert status == 200
 
 
-@given(delivery=delivered(OVER_A_LIMIT))
-def test_a_request_over_a_size_limit_gets_a_413(answer, delivery):
-    status, body = answer(delivery[1])
+@given(data=st.data())
+def test_a_request_over_a_size_limit_gets_a_413(answer, runtime, data):
+    status, body = answer(data.draw(delivered(over_a_limit(runtime)))[1])
     assert status == 413
     assert body["error"]["code"] in {"text_too_long", "too_many_texts", "body_too_large"}
 
