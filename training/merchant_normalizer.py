@@ -32,8 +32,8 @@ CARD = {
     "with attention and a copy gate (predictor.py), trained by training/merchant_normalizer.py",
 }
 EMBEDDING, HIDDEN = 48, 128
-BATCH = 64
-STEPS = 1500
+BATCH = 128
+STEPS = 400
 LEARNING_RATE = 3e-3
 # Batches are drawn from pools of lines of similar length, so a batch is padded little.
 POOL_BATCHES = 32

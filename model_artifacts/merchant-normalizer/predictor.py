@@ -100,8 +100,9 @@ class MerchantNormalizer(nn.Module):
         self.copy_gate = nn.Linear(4 * hidden, 1)
 
     def source_ids(self, lines: list[str]) -> torch.Tensor:
-        """The lines lowercased as ids, padded: (lines, longest)."""
-        rows = [[self.ids.get(char, UNKNOWN) for char in line.lower()] or [UNKNOWN] for line in lines]
+        """The lines lowercased as ids between START and END, padded: (lines, longest + 2). The
+        decoder ends a name that ends the line by attending to (and copying) the line's END."""
+        rows = [[START, *(self.ids.get(char, UNKNOWN) for char in line.lower()), END] for line in lines]
         ids = torch.full((len(rows), max(map(len, rows))), PAD, dtype=torch.long)
         for row, values in enumerate(rows):
             ids[row, : len(values)] = torch.tensor(values)

@@ -3,7 +3,10 @@ predictors in tmp_path, one per rule, served through the Lambda handler. The dem
 tests, with its real model, are in test_merchant_normalizer.py."""
 
 import json
+import re
+import runpy
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -228,3 +231,24 @@ def test_the_openapi_document_of_a_custom_package_publishes_its_request_response
     assert post["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Response"}
     response = openapi["components"]["schemas"]["Response"]
     assert set(response["properties"]) == {"shout", "shouts", "model"} and response["required"] == ["model"]
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "models.md"
+
+
+def test_the_documented_example_package_serves_as_documented(tmp_path, serve):
+    text = DOCS.read_text(encoding="utf-8")
+    card = re.search(r"```json\n(\{.*\"task\": \"custom\"\})\n```", text)[1]
+    code = re.search(r"```python\n# model_artifacts/scorer/predictor.py\n(.*?)```", text, re.S)[1]
+    directory = tmp_path / "scorer"
+    directory.mkdir()
+    (directory / "model_card.json").write_text(card)
+    (directory / "predictor.py").write_text(code)
+    with pytest.raises(PackageError, match=r"scorer/predictor.py: load\(\) failed \(FileNotFoundError: .*model.pt'\)$"):
+        runtime_of(ModelPackage.read(directory))  # as documented, before the weights are saved
+    import torch
+
+    torch.save(runpy.run_path(str(directory / "predictor.py"))["Scorer"]().state_dict(), directory / "model.pt")
+    status, body = serve(ModelPackage.read(directory))({"text": "hello world"})
+    assert status == 200 and set(body) == {"score", "model"} and isinstance(body["score"], float)
+    assert body["model"] == {"name": "scorer", "version": "1.0.0"}
