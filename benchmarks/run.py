@@ -4,7 +4,9 @@ task by task, in one run, and write benchmarks/results/latest.json and latest.md
 The tasks: text-classification (model_artifacts/transaction-classifier), feature-extraction
 (model_artifacts/embeddings), token-classification (a bench-only package built under .cache/bench/
 by benchmarks/ner_package.py) and image-classification (model_artifacts/digits; `--tasks` measures
-some of them only). Every process measured is a fresh `python -I -S` (benchmarks/probe.py)
+some of them only); and the cold start of the custom demo package (model_artifacts/merchant-normalizer,
+its own predictor.py) against the plain script that loads its nn.Module (benchmarks/naive_custom.py);
+`--custom-only` measures that part alone. Every process measured is a fresh `python -I -S` (benchmarks/probe.py)
 that sees only the standard library and one installed layout: the image's
 (lambda_image/requirements.txt + the task root), the onnx image's (lambda_image/requirements-onnx.txt
 + the task root) or the naive baseline's (benchmarks/naive_requirements.txt + benchmarks/naive.py).
@@ -55,6 +57,9 @@ IMAGE_TARGET_CACHE = REPO / ".cache" / "bench" / "image-target"
 MODEL_DIR = REPO / "model_artifacts"
 TASK_ROOT = REPO / "lambda_image"
 TASKS = ("text-classification", "feature-extraction", "token-classification", "image-classification")
+CUSTOM_PACKAGE = MODEL_DIR / "merchant-normalizer"
+# Cold starts only, at 1 thread: the custom package has no int8 or onnx graph, and its naive baseline is
+# its own network's call, so there is no lighter forward to compare warm answers with.
 
 # Sized for about 12 minutes on 2 busy cores (the first run also installs the layouts and builds the
 # NER package: a few minutes more). Every run starts each subject once: 24 fresh processes.
@@ -107,6 +112,7 @@ class Subject:
             TORCH_THREADS=str(self.threads),
             MODEL_BACKEND=self.backend,
             NAIVE_TASK=task,
+            NAIVE_MODULE="naive_custom" if task == "custom" else "naive",
         )
         if self.kind == "naive":
             env["OMP_NUM_THREADS"] = str(self.threads)
@@ -124,6 +130,8 @@ SUBJECTS = [
     )
 ]
 
+
+CUSTOM_SUBJECTS = [Subject("naive 1t", "naive"), Subject("handler fp32 1t", "handler")]
 
 # Unmeasured starts before the first run: each layout once, and the naive pipeline (its modules are
 # files no other subject reads).
@@ -189,6 +197,56 @@ class Workload:
                 event({"texts": [texts[(r * size + i) % len(texts)] for i in range(size)]}) for r in range(requests)
             ]
         return cls(singles, batches)
+
+
+def custom_workload() -> Workload:
+    """The same statement lines, as the custom demo's requests ({"sentence": ...}); cold starts answer the first."""
+    texts = [row["text"] for row in read_split("test")]
+    events = [rest_api_event(json.dumps({"sentence": text}), headers={"Content-Type": "application/json"}) for text in texts[:SINGLE_REQUESTS]]
+    return Workload(events, {})
+
+
+def measure_custom(runs: int, paths: dict[str, list[str]], scratch: Path, say) -> dict:
+    """Cold starts of the custom demo package: the handler in the image's layout against the plain
+    script (benchmarks/naive_custom.py) in the same layout (it needs torch and the predictor's pydantic)."""
+    workload = custom_workload()
+    reports: dict[str, list[dict]] = {subject.name: [] for subject in CUSTOM_SUBJECTS}
+    subject_paths = {"handler": paths["torch"], "naive": [str(BENCHMARKS), paths["torch"][1]]}
+    for subject in CUSTOM_SUBJECTS:  # unmeasured: the package's files and modules read once
+        probe(subject, "custom", CUSTOM_PACKAGE, "cold", workload, subject_paths[subject.kind], scratch)
+    for number in range(runs):
+        say(f"custom package, run {number + 1}/{runs}: {len(CUSTOM_SUBJECTS)} fresh processes")
+        for subject in CUSTOM_SUBJECTS:
+            reports[subject.name].append(probe(subject, "custom", CUSTOM_PACKAGE, "cold", workload, subject_paths[subject.kind], scratch))
+    cold = {name.removesuffix(" 1t"): summarize_cold(runs_) for name, runs_ in reports.items()}
+    ratio = cold["handler fp32"]["total"] / cold["naive"]["total"]
+    card = json.loads((CUSTOM_PACKAGE / "model_card.json").read_text(encoding="utf-8"))
+    return {
+        "package": {"name": card["name"], "path": str(CUSTOM_PACKAGE.relative_to(REPO))},
+        "cold": cold,
+        "goal": {"goal": "cold start / naive", "measured": ratio, "target": f"≤ {GOALS['cold_start']}", "met": ratio <= GOALS["cold_start"]},
+    }
+
+
+def custom_markdown(custom: dict) -> list[str]:
+    cold, goal = custom["cold"], custom["goal"]
+    lines = [
+        "",
+        f"## Custom package: {custom['package']['name']} (`{custom['package']['path']}`), cold start",
+        "",
+        "Its naive baseline is the plain script a tutorial writes for its own `nn.Module` (benchmarks/naive_custom.py: "
+        "`import torch`, the class from the package's predictor.py, `load_state_dict`, one answer), in the image's layout. "
+        f"Goal: {goal['goal']} {goal['target']}: measured {goal['measured']:.2f}, {'met' if goal['met'] else '**not met**'}.",
+        "",
+        "| subject | interpreter | imports | model load | first answer | total | × naive |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, c in cold.items():
+        lines.append(
+            f"| {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | {c['first_inference']:.3f} "
+            f"| **{c['total']:.2f}** | {c['total'] / cold['naive']['total']:.2f} |"
+        )
+    return lines
 
 
 def probe(subject: Subject, task: str, package: Path, mode: str, workload: Workload, paths: list[str], scratch: Path) -> dict:
@@ -579,7 +637,18 @@ def markdown(results: dict) -> str:
         + ". Logs, metrics and recycled environments: `python -m tools.idle_cost`.",
         "",
     ]
+    if "custom" in results:
+        lines += custom_markdown(results["custom"])
     return "\n".join(lines)
+
+
+def _task_root(scratch: Path) -> Path:
+    """The runtime's code as it is now, copied as the Dockerfile copies it (compiled too): edits made
+    to the working tree while the bench runs do not reach the later runs."""
+    task_root = scratch / "task-root"
+    shutil.copytree(TASK_ROOT / "inference", task_root / "inference", ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(task_root / "inference", quiet=1)
+    return task_root
 
 
 def machine_facts() -> dict:
@@ -607,6 +676,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tasks", type=lambda value: tuple(value.split(",")), default=TASKS, help=f"comma-separated, of {', '.join(TASKS)} (default: all)"
     )
+    parser.add_argument("--custom-only", action="store_true", help="measure only the custom package's cold start; print it, write nothing")
     args = parser.parse_args(argv)
     measured = [task for task in TASKS if task in args.tasks]
     if args.markdown_only:
@@ -620,6 +690,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     machine = machine_facts() | {"load_before": round(os.getloadavg()[0], 2)}
+    if args.custom_only:
+        with tempfile.TemporaryDirectory() as scratch:
+            custom = measure_custom(args.runs, {"torch": [str(_task_root(Path(scratch))), str(installed(cache=IMAGE_TARGET_CACHE))]}, Path(scratch), say)
+        print("\n".join(custom_markdown(custom)))
+        return 0
     say("installing the layouts and building the NER package (both cached after the first run)")
     sites = {
         "torch": installed(cache=IMAGE_TARGET_CACHE),
@@ -636,11 +711,7 @@ def main(argv: list[str] | None = None) -> int:
     workloads = {task: Workload.for_task(task) for task in measured}
     reports = {task: {s.name: [] for s in SUBJECTS} for task in measured}
     with tempfile.TemporaryDirectory() as scratch:
-        # The runtime's code as it is now, copied as the Dockerfile copies it (compiled too): edits
-        # made to the working tree while the bench runs do not reach the later runs.
-        task_root = Path(scratch) / "task-root"
-        shutil.copytree(TASK_ROOT / "inference", task_root / "inference", ignore=shutil.ignore_patterns("__pycache__"))
-        compileall.compile_dir(task_root / "inference", quiet=1)
+        task_root = _task_root(Path(scratch))
         paths = {
             "torch": [str(task_root), str(sites["torch"])],
             "onnx": [str(task_root), str(sites["onnx"])],
@@ -666,6 +737,7 @@ def main(argv: list[str] | None = None) -> int:
             for task in measured:
                 for subject in SUBJECTS:
                     reports[task][subject.name].append(run(subject, task, "warm"))
+        custom = measure_custom(args.runs, paths, Path(scratch), say)
     say("int8 against fp32 on the test split, payload sizes")
     tasks = {
         task: {
@@ -700,6 +772,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup_cost": warmup_cost(tasks[measured[0]]["warm"]),
         "prices": PRICE_NOTE,
         "goals": goals(tasks, size),
+        "custom": custom,
     }
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from inference.events import model_route
-from inference.package import Backend, ModelPackage, Variant
-from inference.tasks import MODULES
+from inference.package import Backend, ModelPackage, PackageError, Variant
+from inference.tasks import contract
 
 PACKAGES_DIR = Path(__file__).resolve().parents[1] / "model_artifacts"
 # The default of the `models` setting: the demo classifier, which also answers POST /predict.
@@ -68,7 +68,14 @@ def served_packages(
     folder = packages_dir or PACKAGES_DIR
     packages = [ModelPackage.read(folder / name) for name in names]
     for package in packages:
-        package.graph(backend, variant)
+        if package.task != "custom":
+            package.graph(backend, variant)
+        elif (backend, variant) != ("torch", "fp32"):
+            # Its predictor.py loads its own weights, with torch: the onnx image has none.
+            raise PackageError(
+                f"{package.directory}: a custom package (predictor.py) is served on the torch backend in fp32 only: "
+                "set backend=torch and model_variant=fp32"
+            )
     return packages
 
 
@@ -88,7 +95,7 @@ def models_document(packages: Sequence[ModelPackage], names: Sequence[str] | Non
                 "task": package.task,
                 "version": package.version,
                 "route": route(name),
-                "example": MODULES[package.task].CONTRACT.example,
+                "example": contract(package).example,
             }
             for package, name in zip(packages, names or [package.directory.name for package in packages], strict=True)
         ]

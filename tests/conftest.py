@@ -50,7 +50,7 @@ def handler_log(handler_module):
 def task_runtimes(handler_module, tmp_path_factory):
     """A runtime per task: the demo classifier (the handler's own), the demo embeddings, a tiny
     random NER model (tests/packaging/tiny_models.py) packaged by `make package`'s code, and the
-    demo digits image classifier."""
+    demo digits image classifier and the demo merchant-normalizer (custom: its own predictor.py)."""
     from inference.runtime import Runtime
     from inference.settings import REPO_MODEL_DIR, Settings
     from tests.packaging.tiny_models import TOKENIZER_OF, build_model_folder, build_tokenizer
@@ -64,6 +64,7 @@ def task_runtimes(handler_module, tmp_path_factory):
         "feature-extraction": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "embeddings"))),
         "token-classification": Runtime.load(Settings(MODEL_DIR=str(ner.directory))),
         "image-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "digits"))),
+        "custom": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "merchant-normalizer"))),
     }
 
 

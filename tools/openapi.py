@@ -55,9 +55,10 @@ class ErrorAnswer(BaseModel):
 def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
     contract = task_contract(package)
     request = request_model(package, limits)
+    # A custom package's one Response answers both a single input and a batch.
+    answers = list(dict.fromkeys((contract.single, contract.batch)))
     _, schemas = models_json_schema(
-        [(request, "validation"), (contract.single, "serialization"), (contract.batch, "serialization"),
-         (ErrorAnswer, "serialization")],  # fmt: skip
+        [(request, "validation"), *((model, "serialization") for model in answers), (ErrorAnswer, "serialization")],
         ref_template=REF,
         schema_generator=ContractJsonSchema,
     )
@@ -65,8 +66,9 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
     # An image package also takes the image itself as the body (API Gateway's binary media types).
     binary = binary_media_types(package)
     bodies = {**json_body, **{media_type: {"schema": {"type": "string", "contentMediaType": media_type}} for media_type in binary}}
-    inputs = "image" if binary else "text"
-    answer = {"oneOf": [{"$ref": REF.format(model=model.__name__)} for model in (contract.single, contract.batch)]}
+    inputs = "image" if binary else "input" if package.task == "custom" else "text"
+    refs = [{"$ref": REF.format(model=model.__name__)} for model in answers]
+    answer = {"oneOf": refs} if len(refs) > 1 else refs[0]
     error = {"application/json": {"schema": {"$ref": REF.format(model=ErrorAnswer.__name__)}}}
     return {
         "openapi": "3.1.0",

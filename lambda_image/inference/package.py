@@ -32,6 +32,8 @@ POOLING = ("mean", "cls", "max")
 IMAGE_MODES = {"L": 1, "RGB": 3}
 # The largest input side an image package may ask for (the runtime resizes every image to it).
 MAX_INPUT_SIDE = 1024
+# The code of a custom package (inference/tasks/custom.py).
+CUSTOM_CODE = "predictor.py"
 PACKAGE_HINT = "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
 
 
@@ -87,6 +89,12 @@ class PackageError(ValueError):
     and the fix."""
 
 
+def one_line(error: BaseException, longest: int = 300) -> str:
+    """An exception raised by a package's own code, as one line of a PackageError's message."""
+    text = f"{type(error).__name__}: {' '.join(str(error).split())}"
+    return text if len(text) <= longest else text[:longest] + "..."
+
+
 def infer_task(model_dir: Path, config: dict[str, Any]) -> Task:
     """The task a Hugging Face folder was saved for: its architecture's head, or a
     sentence-transformers folder (modules.json) for embeddings."""
@@ -137,6 +145,11 @@ class ModelPackage:
         for field in ("name", "version"):
             if not isinstance(card.get(field), str) or not card[field]:
                 raise PackageError(f"{directory}/model_card.json: {field} must be a non-empty string")
+        if card.get("task") == "custom" and not (directory / CUSTOM_CODE).is_file():
+            raise PackageError(
+                f"{directory}: {CUSTOM_CODE} is missing: a custom package is served by its own {CUSTOM_CODE} "
+                "(docs/models.md, \"Your own PyTorch module\"), or name another task in model_card.json"
+            )
         if card.get("task") in TASKS and card["task"] not in TEXT_TASKS:
             package = cls(directory, card["name"], card["version"], card["task"], card, {})
             if package.task == "image-classification":  # the properties check the card's fields

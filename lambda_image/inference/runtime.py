@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inference import tasks
-from inference.package import ModelPackage
+from inference.package import ModelPackage, PackageError, one_line
 from inference.schema import validate
 from inference.settings import Settings
 
@@ -28,7 +28,11 @@ class Runtime:
         package = ModelPackage.read(settings.model_dir)
         runtime = cls(settings, package, tasks.load(package, settings))
         # One answer at init: the graph's first run (allocations, kernel choice) is not a request's.
-        runtime.warm_up()
+        # A package that cannot answer its own example cannot serve: one line, as for a missing file.
+        try:
+            runtime.warm_up()
+        except Exception as error:
+            raise PackageError(f"{package.directory}: answering the example request failed ({one_line(error)})") from error
         return runtime
 
     def warm_up(self) -> tuple[dict[str, Any], Sequence[Any]]:

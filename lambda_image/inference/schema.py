@@ -214,7 +214,8 @@ def _request_error(error: ValidationError, allowed_fields: list[str]) -> Request
     else:
         template = CLEARER_MESSAGES.get(first["type"])
         context = {**first.get("ctx", {}), "field": field, "item": field.removesuffix("s")}
-        message = template.format(**context) if template else first["msg"]
+        # A ValueError raised by a model's own validator (a custom package's Request) speaks for itself.
+        message = template.format(**context) if template else first["msg"].removeprefix("Value error, ")
     where = _location(first["loc"])
     if where:
         message = f"{where}: {message}"

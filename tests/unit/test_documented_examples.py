@@ -116,3 +116,31 @@ def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_com
     cosines = [round(sum(a * b for a, b in zip(first, other)), 2) for other in others]
     assert cosines == json.loads(match["printed"])
     assert cosines[0] > cosines[1]  # STARBUCKS COFFEE is nearer COSTA COFFEE than SHELL OIL
+
+
+# The custom demo, served on its own port: `MODEL_DIR=model_artifacts/merchant-normalizer PORT=3002 make serve`.
+NORMALIZER_EXAMPLE = re.compile(
+    r"^\$ curl -s localhost:3002(?P<path>\S+)(?: -H '[^']*')* -d '(?P<body>[^']*)'\n(?P<answer>\{.*)$", re.M
+)
+
+
+def normalizer_examples() -> list:
+    return [
+        pytest.param(match["path"], match["body"], json.loads(match["answer"]), id=f"{document.name}:{match['body'][:40]}")
+        for document in DOCUMENTS
+        for match in NORMALIZER_EXAMPLE.finditer(document.read_text(encoding="utf-8"))
+    ]
+
+
+def test_the_documents_show_the_merchant_normalizer_answering():
+    assert {param.id.split(":")[0] for param in normalizer_examples()} == {"README.md", "api.md"}
+
+
+@pytest.mark.parametrize(("path", "body", "documented"), normalizer_examples())
+def test_a_documented_merchant_normalizer_example_gets_the_documented_answer(
+    invoke, handler_module, task_runtimes, monkeypatch, path, body, documented
+):
+    monkeypatch.setattr(handler_module.FUNCTION, "runtime", task_runtimes["custom"])
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = http_answer(invoke(rest_event(body, path=path, headers=headers)))[1]
+    assert_same_answer(answer, documented)

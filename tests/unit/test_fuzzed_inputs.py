@@ -26,7 +26,8 @@ from PIL import Image
 from inference.events import EventKind, event_kind
 from inference.schema import contract_schema
 from inference.settings import Settings
-from inference.tasks import MODULES
+from inference.tasks import contract
+from inference.tasks.custom import import_predictor
 from tests.images import JPEG_7, PNG_7, b64 as b64_bytes, encoded, png_claiming, sevens
 from tests.lambda_events import http_v2_event, rest_event, sam_rest_event
 
@@ -53,6 +54,12 @@ IMAGE_PREFIXES = ("iVBORw0KGgo", "/9j/")
 
 # --- request objects -----------------------------------------------------------------------
 TEXT = st.text(max_size=60).map(lambda tail: f"{CANARY} {tail}")
+# The fields holding one input and a batch: the text tasks', or a custom package's own (the demo's).
+INPUT_FIELDS = {"custom": ("sentence", "sentences"), "image-classification": ("image", "images")}
+
+
+def input_fields(runtime) -> tuple[str, str]:
+    return INPUT_FIELDS.get(runtime.package.task, ("text", "texts"))
 
 
 def is_image_task(runtime) -> bool:
@@ -87,8 +94,8 @@ KNOWN_IMAGES = [b64_bytes(raw) for raw in sevens().values()]
 
 
 def valid_requests(runtime) -> st.SearchStrategy:
-    """Requests the runtime's contract accepts: a text or a batch (or an image or a batch of them),
-    and its task's own fields."""
+    """Requests the runtime's contract accepts: an input or a batch (texts, images, a custom
+    package's own fields), and its task's own fields."""
     optional = {}
     if is_image_task(runtime):
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
@@ -99,18 +106,12 @@ def valid_requests(runtime) -> st.SearchStrategy:
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         if runtime.package.multi_label:
             optional["threshold"] = st.floats(0, 1)
-    return st.fixed_dictionaries({"text": TEXT}, optional=optional) | st.fixed_dictionaries(
-        {"texts": st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
+    one, batch = input_fields(runtime)
+    return st.fixed_dictionaries({one: TEXT}, optional=optional) | st.fixed_dictionaries(
+        {batch: st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
     )
 
 
-TEXTS_OVER_A_LIMIT = st.one_of(
-    st.integers(LIMITS.max_text_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {"text": CANARY + "x" * n}),
-    st.integers(LIMITS.max_batch + 1, 20 * LIMITS.max_batch).map(lambda n: {"texts": [CANARY] * n}),
-    st.integers(LIMITS.max_text_chars + 1, 4 * LIMITS.max_text_chars).map(
-        lambda n: {"texts": [CANARY, CANARY + "x" * n]}
-    ),
-)
 IMAGES_OVER_A_LIMIT = st.one_of(
     st.integers(LIMITS.max_batch + 1, 4 * LIMITS.max_batch).map(lambda n: {"images": [b64_bytes(PNG_7)] * n}),
     st.integers(LIMITS.max_body_bytes - len(JPEG_7) + 1, 2 * LIMITS.max_body_bytes).map(
@@ -122,8 +123,19 @@ IMAGES_OVER_A_LIMIT = st.one_of(
 )
 
 
+
 def over_a_limit(runtime) -> st.SearchStrategy:
-    return IMAGES_OVER_A_LIMIT if is_image_task(runtime) else TEXTS_OVER_A_LIMIT
+    """Requests over a size limit of the published contract (the deployment's, or a custom package's tighter one)."""
+    if is_image_task(runtime):
+        return IMAGES_OVER_A_LIMIT
+    one, batch = input_fields(runtime)
+    properties = contract_schema(runtime.model.request_model)["properties"]
+    max_chars, max_batch = properties[one]["maxLength"], properties[batch]["maxItems"]
+    return st.one_of(
+        st.integers(max_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {one: CANARY + "x" * n}),
+        st.integers(max_batch + 1, 20 * max_batch).map(lambda n: {batch: [CANARY] * n}),
+        st.integers(max_chars + 1, 4 * max_chars).map(lambda n: {batch: [CANARY, CANARY + "x" * n]}),
+    )
 SURROGATES = st.characters(categories=["Cs"])
 JSON_SCALARS = (
     st.none()
@@ -156,6 +168,8 @@ ANY_REQUEST_OBJECT = st.one_of(
             optional={
                 "text": TEXT | JSON_VALUES,
                 "texts": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
+                "sentence": TEXT | JSON_VALUES,
+                "sentences": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
                 "top_k": st.integers(-2, 12) | JSON_VALUES,
                 "threshold": st.floats(-1, 2) | JSON_VALUES,
                 "image": st.sampled_from(KNOWN_IMAGES) | JSON_VALUES,
@@ -298,9 +312,13 @@ def contract_statuses(request: object, schema: dict) -> set[int]:
 
 
 # --- the properties --------------------------------------------------------------------------
-@pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification", "image-classification"])
+@pytest.fixture(
+    scope="module",
+    params=["text-classification", "feature-extraction", "token-classification", "image-classification", "custom"],
+)
 def runtime(request, task_runtimes):
-    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model, the demo digits."""
+    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model, the demo
+    digits, the demo merchant-normalizer (a predictor.py of its own)."""
     return task_runtimes[request.param]
 
 
@@ -347,11 +365,16 @@ def _checked_response(event, response, runtime, request) -> tuple[int, dict]:
 def _check_answer(body: dict, runtime, request: dict | None) -> None:
     """The answer model of the task (strict: no field more or less), and what the model cannot
     show: rankings, offsets, lengths."""
-    contract = MODULES[runtime.package.task].CONTRACT
-    batch = "predictions" in body or "embeddings" in body
-    (contract.batch if batch else contract.single).model_validate(body, strict=True)
-    field = "image" if is_image_task(runtime) else "text"
-    texts = None if request is None else request.get(f"{field}s", [request.get(field)])
+    task_contract = contract(runtime.package)
+    batch = "predictions" in body or "embeddings" in body or "outputs" in body
+    (task_contract.batch if batch else task_contract.single).model_validate(body, strict=True)
+    one, many = input_fields(runtime)
+    texts = None if request is None else request.get(many, [request.get(one)])
+    if runtime.package.task == "custom":  # the demo: one name per line, at most MAX_OUTPUT_CHARS long
+        names = body["outputs"] if batch else [body["output"]]
+        assert texts is None or len(names) == len(texts)
+        assert all(len(name) <= import_predictor(runtime.package.directory).MAX_OUTPUT_CHARS for name in names)
+        return
     if runtime.package.task == "feature-extraction":
         vectors = body["embeddings"] if batch else [body["embedding"]]
         assert all(len(vector) == body["dims"] for vector in vectors)

@@ -232,3 +232,44 @@ def test_an_image_refusal_names_the_field_and_the_limit(invoke, serve_task, requ
 def test_a_text_package_refuses_an_image_body_as_before(invoke):
     _, body = http_answer(invoke(image_events(PNG_7)))
     assert body["error"] == {**body["error"], "code": "unsupported_media_type", "message": "send the request as Content-Type: application/json (UTF-8)"}
+
+
+CUSTOM_HOSTILE = [
+    # (id, request object, status, code, message): the demo merchant-normalizer's own contract
+    # (its predictor.py's Request) under the runtime's rules.
+    ("text-tasks-field", {"text": "a"}, 400, "invalid_request", 'text: unknown field (allowed: "sentence", "sentences")'),
+    ("neither", {}, 400, "invalid_request", 'give exactly one of "sentence" or "sentences"'),
+    ("both", {"sentence": "a", "sentences": ["b"]}, 400, "invalid_request", 'give exactly one of "sentence" or "sentences"'),
+    ("null-sentence", {"sentence": None}, 400, "invalid_request", "sentence: must not be null: leave the field out"),
+    ("blank-sentence", {"sentence": " \t\u3000"}, 400, "invalid_request", "sentence: must not be empty or only whitespace"),
+    ("empty-sentence", {"sentence": ""}, 400, "invalid_request", "sentence: must not be empty or only whitespace"),
+    ("number-sentence", {"sentence": 12.5}, 400, "invalid_request", "sentence: Input should be a valid string"),
+    ("sentences-not-a-list", {"sentences": "SQ *BLUE BOTTLE"}, 400, "invalid_request", "sentences: Input should be a valid list"),
+    ("empty-sentences", {"sentences": []}, 400, "invalid_request", "sentences: must hold at least one text"),
+    ("nested-list", {"sentences": [["a"]]}, 400, "invalid_request", "sentences[0]: Input should be a valid string"),
+    ("blank-in-batch", {"sentences": ["a", "  "]}, 400, "invalid_request", "sentences[1]: must not be empty or only whitespace"),
+    # The predictor's own limits, tighter than the deployment's (1000 characters).
+    ("sentence-over-its-limit", {"sentence": "x" * 201}, 413, "text_too_long", "sentence: longer than the limit of 200 characters"),
+    ("batch-over-its-limit", {"sentences": ["a"] * 65}, 413, "too_many_texts", "sentences: more than the limit of 64 texts (65 given)"),
+    ("long-line-in-batch", {"sentences": ["a", "x" * 201]}, 413, "text_too_long", "sentences[1]: longer than the limit of 200 characters"),
+]
+
+
+@pytest.mark.parametrize(
+    ("request_object", "status", "code", "message"), [case[1:] for case in CUSTOM_HOSTILE], ids=[case[0] for case in CUSTOM_HOSTILE]
+)
+def test_a_custom_package_refuses_bad_input_by_its_own_contract_before_its_model(
+    invoke, handler_module, task_runtimes, monkeypatch, request_object, status, code, message
+):
+    runtime = task_runtimes["custom"]
+    monkeypatch.setattr(handler_module.FUNCTION, "runtime", runtime)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("invalid input reached the model")
+
+    monkeypatch.setattr(runtime.model, "answer", refuse)
+    for event in (post(request_object), request_object):  # through API Gateway, and invoked directly
+        response = invoke(event)
+        answered, body = http_answer(response) if "statusCode" in response else (response["error"].pop("status"), response)
+        assert (answered, body["error"]["code"], body["error"]["message"]) == (status, code, message)
+        assert "Traceback" not in json.dumps(body)

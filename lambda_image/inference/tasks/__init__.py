@@ -1,6 +1,6 @@
 """The tasks the runtime serves, each with its request and response contract written once
-(docs/api.md): text-classification, token-classification, feature-extraction and
-image-classification.
+(docs/api.md): text-classification, token-classification, feature-extraction,
+image-classification, and custom (a package's own predictor.py, whose contract is the package's).
 
 A task module holds the contract (pydantic models: the request, and the answers for one input and
 for a batch, with an example request for the docs and the warm-up) and the class that answers a
@@ -21,13 +21,14 @@ from inference.encoder import TextEncoder
 from inference.package import TEXT_TASKS, ModelPackage, Task
 from inference.schema import Contract, Limits
 from inference.settings import Settings
-from inference.tasks import feature_extraction, image_classification, text_classification, token_classification
+from inference.tasks import custom, feature_extraction, image_classification, text_classification, token_classification
 
 MODULES: dict[Task, ModuleType] = {
     "text-classification": text_classification,
     "token-classification": token_classification,
     "feature-extraction": feature_extraction,
     "image-classification": image_classification,
+    "custom": custom,
 }
 
 
@@ -53,8 +54,10 @@ def load(package: ModelPackage, settings: Settings) -> TaskModel:
 
 
 def contract(package: ModelPackage) -> Contract:
-    """The package's contract (docs, OpenAPI, the warm-up request)."""
-    task_contract: Contract = MODULES[package.task].CONTRACT
+    """The package's contract (docs, OpenAPI, the warm-up request): its task's, or, for a task
+    whose contract is the package's own (custom), what the task module reads from the package."""
+    module = MODULES[package.task]
+    task_contract: Contract = module.contract(package) if hasattr(module, "contract") else module.CONTRACT
     return task_contract
 
 

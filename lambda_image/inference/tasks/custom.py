@@ -1,0 +1,192 @@
+"""custom: a package's own predictor.py, the extension point for any model (docs/models.md,
+"Your own PyTorch module").
+
+predictor.py defines `Request` (a pydantic model: the request contract), optionally `Response`
+(pydantic: the answer, for the docs), `EXAMPLE` (a request: the docs and the warm-up), and
+`load(model_dir)`, returning an object whose `predict(request)` answers one validated request
+with a JSON object (the runtime adds "model"). The runtime imports it by path, under a module
+name of its own per package, so several packages can load in one process.
+
+Request is served with the rules every task's request follows (one place: request_model): unknown
+fields and null are refused, JSON types are taken strictly (no "3" for a number, no true for an
+integer), patterns are Python's re, and the deployment's limits bound its top-level fields: a
+string at most MAX_TEXT_CHARS characters, a list at most MAX_BATCH items and its strings at most
+MAX_TEXT_CHARS each; a tighter max_length of the predictor's own stands. Anything deeper is
+bounded by MAX_BODY_BYTES.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import importlib.util
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated, Any, get_args, get_origin
+
+import pydantic_core
+from annotated_types import MaxLen
+from pydantic import BaseModel, ConfigDict, create_model, field_validator
+from pydantic.fields import FieldInfo
+
+from inference.package import CUSTOM_CODE, ModelPackage, PackageError, one_line
+from inference.schema import Contract, Limits, ModelInfo
+from inference.settings import Settings
+
+PREDICTOR = CUSTOM_CODE
+
+
+def import_predictor(directory: Path) -> ModuleType:
+    """The package's predictor.py as a module (imported once per folder); PackageError if it
+    cannot be imported."""
+    path = directory / PREDICTOR
+    name = "predictor_" + hashlib.sha256(str(directory.resolve()).encode("utf-8")).hexdigest()[:16]
+    if name in sys.modules:
+        return sys.modules[name]
+    if not path.is_file():
+        raise PackageError(f"{directory}: {PREDICTOR} is missing (a custom package's code; docs/models.md)")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None  # a .py file always has both
+    module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: pydantic resolves the module's annotations through sys.modules.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise PackageError(f"{path}: cannot be imported ({one_line(error)})") from None
+    return module
+
+
+def predictor_of(package: ModelPackage) -> ModuleType:
+    """predictor.py, checked to define what the runtime needs."""
+    module = import_predictor(package.directory)
+    path = package.directory / PREDICTOR
+    if not _is_model(getattr(module, "Request", None)):
+        raise PackageError(f"{path}: defines no Request (a pydantic BaseModel: the request contract)")
+    if hasattr(module, "Response") and not _is_model(module.Response):
+        raise PackageError(f"{path}: Response must be a pydantic BaseModel (the answer, for the docs)")
+    if not isinstance(getattr(module, "EXAMPLE", None), dict):
+        raise PackageError(f"{path}: defines no EXAMPLE (a request object, answered by the warm-up and shown in the docs)")
+    if not callable(getattr(module, "load", None)):
+        raise PackageError(f"{path}: defines no load(model_dir) (returns an object with predict(request))")
+    return module
+
+
+def _is_model(value: object) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _not_null(cls: type, value: object) -> object:
+    if value is None:
+        raise pydantic_core.PydanticCustomError("null_field", "must not be null: leave the field out")
+    return value
+
+
+def request_model(package: ModelPackage, limits: Limits) -> type[BaseModel]:
+    """The predictor's Request under the runtime's rules and the deployment's limits (module docstring)."""
+    base: type[BaseModel] = predictor_of(package).Request
+    fields = {}
+    for name, field in base.model_fields.items():
+        limited = _limited_field(field, limits)
+        if limited is not None:
+            fields[name] = limited
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        base.__name__,
+        __base__=base,
+        __module__=base.__module__,
+        __cls_kwargs__={"extra": "forbid", "strict": True, "regex_engine": "python-re"},
+        __validators__={"_not_null": field_validator("*", mode="before")(_not_null)},
+        **fields,
+    )
+    return model
+
+
+def _limited_field(field: FieldInfo, limits: Limits) -> tuple[Any, FieldInfo] | None:
+    """(annotation, field) with the limits, for a string or list field (optional or not); else None."""
+    annotation = field.annotation
+    optional = get_origin(annotation) in (typing.Union, types.UnionType) and type(None) in get_args(annotation)
+    inner = [arg for arg in get_args(annotation) if arg is not type(None)] if optional else [annotation]
+    if len(inner) != 1:
+        return None
+    if inner[0] is str:
+        return annotation, _at_most(field, limits.max_text_chars)
+    if get_origin(inner[0]) is list:
+        (item,) = get_args(inner[0]) or (Any,)
+        if item is str or (get_origin(item) is Annotated and get_args(item)[0] is str):
+            item_field = FieldInfo.from_annotation(item)
+            item = Annotated[str, _at_most(item_field, limits.max_text_chars)]
+        limited_list: Any = list[item]  # type: ignore[valid-type]
+        return (limited_list | None if optional else limited_list), _at_most(field, limits.max_batch)
+    return None
+
+
+def _at_most(field: FieldInfo, limit: int) -> FieldInfo:
+    """`field` with max_length at most `limit`."""
+    declared = [item.max_length for item in field.metadata if isinstance(item, MaxLen)]
+    if declared and min(declared) <= limit:
+        return field
+    limited = copy.copy(field)
+    limited.metadata = [item for item in field.metadata if not isinstance(item, MaxLen)] + [MaxLen(limit)]
+    return limited
+
+
+def contract(package: ModelPackage) -> Contract:
+    """The predictor's contract: Request, its answer (Response with "model", or any object with
+    "model" when it declares none) and EXAMPLE."""
+    predictor = predictor_of(package)
+    response = getattr(predictor, "Response", None)
+    if response is None:
+        answer = create_model("Answer", __config__=ConfigDict(extra="allow"), model=(ModelInfo, ...))
+    else:
+        answer = create_model(response.__name__, __base__=response, __module__=response.__module__, model=(ModelInfo, ...))
+    return Contract(request=predictor.Request, single=answer, batch=answer, example=predictor.EXAMPLE)
+
+
+class Model:
+    """The object predictor.load returned, behind the runtime's checks of what it answers."""
+
+    def __init__(self, package: ModelPackage, predictor: Any, request_model: type[BaseModel]) -> None:
+        self.package = package
+        self.predictor = predictor
+        self.request_model = request_model
+
+    def answer(self, request: Any) -> dict[str, Any]:
+        answer = self.predictor.predict(request)
+        # A bug of the predictor's is a 500 like any other (the traceback goes to the log only).
+        if not isinstance(answer, dict):
+            raise TypeError(f"{PREDICTOR} of {self.package.name}: predict returned {type(answer).__name__}, not a dict")
+        try:
+            json.dumps(answer, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{PREDICTOR} of {self.package.name}: predict's answer is not JSON ({error})") from None
+        return dict(answer)
+
+
+def load(package: ModelPackage, settings: Settings) -> Model:
+    """predictor.load(model_dir), checked; PackageError (one line naming the package) if it fails."""
+    path = package.directory / PREDICTOR
+    if (settings.model_backend, settings.model_variant) != ("torch", "fp32"):
+        raise PackageError(
+            f"{package.directory}: a custom package ({PREDICTOR}, which loads its own weights) is served on the "
+            "torch backend in fp32 only: set MODEL_BACKEND=torch and MODEL_VARIANT=fp32"
+        )
+    module = predictor_of(package)
+    if "torch" in sys.modules:  # as for every package: TORCH_THREADS, or Lambda's vCPU share
+        sys.modules["torch"].set_num_threads(settings.resolved_torch_threads)
+    try:
+        predictor = module.load(package.directory)
+    except Exception as error:
+        raise PackageError(f"{path}: load() failed ({one_line(error)})") from None
+    if not callable(getattr(predictor, "predict", None)):
+        raise PackageError(f"{path}: load() returned {type(predictor).__name__}, which has no predict(request)")
+    model = request_model(package, settings.limits)
+    try:
+        model.model_validate(module.EXAMPLE)
+    except ValueError as error:
+        raise PackageError(f"{path}: EXAMPLE is not a valid request ({one_line(error)})") from None
+    return Model(package, predictor, model)

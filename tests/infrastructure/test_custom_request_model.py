@@ -1,0 +1,79 @@
+"""The API Gateway request model of a custom package derives from its predictor.py's Request, as the
+stack derives it (infra/stack.py: contract_schema(request_model(package, limits))), and agrees with
+the handler: the gateway refuses with 400 only what the handler refuses with 400, and lets the size
+limits (the deployment's and the predictor's tighter ones) through to the handler's 413."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+from jsonschema import Draft4Validator
+
+from inference.package import ModelPackage
+from inference.schema import Limits, RequestError, contract_schema, validate
+from inference.tasks import request_model
+from infra.constructs.rest_api import PredictApi
+from infra.packages import PACKAGES_DIR
+from tests.infrastructure.synth import CDK_CONTEXT
+
+PACKAGE = ModelPackage.read(PACKAGES_DIR / "merchant-normalizer")
+LIMITS = Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"])
+HANDLER_MODEL = request_model(PACKAGE, LIMITS)
+
+CASES = [
+    # (id, request, gateway accepts, handler status)
+    ("one line", {"sentence": "SQ *BLUE BOTTLE COFFEE OAKLAND CA"}, True, 200),
+    ("a batch at its limit", {"sentences": ["a"] * 64}, True, 200),
+    ("a line over the predictor's limit", {"sentence": "x" * 201}, True, 413),
+    ("a batch over its limit", {"sentences": ["a"] * 65}, True, 413),
+    ("both", {"sentence": "a", "sentences": ["b"]}, False, 400),
+    ("neither", {}, False, 400),
+    ("the text tasks' field", {"text": "a"}, False, 400),
+    ("a blank line", {"sentence": " \t "}, False, 400),
+    ("an empty batch", {"sentences": []}, False, 400),
+    ("a number", {"sentence": 5}, False, 400),
+    ("a list one level deeper", {"sentences": [["a"]]}, False, 400),
+    ("not an object", ["a"], False, 400),
+]
+
+
+@pytest.fixture(scope="module")
+def gateway_model() -> Draft4Validator:
+    stack = cdk.Stack(cdk.App(), "CustomPackageApi")
+    function = lambda_.Function(
+        stack, "Placeholder", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler", code=lambda_.Code.from_inline("def handler(event, context): pass")
+    )
+    PredictApi(
+        stack,
+        "PredictApi",
+        handler=function,
+        request_schema=contract_schema(HANDLER_MODEL),
+        throttle_rate_limit=10,
+        throttle_burst_limit=10,
+        api_key_required=False,
+        iam_auth=False,
+        cors_allow_origins=[],
+        access_log_retention=None,
+        tracing_enabled=False,
+    )
+    (model,) = Template.from_stack(stack).find_resources("AWS::ApiGateway::Model").values()
+    schema = model["Properties"]["Schema"]
+    Draft4Validator.check_schema(schema)
+    assert set(schema["properties"]) == {"sentence", "sentences"} and schema["additionalProperties"] is False
+    return Draft4Validator(schema)
+
+
+def handler_status(request: object) -> int:
+    try:
+        validate(HANDLER_MODEL, request)
+    except RequestError as error:
+        return error.status
+    return 200
+
+
+@pytest.mark.parametrize(("request_object", "accepted", "status"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_the_gateway_refuses_only_what_the_handler_refuses_with_400(gateway_model, request_object, accepted, status):
+    assert gateway_model.is_valid(request_object) is accepted
+    assert handler_status(request_object) == status
