@@ -207,6 +207,8 @@ class InferenceConfig:
     max_batch: int = setting(IntRange(1, 1024))
     # Lambda refuses synchronous request payloads over 6 MB.
     max_body_bytes: int = setting(IntRange(1, 6_291_456))
+    # Image packages: pixels an image's header may claim (Pillow's own warning threshold at most).
+    max_image_pixels: int = setting(IntRange(1, 89_478_485))
     default_top_k: int = setting(IntRange(1, 100))
     warmup_enabled: bool = setting(Flag())
     warmup_rate_minutes: int = setting(IntRange(1, 1440))

@@ -74,6 +74,7 @@ def runtime_environment(config: InferenceConfig, package: str) -> dict[str, str]
         "MAX_TEXT_CHARS": str(config.max_text_chars),
         "MAX_BATCH": str(config.max_batch),
         "MAX_BODY_BYTES": str(config.max_body_bytes),
+        "MAX_IMAGE_PIXELS": str(config.max_image_pixels),
         "DEFAULT_TOP_K": str(config.default_top_k),
         "TORCH_THREADS": str(config.torch_threads),
         "MODEL_VARIANT": config.model_variant,

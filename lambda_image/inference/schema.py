@@ -28,10 +28,11 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 # pydantic error types with a status and code of their own (any other: 400 invalid_request). A
-# list over its limit is "too_many_<field>": too_many_texts, too_many_images.
+# list over its limit is too_many_images for images, too_many_texts for any other list (a custom
+# package's fields too: codes are a fixed set clients can branch on; the message names the field).
 OWN_CODES = {
     "string_too_long": (413, "text_too_long"),
-    "too_long": (413, "too_many_{field}"),
+    "too_long": (413, "too_many_{inputs}"),
     "image_too_large": (413, "image_too_large"),
     "invalid_image": (400, "invalid_image"),
 }
@@ -208,7 +209,7 @@ def _request_error(error: ValidationError, allowed_fields: list[str]) -> Request
     first = problems[0]
     field = str(first["loc"][0]) if first["loc"] else "items"
     status, code = OWN_CODES.get(first["type"], (400, "invalid_request"))
-    code = code.format(field=field)
+    code = code.format(inputs="images" if field == "images" else "texts")
     if first["type"] == "extra_forbidden":
         message = "unknown field (allowed: " + ", ".join(f'"{name}"' for name in allowed_fields) + ")"
     else:

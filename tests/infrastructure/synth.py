@@ -44,7 +44,11 @@ VARIANTS: dict[str, dict[str, str]] = {
     "bulk_off": {"bulk_enabled": "false"},
     "bulk_existing_bucket": {"bulk_bucket_name": "statements-in.example-bank"},
     "bulk_tuned": {"bulk_max_concurrency": "50", "bulk_tolerated_failure_percentage": "0", "bulk_results_expire_days": "7"},
-    "multi_model": {"models": "transaction-classifier,embeddings", "model_memory_mb": "embeddings=1024"},
+    # Every demo package, one of each task kind (issue #13's "done means").
+    "multi_model": {
+        "models": "transaction-classifier,embeddings,merchant-normalizer,digits",
+        "model_memory_mb": "embeddings=1024,digits=512",
+    },
 }
 STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 

@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 
 from app import build_app
 from infra.config import ConfigError, InferenceConfig
+from infra.packages import available_packages
 from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
 
 
@@ -170,7 +171,9 @@ def test_a_bad_models_setting_names_the_key_the_value_and_what_is_wrong(key: str
 def test_an_unknown_package_is_refused_naming_the_packages_there() -> None:
     with pytest.raises(ConfigError) as raised:
         config_from(models="sentiment")
-    assert "(packages there: embeddings, transaction-classifier)" in str(raised.value)
+    there = "(packages there: " + ", ".join(available_packages()) + ")"
+    assert str(raised.value).endswith(there)
+    assert {"digits", "embeddings", "merchant-normalizer", "transaction-classifier"} <= set(available_packages())
 
 
 def test_a_memory_for_a_model_not_deployed_is_refused_with_the_closest_name() -> None:
@@ -252,7 +255,7 @@ def test_a_missing_key_says_where_to_set_it() -> None:
         (
             "models=transaction-classifier,sentiment",
             "Invalid configuration: models=transaction-classifier,sentiment is not allowed: sentiment is not a package "
-            "of model_artifacts/ (packages there: embeddings, transaction-classifier)",
+            f"of model_artifacts/ (packages there: {', '.join(available_packages())})",
         ),
         (
             "backend=onnx model_variant=int8",

@@ -5,22 +5,20 @@ limits (the deployment's and the predictor's tighter ones) through to the handle
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk.assertions import Template
 from jsonschema import Draft4Validator
 
 from inference.package import ModelPackage
 from inference.schema import Limits, RequestError, contract_schema, validate
 from inference.tasks import request_model
-from infra.constructs.rest_api import PredictApi
 from infra.packages import PACKAGES_DIR
 from tests.infrastructure.synth import CDK_CONTEXT
+from tests.infrastructure.test_stack import methods
 
 PACKAGE = ModelPackage.read(PACKAGES_DIR / "merchant-normalizer")
 LIMITS = Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"])
 HANDLER_MODEL = request_model(PACKAGE, LIMITS)
+ROUTE = ("/models/merchant-normalizer/predict", "POST")
 
 CASES = [
     # (id, request, gateway accepts, handler status)
@@ -40,26 +38,11 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def gateway_model() -> Draft4Validator:
-    stack = cdk.Stack(cdk.App(), "CustomPackageApi")
-    function = lambda_.Function(
-        stack, "Placeholder", runtime=lambda_.Runtime.PYTHON_3_12, handler="index.handler", code=lambda_.Code.from_inline("def handler(event, context): pass")
-    )
-    PredictApi(
-        stack,
-        "PredictApi",
-        handler=function,
-        request_schema=contract_schema(HANDLER_MODEL),
-        throttle_rate_limit=10,
-        throttle_burst_limit=10,
-        api_key_required=False,
-        iam_auth=False,
-        cors_allow_origins=[],
-        access_log_retention=None,
-        tracing_enabled=False,
-    )
-    (model,) = Template.from_stack(stack).find_resources("AWS::ApiGateway::Model").values()
-    schema = model["Properties"]["Schema"]
+def gateway_model(synthesize) -> Draft4Validator:
+    """The request model of POST /models/merchant-normalizer/predict in the synthesized app."""
+    template = synthesize("multi_model").app_template
+    (models,) = (m["RequestModels"] for (path, verb), m in methods(template).items() if (path, verb) == ROUTE)
+    schema = template.to_json()["Resources"][models["application/json"]["Ref"]]["Properties"]["Schema"]
     Draft4Validator.check_schema(schema)
     assert set(schema["properties"]) == {"sentence", "sentences"} and schema["additionalProperties"] is False
     return Draft4Validator(schema)

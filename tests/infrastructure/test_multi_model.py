@@ -20,7 +20,7 @@ from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, Synt
 from tests.infrastructure.test_observability import dashboard_widgets, graphed_metrics
 from tests.infrastructure.test_stack import methods, model_function_ids
 
-MODELS = VARIANTS["multi_model"]["models"].split(",")  # transaction-classifier, embeddings
+MODELS = VARIANTS["multi_model"]["models"].split(",")  # every demo package
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,9 @@ def test_each_package_gets_an_image_function_serving_it_with_its_own_memory(func
     assert sorted(functions) == sorted(MODELS)
     assert {name: function["MemorySize"] for name, function in functions.items()} == {
         "transaction-classifier": 2048,  # memory_mb
-        "embeddings": 1024,  # model_memory_mb=embeddings=1024
+        "embeddings": 1024,  # model_memory_mb=embeddings=1024,digits=512
+        "merchant-normalizer": 2048,
+        "digits": 512,
     }
     for name, function in functions.items():
         assert function["PackageType"] == "Image"
@@ -102,6 +104,8 @@ def test_each_package_has_its_route_and_the_first_also_answers_predict(template:
         "/predict": "transaction-classifier",
         "/models/transaction-classifier/predict": "transaction-classifier",
         "/models/embeddings/predict": "embeddings",
+        "/models/merchant-normalizer/predict": "merchant-normalizer",
+        "/models/digits/predict": "digits",
     }
     for name in MODELS:
         assert (f"/models/{name}/predict", "ANY") in routes and (f"/models/{name}", "ANY") in routes
@@ -120,6 +124,9 @@ def test_each_route_validates_against_its_own_packages_contract(template: Templa
     assert "top_k" in schema("/predict")["properties"]
     # Embeddings rank nothing: their contract has text and texts only.
     assert set(schema("/models/embeddings/predict")["properties"]) == {"text", "texts"}
+    # A custom package's contract is its predictor.py's Request; an image package's, images.
+    assert set(schema("/models/merchant-normalizer/predict")["properties"]) == {"sentence", "sentences"}
+    assert set(schema("/models/digits/predict")["properties"]) == {"image", "images", "top_k"}
 
 
 def test_get_models_is_answered_by_api_gateway_with_every_package_in_order(template: Template) -> None:
@@ -131,9 +138,14 @@ def test_get_models_is_answered_by_api_gateway_with_every_package_in_order(templ
     assert [(model["name"], model["task"], model["route"]) for model in listing["models"]] == [
         ("transaction-classifier", "text-classification", "/models/transaction-classifier/predict"),
         ("embeddings", "feature-extraction", "/models/embeddings/predict"),
+        ("merchant-normalizer", "custom", "/models/merchant-normalizer/predict"),
+        ("digits", "image-classification", "/models/digits/predict"),
     ]
     assert listing["models"][1]["model"] == "all-minilm-l6-v2"
-    assert all(set(model["example"]) & {"text", "texts"} for model in listing["models"])
+    # Each example is a request its own contract takes (a text, a sentence, an image).
+    fields = [set(model["example"]) for model in listing["models"]]
+    assert [bool(f & {"text", "texts"}) for f in fields] == [True, True, False, False]
+    assert fields[2] & {"sentence", "sentences"} and fields[3] & {"image", "images"}
 
 
 def test_the_listing_sets_only_response_headers_before_its_json(template: Template) -> None:
@@ -193,12 +205,12 @@ def test_outputs_name_each_models_function_and_the_listing(template: Template) -
 def test_the_bulk_job_scores_with_the_first_model(template: Template) -> None:
     (machine,) = template.find_resources("AWS::StepFunctions::StateMachine").values()
     definition = json.dumps(machine["Properties"]["DefinitionString"])
-    first, second = (model_function_ids(template)[name] for name in MODELS)
-    assert first in definition and second not in definition
+    first, *others = (model_function_ids(template)[name] for name in MODELS)
+    assert first in definition and not any(other in definition for other in others)
 
 
-def test_without_image_packages_the_api_takes_no_binary_bodies(template: Template) -> None:
-    (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
+def test_without_image_packages_the_api_takes_no_binary_bodies(synthesize) -> None:
+    (api,) = synthesize("default").app_template.find_resources("AWS::ApiGateway::RestApi").values()
     assert "BinaryMediaTypes" not in api["Properties"]
 
 

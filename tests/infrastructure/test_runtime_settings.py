@@ -72,6 +72,7 @@ def expected_settings(config: InferenceConfig, name: str) -> dict[str, Any]:
         "max_text_chars": config.max_text_chars,
         "max_batch": config.max_batch,
         "max_body_bytes": config.max_body_bytes,
+        "max_image_pixels": config.max_image_pixels,
         "default_top_k": config.default_top_k,
         "torch_threads": config.torch_threads,
         "model_variant": config.model_variant,

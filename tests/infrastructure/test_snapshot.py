@@ -44,7 +44,7 @@ def test_synthesized_app_matches_the_snapshot(default_app: SynthesizedApp, snaps
     assert normalized(default_app.templates) == snapshot_json
 
 
-def test_synthesized_app_with_two_models_matches_its_snapshot(synthesize, snapshot_json) -> None:
+def test_synthesized_app_with_every_demo_package_matches_its_snapshot(synthesize, snapshot_json) -> None:
     assert normalized(synthesize("multi_model").templates) == snapshot_json
 
 

@@ -103,7 +103,7 @@ def test_a_predictor_answers_through_the_handler_with_the_model_added(tmp_path, 
     [
         ({"word": "toolong"}, 413, "text_too_long", "word: longer than the limit of 5 characters"),
         ({"note": "x" * 1001, "word": "a"}, 413, "text_too_long", "note: longer than the limit of 1000 characters"),
-        ({"words": ["a"] * 65}, 413, "too_many_texts", "words: more than the limit of 64 texts (65 given)"),
+        ({"words": ["a"] * 65}, 413, "too_many_texts", "words: more than the limit of 64 words (65 given)"),
         ({"words": ["a", "x" * 1001]}, 413, "text_too_long", "words[1]: longer than the limit of 1000 characters"),
         ({"word": "a", "debug": True}, 400, "invalid_request", 'debug: unknown field (allowed: "word", "words", "note")'),
         ({"word": None, "words": ["a"]}, 400, "invalid_request", "word: must not be null: leave the field out"),

@@ -245,12 +245,12 @@ CUSTOM_HOSTILE = [
     ("empty-sentence", {"sentence": ""}, 400, "invalid_request", "sentence: must not be empty or only whitespace"),
     ("number-sentence", {"sentence": 12.5}, 400, "invalid_request", "sentence: Input should be a valid string"),
     ("sentences-not-a-list", {"sentences": "SQ *BLUE BOTTLE"}, 400, "invalid_request", "sentences: Input should be a valid list"),
-    ("empty-sentences", {"sentences": []}, 400, "invalid_request", "sentences: must hold at least one text"),
+    ("empty-sentences", {"sentences": []}, 400, "invalid_request", "sentences: must hold at least one sentence"),
     ("nested-list", {"sentences": [["a"]]}, 400, "invalid_request", "sentences[0]: Input should be a valid string"),
     ("blank-in-batch", {"sentences": ["a", "  "]}, 400, "invalid_request", "sentences[1]: must not be empty or only whitespace"),
     # The predictor's own limits, tighter than the deployment's (1000 characters).
     ("sentence-over-its-limit", {"sentence": "x" * 201}, 413, "text_too_long", "sentence: longer than the limit of 200 characters"),
-    ("batch-over-its-limit", {"sentences": ["a"] * 65}, 413, "too_many_texts", "sentences: more than the limit of 64 texts (65 given)"),
+    ("batch-over-its-limit", {"sentences": ["a"] * 65}, 413, "too_many_texts", "sentences: more than the limit of 64 sentences (65 given)"),
     ("long-line-in-batch", {"sentences": ["a", "x" * 201]}, 413, "text_too_long", "sentences[1]: longer than the limit of 200 characters"),
 ]
 
