@@ -68,3 +68,33 @@ def test_no_holdout_merchant_appears_anywhere_in_the_generated_data(splits):
         if re.search(rf"(?<!\w){re.escape(normalized(row['merchant']))}(?!\w)", generated)
     ]
     assert leaked == []
+
+
+def test_no_holdout_merchant_is_named_in_the_catalogue_files():
+    """Nor in the catalogue itself (its patterns too), not only in what this seed generated."""
+    catalogue = "\n".join(normalized(path.read_text(encoding="utf-8")) for path in generate_data.CATALOG_DIR.glob("*.tsv"))
+    leaked = [
+        row["merchant"]
+        for row in read_holdout()
+        if re.search(rf"(?<!\w){re.escape(normalized(row['merchant']))}(?!\w)", catalogue)
+    ]
+    assert leaked == []
+
+
+def test_every_catalogue_line_names_known_regions_and_every_format_a_known_family():
+    families = {region.lang for region in generate_data.REGIONS.values()}
+    for label in LABELS:
+        catalogue = generate_data.read_catalogue(label)
+        regions = {r for m in catalogue.named for r in m.regions} | {r for _, rs, _ in catalogue.patterns for r in rs}
+        assert regions <= set(generate_data.REGIONS) | {"ANY"}, label
+        assert catalogue.named and catalogue.patterns and catalogue.notes, label
+    for kind, (generic, regional) in generate_data.FORMATS.items():
+        assert generic, kind
+        assert set(regional) <= families, kind
+    assert set(generate_data.LEGAL_FORMS) == families
+
+
+def test_a_catalogue_line_of_an_unknown_kind_is_refused_with_its_line_number(tmp_path):
+    (tmp_path / "food.tsv").write_text("kind\tregions\tnames\nstore\tUK\tTESCO\nshop\tUK\tASDA\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"food.tsv line 3: unknown kind 'shop'"):
+        generate_data.read_catalogue("food", tmp_path)
