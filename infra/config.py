@@ -48,6 +48,25 @@ class IntRange:
 
 
 @dataclass(frozen=True)
+class FloatRange:
+    low: float
+    high: float
+
+    @property
+    def allowed(self) -> str:
+        return f"a number in {self.low:g}..{self.high:g}"
+
+    def parse(self, raw: Any) -> float:
+        # float() alone would also take "nan", "inf" and "1e400"; a plain decimal is what is meant.
+        if isinstance(raw, bool) or not re.fullmatch(r"-?\d+(?:\.\d+)?", str(raw).strip()):
+            raise ValueError
+        value = float(str(raw).strip())
+        if not self.low <= value <= self.high:
+            raise ValueError
+        return value
+
+
+@dataclass(frozen=True)
 class Choice:
     choices: Mapping[str, Any]
 
@@ -161,6 +180,8 @@ class InferenceConfig:
     # Lambda refuses synchronous request payloads over 6 MB.
     max_body_bytes: int = setting(IntRange(1, 6_291_456))
     default_top_k: int = setting(IntRange(1, 100))
+    # text-classification: answers whose top score is under this say "label": null (0: never).
+    default_min_score: float = setting(FloatRange(0, 1))
     warmup_enabled: bool = setting(Flag())
     warmup_rate_minutes: int = setting(IntRange(1, 1440))
     # API Gateway's default account-wide quotas per region.

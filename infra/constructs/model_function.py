@@ -73,6 +73,7 @@ def runtime_environment(config: InferenceConfig) -> dict[str, str]:
         "MAX_BATCH": str(config.max_batch),
         "MAX_BODY_BYTES": str(config.max_body_bytes),
         "DEFAULT_TOP_K": str(config.default_top_k),
+        "DEFAULT_MIN_SCORE": str(config.default_min_score),
         "TORCH_THREADS": str(config.torch_threads),
         "MODEL_VARIANT": config.model_variant,
         "MODEL_BACKEND": config.backend,

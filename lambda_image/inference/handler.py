@@ -93,7 +93,8 @@ def _record(kind: EventKind, status: int, body: dict, texts: list[str], latency_
             "error_code": None if ok else body["error"]["code"],
             "texts": len(texts),
             "chars": sum(map(len, texts)),
-            # Classifications only: the labels say what was asked about as little as counts do.
+            # Classifications only: the labels say what was asked about as little as counts do
+            # (null for an answer under min_score: how often the model was unsure).
             "labels": [p["label"] for p in body.get("predictions", [body]) if "label" in p] if ok else [],
             "latency_ms": latency_ms,
         },

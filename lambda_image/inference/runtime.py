@@ -9,7 +9,7 @@ from typing import Any
 from inference import tasks
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Limits, validate
+from inference.schema import Defaults, Limits, validate
 from inference.settings import Settings
 
 
@@ -28,7 +28,8 @@ class Runtime:
         package = ModelPackage.read(settings.model_dir)
         encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
         limits = Limits(max_text_chars=settings.max_text_chars, max_batch=settings.max_batch)
-        runtime = cls(settings, package, tasks.load(package, encoder, limits, settings.default_top_k))
+        defaults = Defaults(top_k=settings.default_top_k, min_score=settings.default_min_score)
+        runtime = cls(settings, package, tasks.load(package, encoder, limits, defaults))
         # One answer at init: the graph's first run (allocations, kernel choice) is not a request's.
         runtime.answer({"text": "warm-up"})
         return runtime

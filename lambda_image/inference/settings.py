@@ -40,6 +40,9 @@ class Settings(BaseModel):
     max_batch: PositiveInt = Field(64, alias="MAX_BATCH")
     max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
     default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
+    # text-classification (single-label): "label" is null under this top score unless a request
+    # sends its own min_score; 0 answers every label.
+    default_min_score: float = Field(0.0, ge=0, le=1, alias="DEFAULT_MIN_SCORE")
     torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
     # fp32, or int8: the package's model.int8.pt (docs/models.md); the numbers are in benchmarks/.
     model_variant: Variant = Field("fp32", alias="MODEL_VARIANT")

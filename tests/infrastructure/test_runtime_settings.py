@@ -60,6 +60,7 @@ def test_the_runtime_reads_the_configuration_back_from_the_environment(
         "max_batch": config.max_batch,
         "max_body_bytes": config.max_body_bytes,
         "default_top_k": config.default_top_k,
+        "default_min_score": config.default_min_score,
         "torch_threads": config.torch_threads,
         "model_variant": config.model_variant,
         "model_backend": config.backend,

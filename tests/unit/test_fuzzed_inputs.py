@@ -53,6 +53,8 @@ def valid_requests(runtime) -> st.SearchStrategy:
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         if runtime.package.multi_label:
             optional["threshold"] = st.floats(0, 1)
+        else:
+            optional["min_score"] = st.floats(0, 1)
     return st.fixed_dictionaries({"text": TEXT}, optional=optional) | st.fixed_dictionaries(
         {"texts": st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
     )
@@ -99,6 +101,7 @@ ANY_REQUEST_OBJECT = st.one_of(
                 "texts": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
                 "top_k": st.integers(-2, 12) | JSON_VALUES,
                 "threshold": st.floats(-1, 2) | JSON_VALUES,
+                "min_score": st.floats(-1, 2) | JSON_VALUES,
             },
         ),
         st.dictionaries(st.text(max_size=50), JSON_VALUES, max_size=2),
@@ -298,9 +301,17 @@ def _check_answer(body: dict, runtime, request: dict | None) -> None:
                     assert entity["text"] == texts[index][entity["start"] : entity["end"]] != ""
         return
     labels = set(runtime.package.labels)
+    # The contract's min_score: the request's, else the deployment's; a multi-label package has none.
+    min_score = 0 if runtime.package.multi_label else LIMITS.default_min_score
+    if request is not None:
+        min_score = request.get("min_score", min_score)
     for prediction in predictions:
         ranked = prediction["top_k"]
-        assert ranked[0] == {"label": prediction["label"], "score": prediction["score"]}
+        assert ranked[0]["score"] == prediction["score"]
+        if request is None:  # min_score unknown here: the top label, or null
+            assert prediction["label"] in (ranked[0]["label"], None)
+        else:
+            assert prediction["label"] == (ranked[0]["label"] if prediction["score"] >= min_score else None)
         assert {entry["label"] for entry in ranked} <= labels and len({entry["label"] for entry in ranked}) == len(ranked)
         assert all(0 <= entry["score"] <= 1 for entry in ranked)
         assert [entry["score"] for entry in ranked] == sorted((entry["score"] for entry in ranked), reverse=True)
@@ -313,7 +324,7 @@ def _check_log(logged: str, status: int, labels: set[str]) -> None:
     [line] = [json.loads(text) for text in logged.splitlines()]
     assert line["message"] == "request" and line["status"] == status
     if status == 200:  # Powertools leaves out keys whose value is None
-        assert set(line) == LOG_KEYS - {"error_code"} and set(line["labels"]) <= labels
+        assert set(line) == LOG_KEYS - {"error_code"} and set(line["labels"]) <= labels | {None}
     else:
         assert set(line) == LOG_KEYS and line["error_code"] in ERROR_CODES and line["labels"] == []
 

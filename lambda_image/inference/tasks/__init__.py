@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage, Task
-from inference.schema import Limits, TextsRequest
+from inference.schema import Defaults, Limits, TextsRequest
 from inference.tasks import feature_extraction, text_classification, token_classification
 
 MODULES: dict[Task, ModuleType] = {
@@ -33,8 +33,8 @@ class TaskModel(Protocol):
         ...
 
 
-def load(package: ModelPackage, encoder: TextEncoder, limits: Limits, default_top_k: int) -> TaskModel:
-    model: TaskModel = MODULES[package.task].Model(package, encoder, limits, default_top_k=default_top_k)
+def load(package: ModelPackage, encoder: TextEncoder, limits: Limits, defaults: Defaults) -> TaskModel:
+    model: TaskModel = MODULES[package.task].Model(package, encoder, limits, defaults)
     return model
 
 
