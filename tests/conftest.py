@@ -47,19 +47,14 @@ def handler_log(handler_module):
 
 
 @pytest.fixture(scope="session")
-def task_runtimes(handler_module, tmp_path_factory):
-    """A runtime per task: the demo classifier (the handler's own), the demo embeddings, and a tiny
-    random NER model (tests/packaging/tiny_models.py) packaged by `make package`'s code."""
+def task_runtimes(handler_module):
+    """A runtime per task, each a demo package of model_artifacts/: the classifier (the handler's
+    own), the entities (NER) model and the embeddings."""
     from inference.runtime import Runtime
     from inference.settings import REPO_MODEL_DIR, Settings
-    from tests.packaging.tiny_models import TOKENIZER_OF, build_model_folder, build_tokenizer
-    from tools.package import package
 
-    folder = tmp_path_factory.mktemp("tiny-ner")
-    tokenizer = build_tokenizer(TOKENIZER_OF["bert"])
-    ner = package(build_model_folder("bert", "token-classification", tokenizer, folder / "hf"), folder / "package")
     return {
         "text-classification": handler_module.RUNTIME,
+        "token-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "transaction-entities"))),
         "feature-extraction": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "embeddings"))),
-        "token-classification": Runtime.load(Settings(MODEL_DIR=str(ner.directory))),
     }

@@ -77,7 +77,7 @@ def load_base_model(frozen_layers: int = FROZEN_LAYERS):
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
-    _shorten_positions(model, MODEL_MAX_TOKENS)
+    shorten_positions(model, MODEL_MAX_TOKENS)
     # Frozen embeddings and lowest layers: on CPU the embeddings' backward pass (a dense 30k x 384
     # gradient) is the costliest step, each frozen layer saves its backward pass too, and words our
     # data never shows keep their pretrained meaning.
@@ -87,7 +87,7 @@ def load_base_model(frozen_layers: int = FROZEN_LAYERS):
     return model, tokenizer
 
 
-def _shorten_positions(model, length: int) -> None:
+def shorten_positions(model, length: int) -> None:
     """Keep the first `length` position embeddings: statement lines are short, and a model that
     declares what it was trained for lets the service truncate there."""
     embeddings = model.bert.embeddings

@@ -72,3 +72,12 @@ def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_com
     cosines = [round(sum(a * b for a, b in zip(first, other)), 2) for other in others]
     assert cosines == json.loads(match["printed"])
     assert cosines[0] > cosines[1]  # STARBUCKS COFFEE is nearer COSTA COFFEE than SHELL OIL
+
+
+ENTITIES_EXAMPLE = re.compile(r"^\$ curl -s localhost:3002/predict -d '(?P<body>[^']*)'\n(?P<answer>\{.*)$", re.M)
+
+
+def test_the_documented_entities_example_is_what_the_entities_package_answers(task_runtimes):
+    (match,) = ENTITIES_EXAMPLE.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
+    answer, _ = task_runtimes["token-classification"].answer(json.loads(match["body"]))
+    assert_same_answer(answer, json.loads(match["answer"]))

@@ -234,7 +234,7 @@ def contract_statuses(request: object, schema: dict) -> set[int]:
 # --- the properties --------------------------------------------------------------------------
 @pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification"])
 def runtime(request, task_runtimes):
-    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model."""
+    """A demo package of each task: the classifier, the embeddings, the entities (NER) model."""
     return task_runtimes[request.param]
 
 
