@@ -87,9 +87,8 @@ REGIONS = {
 }
 # " GB" or " GBR" written into a format after a {slot}: the regions' codes and the 3-letter ones
 # some banks print.
-COUNTRY_CODE_AFTER = re.compile(
-    r" (?:%s)(?=\s|$)" % "|".join(sorted({r.cc for r in REGIONS.values()} | {"GBR", "NLD", "POL", "BRA", "AUS", "USA"}))
-)
+COUNTRY_CODES = sorted({region.cc for region in REGIONS.values()} | {"GBR", "NLD", "POL", "BRA", "AUS", "USA"})
+COUNTRY_CODE_AFTER = re.compile(rf" (?:{'|'.join(COUNTRY_CODES)})(?=\s|$)")
 
 
 def _read_formats() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -642,8 +641,7 @@ def write_entities(splits: dict[str, list[GeneratedLine]], directory: Path = ENT
     directory.mkdir(parents=True, exist_ok=True)
     for name, lines in entity_splits(splits).items():
         with open(directory / f"{name}.jsonl", "w", encoding="utf-8") as handle:
-            for line in lines:
-                handle.write(json.dumps(entity_record(line), ensure_ascii=False) + "\n")
+            handle.writelines(json.dumps(entity_record(line), ensure_ascii=False) + "\n" for line in lines)
 
 
 def main() -> None:
