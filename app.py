@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
 
-import aws_cdk as cdk
+# jsii's Node runs when aws_cdk is imported. On Node 20 it prints a 12-line end-of-life banner
+# (as Python byte strings) on every synth, burying the one-line configuration errors below; the
+# README asks for Node 22 or later and says so once.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from inference.package import PackageError
-from infra.checkov_skips import add_checkov_skips
-from infra.config import ConfigError, InferenceConfig
-from infra.nag import add_nag_checks
-from infra.stack import InferenceStack
+import aws_cdk as cdk  # noqa: E402  (after the variable above)
+
+from inference.package import PackageError  # noqa: E402
+from infra.checkov_skips import add_checkov_skips  # noqa: E402
+from infra.config import ConfigError, InferenceConfig  # noqa: E402
+from infra.nag import add_nag_checks  # noqa: E402
+from infra.stack import InferenceStack  # noqa: E402
 
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:

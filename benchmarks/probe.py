@@ -63,16 +63,26 @@ def load_naive():
 def serve_handler(answer) -> dict:
     """Warm numbers through the whole handler: event in, JSON out."""
     singles = timed(lambda event=event: answer(event) for event in request["singles"])
-    # The package's graph alone on inputs tokenized beforehand: what the handler adds to its model.
+    # The package's graph alone on inputs prepared beforehand (tokenized, or decoded): what the
+    # handler adds to its model.
     import numpy as np
     from inference.handler import RUNTIME
 
-    encoder = RUNTIME.model.encoder
     encoded = []
-    for event in request["singles"]:
-        encoding = encoder.tokenizer.encode(json.loads(event["body"])["text"])
-        encoded.append((np.array([encoding.ids], dtype=np.int64), np.array([encoding.attention_mask], dtype=np.int64)))
-    forwards = timed(lambda inputs=inputs: encoder.graph(*inputs) for inputs in encoded)
+    if request["task"] == "image-classification":
+        from inference.schema import validate
+
+        graph = RUNTIME.model.graph
+        for event in request["singles"]:
+            [image] = validate(RUNTIME.model.request_model, {"image": event["body"]}).batch
+            encoded.append((image.pixels[None],))
+    else:
+        encoder = RUNTIME.model.encoder
+        graph = encoder.graph
+        for event in request["singles"]:
+            encoding = encoder.tokenizer.encode(json.loads(event["body"])["text"])
+            encoded.append((np.array([encoding.ids], dtype=np.int64), np.array([encoding.attention_mask], dtype=np.int64)))
+    forwards = timed(lambda inputs=inputs: graph(*inputs) for inputs in encoded)
     batches = {
         size: timed(lambda event=event: answer(event) for event in events) for size, events in request["batches"].items()
     }
@@ -84,7 +94,7 @@ def serve_naive(answer, model) -> dict:
     """Warm numbers of the baseline: its whole handler, and its raw forward alone (inputs encoded
     beforehand, dynamic padding: a single text is not padded)."""
     singles = timed(lambda event=event: answer(event) for event in request["singles"])
-    encoded = [model.encode(json.loads(event["body"])["text"]) for event in request["singles"]]
+    encoded = [model.encode_event(event) for event in request["singles"]]
     forwards = timed(lambda inputs=inputs: model.forward(inputs) for inputs in encoded)
     return {"singles": singles, "forwards": forwards}
 

@@ -2,8 +2,9 @@
 task by task, in one run, and write benchmarks/results/latest.json and latest.md.
 
 The tasks: text-classification (model_artifacts/transaction-classifier), feature-extraction
-(model_artifacts/embeddings) and token-classification (a bench-only package built under .cache/bench/
-by benchmarks/ner_package.py). Every process measured is a fresh `python -I -S` (benchmarks/probe.py)
+(model_artifacts/embeddings), token-classification (a bench-only package built under .cache/bench/
+by benchmarks/ner_package.py) and image-classification (model_artifacts/digits; `--tasks` measures
+some of them only). Every process measured is a fresh `python -I -S` (benchmarks/probe.py)
 that sees only the standard library and one installed layout: the image's
 (lambda_image/requirements.txt + the task root), the onnx image's (lambda_image/requirements-onnx.txt
 + the task root) or the naive baseline's (benchmarks/naive_requirements.txt + benchmarks/naive.py).
@@ -53,7 +54,7 @@ NAIVE_TARGET_CACHE = REPO / ".cache" / "bench-naive"
 IMAGE_TARGET_CACHE = REPO / ".cache" / "bench" / "image-target"
 MODEL_DIR = REPO / "model_artifacts"
 TASK_ROOT = REPO / "lambda_image"
-TASKS = ("text-classification", "feature-extraction", "token-classification")
+TASKS = ("text-classification", "feature-extraction", "token-classification", "image-classification")
 
 # Sized for about 12 minutes on 2 busy cores (the first run also installs the layouts and builds the
 # NER package: a few minutes more). Every run starts each subject once: 24 fresh processes.
@@ -131,6 +132,7 @@ PRIMING = [
     (Subject("naive 1t", "naive"), "token-classification"),
     (Subject("handler fp32 1t", "handler"), "text-classification"),
     (Subject("handler onnx 1t", "handler", backend="onnx"), "text-classification"),
+    (Subject("naive 1t", "naive"), "image-classification"),
 ]
 
 
@@ -139,6 +141,36 @@ class Workload:
     singles: list[dict]
     batches: dict[int, list[dict]]
     context: dict = field(default_factory=lambda: dataclasses.asdict(LocalLambdaContext()))
+
+    @classmethod
+    def for_task(cls, task: str) -> Workload:
+        return cls.from_digits() if task == "image-classification" else cls.from_test_split()
+
+    @classmethod
+    def from_digits(cls) -> Workload:
+        """Held-out digits drawn as 32x32 PNG files (dark on light, as the docs' example): single
+        requests send the image as the body (image/png, base64 as API Gateway passes it), batches
+        as JSON {"images": [...]}."""
+        import base64
+        import io
+
+        from training.digits import render, split
+
+        _, _, images, _ = split()
+        pngs = []
+        for image in images:
+            buffer = io.BytesIO()
+            render(image).save(buffer, "PNG")
+            pngs.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
+        singles = [
+            rest_api_event(pngs[i % len(pngs)], headers={"Content-Type": "image/png"}, is_base64=True) for i in range(SINGLE_REQUESTS)
+        ]
+        batches = {}
+        for size in BATCH_SIZES:
+            requests = max(2, TEXTS_PER_BATCH_SIZE // size)
+            body = [{"images": [pngs[(r * size + i) % len(pngs)] for i in range(size)]} for r in range(requests)]
+            batches[size] = [rest_api_event(json.dumps(b), headers={"Content-Type": "application/json"}) for b in body]
+        return cls(singles, batches)
 
     @classmethod
     def from_test_split(cls) -> Workload:
@@ -163,6 +195,7 @@ def probe(subject: Subject, task: str, package: Path, mode: str, workload: Workl
     """One fresh process; its report with the phase stamps turned into seconds since spawn."""
     request = {
         "subject": subject.kind,
+        "task": task,
         "mode": mode,
         "paths": paths,
         "context": workload.context,
@@ -487,15 +520,18 @@ def markdown(results: dict) -> str:
             )
         lines.append(f"- {task}: " + "; ".join(parts))
     quality = results["int8_quality"]
+    if quality:
+        lines += [
+            "",
+            "## int8 variant on the test split",
+            "",
+            f"- text-classification, {quality['test_texts']} texts: int8 agrees with fp32 on {quality['agreement']:.1%}; accuracy "
+            f"fp32 {quality['fp32_accuracy']:.1%}, int8 {quality['int8_accuracy']:.1%}.",
+            f"- feature-extraction, the same texts: cosine similarity of int8's embeddings to fp32's: mean "
+            f"{quality['embedding_cosine_mean']:.4f}, lowest {quality['embedding_cosine_min']:.4f}.",
+            "- token-classification: not measured (the bench package's head is untrained).",
+        ]
     lines += [
-        "",
-        "## int8 variant on the test split",
-        "",
-        f"- text-classification, {quality['test_texts']} texts: int8 agrees with fp32 on {quality['agreement']:.1%}; accuracy "
-        f"fp32 {quality['fp32_accuracy']:.1%}, int8 {quality['int8_accuracy']:.1%}.",
-        f"- feature-extraction, the same texts: cosine similarity of int8's embeddings to fp32's: mean "
-        f"{quality['embedding_cosine_mean']:.4f}, lowest {quality['embedding_cosine_min']:.4f}.",
-        "- token-classification: not measured (the bench package's head is untrained).",
         "",
         "## Payload (what each image adds to the Lambda base image, GB)",
         "",
@@ -534,10 +570,10 @@ def markdown(results: dict) -> str:
             + " | ".join(f"{row[f'{v}_single_usd']:.2f} ({row[f'{v}_single_ms']:.1f})" for v in VARIANTS)
             + f" | {row['fp32_batch64_usd']:.3f} |"
         )
-    warm = tasks["text-classification"]["warm"]
+    first_task, warm = next((task, measured["warm"]) for task, measured in tasks.items())
     lines += [
         "",
-        f"Warm-up rule (text-classification): {WARMUP_PINGS_PER_MONTH:,} pings a month (every 5 minutes), each billed "
+        f"Warm-up rule ({first_task}): {WARMUP_PINGS_PER_MONTH:,} pings a month (every 5 minutes), each billed "
         f"{max(1, math.ceil(warm['handler fp32 1t']['warmup_ms']))} ms (measured {warm['handler fp32 1t']['warmup_ms']:.2f} ms): "
         + ", ".join(f"${w['usd_per_month']:.4f}/month at {w['memory_mb']} MB {w['architecture']}" for w in results["warmup_cost"])
         + ". Logs, metrics and recycled environments: `python -m tools.idle_cost`.",
@@ -568,7 +604,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for latest.json and latest.md")
     parser.add_argument("--markdown-only", action="store_true", help="rewrite latest.md from latest.json, measure nothing")
     parser.add_argument("--runs", type=int, default=RUNS, help=f"rounds of fresh processes (default {RUNS})")
+    parser.add_argument(
+        "--tasks", type=lambda value: tuple(value.split(",")), default=TASKS, help=f"comma-separated, of {', '.join(TASKS)} (default: all)"
+    )
     args = parser.parse_args(argv)
+    measured = [task for task in TASKS if task in args.tasks]
     if args.markdown_only:
         results = json.loads((args.output / "latest.json").read_text(encoding="utf-8"))
         (args.output / "latest.md").write_text(markdown(results), encoding="utf-8")
@@ -589,10 +629,12 @@ def main(argv: list[str] | None = None) -> int:
     packages = {
         "text-classification": MODEL_DIR / "transaction-classifier",
         "feature-extraction": MODEL_DIR / "embeddings",
-        "token-classification": ner_package(),
+        "token-classification": ner_package() if "token-classification" in measured else None,
+        "image-classification": MODEL_DIR / "digits",
     }
-    workload = Workload.from_test_split()
-    reports = {task: {s.name: [] for s in SUBJECTS} for task in TASKS}
+    packages = {task: packages[task] for task in measured}
+    workloads = {task: Workload.for_task(task) for task in measured}
+    reports = {task: {s.name: [] for s in SUBJECTS} for task in measured}
     with tempfile.TemporaryDirectory() as scratch:
         # The runtime's code as it is now, copied as the Dockerfile copies it (compiled too): edits
         # made to the working tree while the bench runs do not reach the later runs.
@@ -602,11 +644,12 @@ def main(argv: list[str] | None = None) -> int:
         paths = {
             "torch": [str(task_root), str(sites["torch"])],
             "onnx": [str(task_root), str(sites["onnx"])],
-            "naive": [str(BENCHMARKS), str(sites["naive"])],
+            # training/: the digits' nn.Module, which the naive image baseline builds
+            "naive": [str(BENCHMARKS), str(REPO / "training"), str(sites["naive"])],
         }
 
         def run(subject: Subject, task: str, mode: str) -> dict:
-            return probe(subject, task, packages[task], mode, workload, paths[subject.layout], Path(scratch))
+            return probe(subject, task, packages[task], mode, workloads[task], paths[subject.layout], Path(scratch))
 
         say("priming: every package file read once, one unmeasured start of each layout (and of the naive pipeline)")
         for package in packages.values():
@@ -616,10 +659,11 @@ def main(argv: list[str] | None = None) -> int:
                         while handle.read(1 << 24):
                             pass
         for subject, task in PRIMING:
-            run(subject, task, "cold")
+            if task in measured:
+                run(subject, task, "cold")
         for number in range(args.runs):
-            say(f"run {number + 1}/{args.runs}: {len(TASKS) * len(SUBJECTS)} fresh processes")
-            for task in TASKS:
+            say(f"run {number + 1}/{args.runs}: {len(measured) * len(SUBJECTS)} fresh processes")
+            for task in measured:
                 for subject in SUBJECTS:
                     reports[task][subject.name].append(run(subject, task, "warm"))
     say("int8 against fp32 on the test split, payload sizes")
@@ -630,10 +674,10 @@ def main(argv: list[str] | None = None) -> int:
             "cold": {name.removesuffix(" 1t"): summarize_cold(runs) for name, runs in reports[task].items() if name.endswith(" 1t")},
             "warm": {name: summarize_warm(runs) for name, runs in reports[task].items()},
         }
-        for task in TASKS
+        for task in measured
     }
     size = payload(sites, packages)
-    quality = int8_quality(packages)
+    quality = int8_quality(packages) if {"text-classification", "feature-extraction"} <= set(measured) else None
     machine["load_after"] = round(os.getloadavg()[0], 2)
     results = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -646,14 +690,14 @@ def main(argv: list[str] | None = None) -> int:
             "bench_seconds": round(time.perf_counter() - began),
             "process_seconds": {
                 task: {name: statistics.median(r["wall_seconds"] for r in runs) for name, runs in reports[task].items()}
-                for task in TASKS
+                for task in measured
             },
         },
         "tasks": tasks,
         "payload": size,
         "int8_quality": quality,
         "cost": cost_table(tasks),
-        "warmup_cost": warmup_cost(tasks["text-classification"]["warm"]),
+        "warmup_cost": warmup_cost(tasks[measured[0]]["warm"]),
         "prices": PRICE_NOTE,
         "goals": goals(tasks, size),
     }

@@ -25,8 +25,8 @@ LOG_GROUP_KEY = (
 MODEL_FUNCTION = {
     "CKV_AWS_115": "Stage throttling bounds the function's concurrency; a reserved limit would take capacity "
     "from the account's other functions.",
-    "CKV_AWS_116": "Invoked synchronously (API Gateway) or by the warm-up rule without retries: no event waits "
-    "in a queue to be lost.",
+    "CKV_AWS_116": "Invoked synchronously (API Gateway, the bulk job) or by the warm-up rule without retries: no "
+    "event waits in a queue to be lost.",
     "CKV_AWS_117": "The function reaches no private resource; a VPC would only add NAT or endpoint costs.",
     "CKV_AWS_173": "The environment holds settings only, no secrets (tests/infrastructure/test_security.py), so "
     "Lambda's default encryption is enough.",
@@ -51,9 +51,10 @@ def skip(construct: IConstruct, check_id: str, reason: str) -> None:
 
 def add_checkov_skips(stack: InferenceStack, config: InferenceConfig) -> None:
     """The app stack's skips; infra/staging.py adds the staging stack's as it creates those resources."""
-    for check_id, reason in MODEL_FUNCTION.items():
-        skip(stack.model.function, check_id, reason)
-    skip(stack.model.log_group, "CKV_AWS_158", LOG_GROUP_KEY)
+    for model in stack.models.values():
+        for check_id, reason in MODEL_FUNCTION.items():
+            skip(model.function, check_id, reason)
+        skip(model.log_group, "CKV_AWS_158", LOG_GROUP_KEY)
     api = stack.predict_api
     stage = api.api.deployment_stage
     skip(stage, "CKV_AWS_120", "A response cache is billed by the hour even while idle, and texts rarely repeat.")

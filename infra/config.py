@@ -18,9 +18,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from infra.packages import NAME, parse_model_names
+
 
 class ConfigError(ValueError):
     """A context value is missing or not allowed; the message is meant for the user."""
+
+
+class Refused(ValueError):
+    """Raised by a rule that can say what exactly is wrong (instead of "expected <allowed>")."""
 
 
 class Rule(Protocol):
@@ -111,6 +117,42 @@ class OriginList:
         return origins
 
 
+@dataclass(frozen=True)
+class PackageNames:
+    allowed: str = "comma-separated package folders of model_artifacts/, each once"
+
+    def parse(self, raw: Any) -> tuple[str, ...]:
+        try:
+            return parse_model_names(raw)
+        except ValueError as error:
+            raise Refused(str(error)) from None
+
+
+@dataclass(frozen=True)
+class MemoryPerModel:
+    """`name=mb,name=mb` from `-c` (or a JSON object in cdk.json); empty: every model gets memory_mb."""
+
+    memory: IntRange
+    allowed: str = "comma-separated <package>=<MB> pairs like embeddings=1024, or empty"
+
+    def parse(self, raw: Any) -> dict[str, int]:
+        if isinstance(raw, dict):
+            pairs = [(str(name), value) for name, value in raw.items()]
+        else:
+            pairs = [tuple(item.split("=", 1)) for item in str(raw).split(",") if item.strip()]
+            if any(len(pair) != 2 for pair in pairs):
+                raise ValueError
+        overrides: dict[str, int] = {}
+        for name, value in ((str(name).strip(), value) for name, value in pairs):
+            if not NAME.fullmatch(name) or name in overrides:
+                raise ValueError
+            try:
+                overrides[name] = self.memory.parse(value)
+            except ValueError:
+                raise Refused(f"{name}={value}: expected {self.memory.allowed}") from None
+        return overrides
+
+
 # CloudWatch Logs accepts only these retention periods (days); INFINITE is left out on
 # purpose: logs that never expire keep costing money after the stack is gone.
 LOG_RETENTION = {
@@ -162,10 +204,15 @@ class InferenceConfig:
             "letters and digits, hyphen-separated words starting with a letter, at most 20 characters",
         )
     )
+    # The packages (folders of model_artifacts/) deployed, one function and route each; the first
+    # also answers POST /predict and serves the bulk job.
+    models: tuple[str, ...] = setting(PackageNames())
     # At least 512: the handler's measured peak RSS is ~391 MB with torch, ~276 MB with onnx
     # (benchmarks/results/latest.md), plus the Lambda runtime's own headroom; less fails at init.
     # Below ~1769 MB Lambda also gives only a fraction of a vCPU.
     memory_mb: int = setting(IntRange(512, 10240))
+    # Another memory for some models (an embedding model may need less than a classifier).
+    model_memory_mb: dict[str, int] = setting(MemoryPerModel(IntRange(512, 10240)))
     architecture: lambda_.Architecture = setting(Choice(ARCHITECTURES))
     # API Gateway gives up after 29 s, so a longer function timeout would only hide errors.
     timeout_seconds: int = setting(IntRange(1, 28))
@@ -230,6 +277,11 @@ class InferenceConfig:
     bulk_results_expire_days: int = setting(IntRange(1, 3650))
 
     def __post_init__(self) -> None:
+        for name in self.model_memory_mb:
+            if name not in self.models:
+                close = difflib.get_close_matches(name, self.models, n=1)
+                hint = f"did you mean {close[0]}?" if close else "deployed: " + ", ".join(self.models)
+                raise ConfigError(f"model_memory_mb names {name}, which is not in models ({hint})")
         if self.backend == "onnx" and self.model_variant != "fp32":
             raise ConfigError(
                 f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only"
@@ -250,6 +302,10 @@ class InferenceConfig:
     def from_context(cls, node: Node) -> InferenceConfig:
         _refuse_unknown_keys(node, [spec.name for spec in fields(cls)])
         return cls(**{spec.name: _read(node, spec.name, spec.metadata["rule"]) for spec in fields(cls)})
+
+    def memory_mb_of(self, model: str) -> int:
+        """The memory of the function serving `model`: its own override, else memory_mb."""
+        return self.model_memory_mb.get(model, self.memory_mb)
 
     @property
     def app_id(self) -> str:
@@ -280,5 +336,7 @@ def _read(node: Node, key: str, rule: Rule) -> Any:
         raise ConfigError(f"{key} is not set: add it to the context in cdk.json ({rule.allowed})")
     try:
         return rule.parse(raw)
+    except Refused as reason:
+        raise ConfigError(f"{key}={raw} is not allowed: {reason}") from None
     except (ValueError, KeyError, TypeError):
         raise ConfigError(f"{key}={raw} is not allowed: expected {rule.allowed}") from None

@@ -62,12 +62,13 @@ def _acknowledge_api(stack: InferenceStack, config: InferenceConfig) -> None:
         "iam_auth=true) and API keys with a usage plan (api_key_required=true).",
     )
     if config.xray_tracing:
-        _acknowledge(
-            stack.model.function.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords, which tracing needs, have no resource-level "
-            "permissions.",
-        )
+        for model in stack.models.values():
+            _acknowledge(
+                model.function.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords, which tracing needs, have no resource-level "
+                "permissions.",
+            )
     if not config.iam_auth:
         _acknowledge(
             api,

@@ -1,4 +1,4 @@
-"""InferenceStack: the model function behind a REST API, kept warm and watched."""
+"""InferenceStack: a function per model package behind one REST API, kept warm and watched."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from infra.constructs.alarms import ServiceAlarms
 from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, BulkJob
 from infra.constructs.dashboard import ServiceDashboard
 from infra.constructs.model_function import ModelFunction
-from infra.constructs.rest_api import PredictApi
+from infra.constructs.rest_api import ModelRoute, PredictApi
 from infra.constructs.warmup import WarmupSchedule
-from infra.packages import SERVED_PACKAGE, served_package
+from infra.packages import binary_media_types, models_document, served_packages
 from infra.staging import staging_synthesizer
 
 
@@ -23,20 +23,30 @@ class InferenceStack(cdk.Stack):
         super().__init__(
             scope,
             config.stack_name,
-            description="PyTorch transaction classifier on AWS Lambda behind API Gateway",
+            description="PyTorch models on AWS Lambda behind API Gateway",
             synthesizer=staging_synthesizer(config),
         )
-        # Read as the runtime reads it: a package it cannot serve stops synth with one line (PackageError).
-        package = served_package(config.backend, config.model_variant)
+        # Read as the runtime reads them: a package it cannot serve stops synth with one line (PackageError).
+        packages = served_packages(config.models, config.backend, config.model_variant)
         limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
-        # Kept for infra/nag.py, which acknowledges findings on the function's role.
-        self.model = model = ModelFunction(self, "Model", config=config, package=SERVED_PACKAGE)
+        # One function per package, by folder name (construct ids too, so reordering `models` replaces
+        # nothing); kept for infra/nag.py and infra/checkov_skips.py, which cover each one.
+        self.models = {name: ModelFunction(self, f"Model-{name}", config=config, package=name) for name in config.models}
+        model = self.models[config.models[0]]
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.
         self.predict_api = PredictApi(
             self,
             "PredictApi",
-            handler=model.invoke_target,
-            request_schema=contract_schema(request_model(package, limits)),
+            routes=[
+                ModelRoute(
+                    name=package.directory.name,
+                    handler=self.models[package.directory.name].invoke_target,
+                    request_schema=contract_schema(request_model(package, limits)),
+                )
+                for package in packages
+            ],
+            models_document=models_document(packages),
+            binary_media_types=binary_media_types(packages),
             throttle_rate_limit=config.throttle_rate_limit,
             throttle_burst_limit=config.throttle_burst_limit,
             api_key_required=config.api_key_required,
@@ -46,8 +56,10 @@ class InferenceStack(cdk.Stack):
             tracing_enabled=config.xray_tracing,
         )
         if config.warmup_enabled:
-            WarmupSchedule(self, "Warmup", target=model.invoke_target, rate_minutes=config.warmup_rate_minutes)
-        # Kept for infra/checkov_skips.py, which skips checks on the job's log group.
+            for name, function in self.models.items():
+                WarmupSchedule(self, f"Warmup-{name}", target=function.invoke_target, rate_minutes=config.warmup_rate_minutes)
+        # Kept for infra/checkov_skips.py, which skips checks on the job's log group. It scores with
+        # the first model, as POST /predict does.
         self.bulk = bulk = None
         if config.bulk_enabled:
             self.bulk = bulk = BulkJob(
@@ -66,7 +78,7 @@ class InferenceStack(cdk.Stack):
         ServiceAlarms(
             self,
             "Alarms",
-            function=model.function,
+            functions={name: function.function for name, function in self.models.items()},
             api=self.predict_api.api,
             bulk_state_machine=bulk.state_machine if bulk else None,
             timeout=model.function.timeout,
@@ -74,7 +86,15 @@ class InferenceStack(cdk.Stack):
             alarm_topic_arn=config.alarm_topic_arn,
         )
 
-        cdk.CfnOutput(self, "ApiUrl", value=self.predict_api.predict_url, description="POST your requests here")
+        cdk.CfnOutput(
+            self, "ApiUrl", value=self.predict_api.predict_url, description=f"POST your requests here ({config.models[0]})"
+        )
+        cdk.CfnOutput(
+            self,
+            "ModelsUrl",
+            value=self.predict_api.models_url,
+            description="GET it for every model: its name, task, version, route (POST /models/<name>/predict) and example",
+        )
         # Tools that call the deployed API (tools/smoke.py) read how to authenticate from here.
         cdk.CfnOutput(
             self,
@@ -90,9 +110,23 @@ class InferenceStack(cdk.Stack):
                 description="aws apigateway get-api-key --include-value --api-key <id> shows the key",
             )
         # For the operator: where to look (docs: the README's "Operating" section).
-        cdk.CfnOutput(self, "FunctionName", value=model.function.function_name, description="The model function")
+        cdk.CfnOutput(
+            self, "FunctionName", value=model.function.function_name, description="The function of POST /predict"
+        )
         cdk.CfnOutput(
             self, "LogGroupName", value=model.log_group.log_group_name, description="aws logs tail <name> --follow"
+        )
+        cdk.CfnOutput(
+            self,
+            "ModelFunctionNames",
+            value=self.to_json_string({name: function.function.function_name for name, function in self.models.items()}),
+            description="Each model's function, by package name (JSON)",
+        )
+        cdk.CfnOutput(
+            self,
+            "ModelLogGroupNames",
+            value=self.to_json_string({name: function.log_group.log_group_name for name, function in self.models.items()}),
+            description="Each model's log group, by package name (JSON)",
         )
         if self.predict_api.access_logs:
             cdk.CfnOutput(
@@ -115,8 +149,7 @@ class InferenceStack(cdk.Stack):
             dashboard = ServiceDashboard(
                 self,
                 "Dashboard",
-                function=model.function,
-                log_group=model.log_group,
+                functions={name: (function.function, function.log_group) for name, function in self.models.items()},
                 api=self.predict_api.api,
                 bulk_state_machine=bulk.state_machine if bulk else None,
             )

@@ -1,11 +1,17 @@
 """`python -m local.server`: the API on http://127.0.0.1:3000, with no AWS and no Docker.
 
-Every request runs the Lambda handler itself, loaded once at start-up:
+Every request runs the Lambda handler itself, one per package, each loaded once at start-up:
 - POST /2015-03-31/functions/function/invocations: like the Lambda Runtime Interface Emulator,
-  the body is the event and the answer is the handler's return value as JSON.
-- Any other request becomes the REST API (v1) proxy event API Gateway would send, and the
-  handler's statusCode, headers and body become the response; so the handler alone decides
-  that GET /predict is a 405 and /other a 404, as it does when deployed.
+  the body is the event and the answer is the first package's handler's return value as JSON.
+- GET /models: the list of the packages served, the same document the deployed API answers.
+- Any other request becomes the REST API (v1) proxy event API Gateway would send, to the handler
+  of the package its route names (/models/<name>/...), else the first package's, and the handler's
+  statusCode, headers and body become the response; so the handler alone decides that GET
+  /predict is a 405 and /other a 404, as it does when deployed.
+
+Which packages (docs/api.md, "Several models"): MODELS=a,b (folders of model_artifacts/, as the
+stack's `models` setting) serves those, the first also on POST /predict; else MODEL_DIR=<folder>
+serves that one package alone; else every package of model_artifacts/, transaction-classifier first.
 
 LISTEN_HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) choose the address
 (not HOST: tcsh exports it as the machine's name, which would put the server on the network);
@@ -13,7 +19,8 @@ IDLE_CLIENT_SECONDS (default 30) is how long a client may send nothing before it
 REQUEST_DEADLINE_SECONDS (default 10) how long it may take to send a whole request, and
 CONNECTION_LIMIT (default 64) how many connections are open at once (more wait to be accepted).
 Ctrl-C or SIGTERM stops the server cleanly. A setting it cannot start with (PORT=abc, a port in
-use, MAX_BATCH=0, no model in MODEL_DIR) stops it with exit code 2 and one line on stderr.
+use, MAX_BATCH=0, no model in MODEL_DIR, a package it cannot serve) stops it with exit code 2 and one
+line on stderr.
 """
 
 import base64
@@ -25,6 +32,7 @@ import sys
 import threading
 import time
 from http import HTTPStatus
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
@@ -34,13 +42,15 @@ from waitress.server import TcpWSGIServer
 
 from inference.package import PackageError
 from inference.schema import Limits, RequestError, parse_json
-from inference.settings import Settings
+from inference.settings import REPO_MODEL_DIR, Settings
+from infra.packages import PACKAGES_DIR, available_packages, models_document, parse_model_names
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
 from tools.openapi import document as openapi_document
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 OPENAPI_PATH = "/openapi.json"
+MODELS_PATH = "/models"
 # Lambda refuses synchronous payloads over 6 MB before the function runs; waitress does the
 # same here (with its own 413), while smaller bodies over MAX_BODY_BYTES get the handler's 413.
 LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -61,13 +71,17 @@ MAX_HEADER_BYTES = 16 * 1024
 
 
 class LocalGateway:
-    """A WSGI app that plays API Gateway and the Lambda service in front of one handler."""
+    """A WSGI app that plays API Gateway and the Lambda service in front of one handler per package
+    (`handlers`, by name, the first answering POST /predict)."""
 
-    def __init__(self, handler, openapi: str) -> None:
-        self.handler = handler
-        # GET /openapi.json: the OpenAPI document of what this server serves (docs/openapi.json
-        # is the one of the deployed package).
+    def __init__(self, handlers: dict, openapi: str, models: str) -> None:
+        self.handlers = handlers
+        self.handler = next(iter(handlers.values()))
+        # GET /openapi.json: the OpenAPI document of the first package (docs/openapi.json is the
+        # one of the deployed package).
         self.openapi = openapi
+        # GET /models: answered here, as API Gateway answers it without a function.
+        self.models = models
         # One invocation at a time, as in one Lambda execution environment: Powertools keeps
         # per-invocation state (log keys, metric buffer) in shared objects.
         self._one_invocation_at_a_time = threading.Lock()
@@ -79,8 +93,12 @@ class LocalGateway:
             status, headers, payload = self._invoke_directly(environ["REQUEST_METHOD"], body, context)
         elif environ.get("PATH_INFO") == OPENAPI_PATH and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
             status, headers, payload = 200, {"Content-Type": "application/json"}, self.openapi
+        elif environ.get("PATH_INFO") == MODELS_PATH and environ["REQUEST_METHOD"] in ("GET", "HEAD"):
+            status, headers = 200, {"Content-Type": "application/json", "X-Request-Id": context.aws_request_id}
+            payload = self.models
         else:
-            response = self._invoke(rest_api_event_of(environ, body, context.aws_request_id), context)
+            handler = self._handler_for(environ.get("PATH_INFO") or "/")
+            response = self._invoke(handler, rest_api_event_of(environ, body, context.aws_request_id), context)
             status, headers, payload = response["statusCode"], response["headers"], response["body"]
         encoded = payload.encode("utf-8")
         start_response(
@@ -89,9 +107,17 @@ class LocalGateway:
         )
         return [encoded]
 
-    def _invoke(self, event: object, context: LocalLambdaContext) -> dict:
+    def _handler_for(self, path: str):
+        """The handler of the package a /models/<name>/... path names, as each of those routes
+        reaches its package's function when deployed; any other path, the first package's."""
+        parts = path.split("/")
+        if len(parts) > 2 and parts[1] == "models" and parts[2] in self.handlers:
+            return self.handlers[parts[2]]
+        return self.handler
+
+    def _invoke(self, handler, event: object, context: LocalLambdaContext) -> dict:
         with self._one_invocation_at_a_time:
-            return self.handler(event, context)
+            return handler(event, context)
 
     def _invoke_directly(self, method: str, body: bytes, context: LocalLambdaContext) -> tuple[int, dict, str]:
         try:
@@ -100,7 +126,7 @@ class LocalGateway:
             event = parse_json(body)
         except RequestError as error:  # no event the runtime could hand to the handler
             return self._refuse(error, context)
-        return 200, {"Content-Type": "application/json"}, json.dumps(self._invoke(event, context))
+        return 200, {"Content-Type": "application/json"}, json.dumps(self._invoke(self.handler, event, context))
 
     def _refuse(self, error: RequestError, context: LocalLambdaContext) -> tuple[int, dict, str]:
         """A direct invocation refused before the handler runs: the handler's error shape (with
@@ -211,10 +237,55 @@ class ServerSettings(BaseModel):
     request_deadline_seconds: PositiveInt = Field(REQUEST_DEADLINE_SECONDS, alias="REQUEST_DEADLINE_SECONDS")
     # Below 3 waitress, counting its listening socket and wake-up pipe, would accept no one.
     connection_limit: int = Field(CONNECTION_LIMIT, ge=3, alias="CONNECTION_LIMIT")
+    # Comma-separated folders of model_artifacts/ to serve, as the stack's `models` setting.
+    models: str | None = Field(None, alias="MODELS")
 
 
 class StartupError(Exception):
     """A setting the server cannot start with: one line for the user, no traceback."""
+
+
+def served_folders(models: str | None, environ: dict) -> dict[str, Path]:
+    """The package folders to serve by name (the route's), the first also on POST /predict:
+    MODELS's, else MODEL_DIR's alone, else every package of model_artifacts/ with the default first."""
+    if models is not None and "MODEL_DIR" in environ:
+        raise StartupError("MODELS and MODEL_DIR are both set: MODELS names folders of model_artifacts/, "
+                           "MODEL_DIR one package anywhere; set one of them")
+    if models is not None:
+        try:
+            return {name: PACKAGES_DIR / name for name in parse_model_names(models)}
+        except ValueError as error:
+            raise StartupError(f"MODELS={models}: {error}") from None
+    if "MODEL_DIR" in environ:
+        folder = Path(environ["MODEL_DIR"])
+        return {environ.get("MODEL_NAME") or folder.name: folder}
+    names = sorted(available_packages(), key=lambda name: name != REPO_MODEL_DIR.name)
+    return {name: PACKAGES_DIR / name for name in names} or {REPO_MODEL_DIR.name: REPO_MODEL_DIR}
+
+
+def load_handlers(folders: dict[str, Path]) -> tuple[dict, list]:
+    """A handler per package, by name, and their runtimes. The first is the handler module's own,
+    loaded at its import as Lambda's init loads it; the others are made over runtimes of their own.
+    A package that cannot be served stops the server, named (PackageError names its folder)."""
+    (first, folder), *others = folders.items()
+    named = f"MODEL_DIR={folder}" if "MODEL_DIR" in os.environ else f"package {first}"
+    os.environ.update(MODEL_DIR=str(folder), MODEL_NAME=first)
+    try:
+        from inference.handler import RUNTIME, lambda_handler  # loads the model: the cold start
+    except PackageError as error:
+        raise StartupError(f"{named}: {error}") from None
+    from inference.function import Function
+    from inference.runtime import Runtime
+
+    handlers, runtimes = {first: lambda_handler}, [RUNTIME]
+    for name, folder in others:
+        try:
+            runtime = Runtime.load(Settings.from_env({**os.environ, "MODEL_DIR": str(folder), "MODEL_NAME": name}))
+        except PackageError as error:
+            raise StartupError(f"package {name}: {error}") from None
+        handlers[name] = Function(runtime).handler
+        runtimes.append(runtime)
+    return handlers, runtimes
 
 
 def one_line(error: ValidationError) -> str:
@@ -240,6 +311,7 @@ def main() -> None:
         Settings.from_env()
     except ValidationError as error:
         raise StartupError(one_line(error)) from None
+    folders = served_folders(config.models, dict(os.environ))
     try:
         # Listening before the model loads, for the same reason; the application comes after
         # it, and connections wait in the listen backlog until run() serves them.
@@ -268,15 +340,18 @@ def main() -> None:
             f"cannot listen on {config.listen_host} port {config.port} ({error.strerror}): "
             "set LISTEN_HOST to an address of this machine (default 127.0.0.1)"
         ) from None
-    try:
-        from inference.handler import RUNTIME, lambda_handler  # loads the model: the cold start
-    except PackageError as error:
-        raise StartupError(f"MODEL_DIR={os.environ.get('MODEL_DIR', Settings().model_dir)}: {error}") from None
-    limits = Limits(max_text_chars=RUNTIME.settings.max_text_chars, max_batch=RUNTIME.settings.max_batch)
-    server.application = LocalGateway(lambda_handler, json.dumps(openapi_document(RUNTIME.package, limits)))
+    handlers, runtimes = load_handlers(folders)
+    first = runtimes[0]
+    limits = Limits(max_text_chars=first.settings.max_text_chars, max_batch=first.settings.max_batch)
+    server.application = LocalGateway(
+        handlers,
+        json.dumps(openapi_document(first.package, limits)),
+        json.dumps(models_document([runtime.package for runtime in runtimes], names=list(handlers))),
+    )
+    routes = ", ".join(f"POST /models/{name}/predict" for name in handlers)
     print(
         f"Serving on http://{server.effective_host}:{server.effective_port} "
-        f"(POST /predict, POST {RIE_PATH}, GET {OPENAPI_PATH}); Ctrl-C stops",
+        f"(POST /predict, {routes}, GET {MODELS_PATH}, POST {RIE_PATH}, GET {OPENAPI_PATH}); Ctrl-C stops",
         file=sys.stderr,
         flush=True,
     )

@@ -49,7 +49,7 @@ def handler_log(handler_module):
 @pytest.fixture(scope="session")
 def task_runtimes(handler_module):
     """A runtime per task, each a demo package of model_artifacts/: the classifier (the handler's
-    own), the entities (NER) model and the embeddings."""
+    own), the entities (NER) model, the embeddings and the digits image classifier."""
     from inference.runtime import Runtime
     from inference.settings import REPO_MODEL_DIR, Settings
 
@@ -57,4 +57,16 @@ def task_runtimes(handler_module):
         "text-classification": handler_module.RUNTIME,
         "token-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "transaction-entities"))),
         "feature-extraction": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "embeddings"))),
+        "image-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "digits"))),
     }
+
+
+@pytest.fixture
+def serve_task(handler_module, task_runtimes, monkeypatch):
+    """serve_task(task): the handler serves that task's package for the rest of the test."""
+
+    def serve(task: str):
+        monkeypatch.setattr(handler_module.FUNCTION, "runtime", task_runtimes[task])
+        return task_runtimes[task]
+
+    return serve

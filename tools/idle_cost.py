@@ -1,5 +1,6 @@
 """`python -m tools.idle_cost`: what the synthesized app costs per month while nobody calls it,
-with the warm-up on and off, as a Markdown table.
+with the warm-up on and off, as a Markdown table. With several models, the rows that depend on a
+model function's memory or timing come once per model.
 
 Computed, not billed: AWS list prices (us-east-1, on demand, no free tier) applied to the
 resources in the synthesized templates (`make synth` writes them to cdk.out/) and to the
@@ -12,6 +13,7 @@ import argparse
 import io
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from typing import Any
 from infra.constructs.warmup import WARMUP_EVENT
 from infra.staging import STACK_NAME_PREFIX
 from inference.package import PackageError
-from infra.packages import served_package
+from infra.packages import served_packages
 from tools.preflight import REPO
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
@@ -107,24 +109,56 @@ class App:
                 raise AssemblyError(f"the template of stack {name} ({template_file}) is missing or not JSON") from None
         app = cls([resource for template in templates for resource in template.get("Resources", {}).values()])
         # Every shape check now, in one line, rather than a traceback halfway through the table.
-        _ = (app.function, app.warmup, app.images_kept)
+        _ = (app.models, app.warmup, app.images_kept)
         return app
 
     def of_type(self, resource_type: str) -> list[dict[str, Any]]:
         return [resource.get("Properties", {}) for resource in self.resources if resource.get("Type") == resource_type]
 
     @property
-    def function(self) -> dict[str, Any]:
+    def models(self) -> dict[str, dict[str, Any]]:
+        """Each model function (the image-based ones), by the package it serves (MODEL_NAME)."""
         functions = [f for f in self.of_type("AWS::Lambda::Function") if f.get("PackageType") == "Image"]
-        return _one(functions, "image-based Lambda function")
+        if not functions:
+            raise AssemblyError("expected an image-based Lambda function per model, found 0")
+        return {f.get("Environment", {}).get("Variables", {}).get("MODEL_NAME", str(i)): f for i, f in enumerate(functions)}
+
+    @property
+    def function(self) -> dict[str, Any]:
+        """The first model's function (POST /predict's)."""
+        return next(iter(self.models.values()))
+
+    @property
+    def serving(self) -> tuple[str, str]:
+        """(backend, variant) the model functions were synthesized with (their environment)."""
+        variables = self.function.get("Environment", {}).get("Variables", {})
+        return variables.get("MODEL_BACKEND", "torch"), variables.get("MODEL_VARIANT", "fp32")
+
+    def describe(self, warmup_minutes: int) -> str:
+        """The configuration priced, in one line, as the templates say it (not cdk.json)."""
+        backend, variant = self.serving
+        models = ", ".join(
+            f"{name} {function.get('MemorySize')} MB {'/'.join(function.get('Architectures', ['x86_64']))}"
+            for name, function in self.models.items()
+        )
+        extras = [
+            f"warm-up every {warmup_minutes} min" if self.warmup else "warm-up off",
+            f"{backend} {variant}",
+            "SnapStart" if self.snapstart else "",
+            f"provisioned concurrency {self.provisioned_concurrency}" if self.provisioned_concurrency else "",
+            "dashboard" if self.of_type("AWS::CloudWatch::Dashboard") else "no dashboard",
+        ]
+        return f"Priced: {models}; " + ", ".join(extra for extra in extras if extra)
 
     @property
     def warmup(self) -> tuple[int, Any] | None:
-        """(minutes between pings, the event) of the warm-up rule, if there is one."""
+        """(minutes between pings, the event) of the warm-up rules, one per model function, if there are any."""
         rules = self.of_type("AWS::Events::Rule")
         if not rules:
             return None
-        rule = _one(rules, "warm-up rule (AWS::Events::Rule)")
+        if len(rules) != len(self.models):
+            raise AssemblyError(f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found {len(rules)}")
+        rule = rules[0]
         schedule = rule.get("ScheduleExpression", "")
         try:
             count, unit = schedule.removeprefix("rate(").removesuffix(")").split()
@@ -146,7 +180,15 @@ class App:
 
     @property
     def images_kept(self) -> int:
-        repository = _one(self.of_type("AWS::ECR::Repository"), "ECR repository (the staging stack's)")
+        """The images each model's ECR repository keeps (the staging stack has one per model, alike)."""
+        repositories = self.of_type("AWS::ECR::Repository")
+        if len(repositories) != len(self.models):
+            raise AssemblyError(f"expected an ECR repository per model ({len(self.models)}), found {len(repositories)}")
+        kept = {self._images_kept(repository) for repository in repositories}
+        return _one(sorted(kept), "number of images kept by every ECR repository")
+
+    @staticmethod
+    def _images_kept(repository: dict[str, Any]) -> int:
         try:
             rules = json.loads(repository["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
         except (ValueError, KeyError, TypeError):
@@ -158,11 +200,13 @@ class App:
             raise AssemblyError("the ECR repository's lifecycle rule keeps no countNumber of images") from None
 
 
-def measure_handler(event: Any, samples: int = 500) -> HandlerTiming:
-    """The real handler in a fresh Python process, so its import is a real init (torch, the model)."""
+def measure_handler(event: Any, samples: int = 500, model_dir: Path | None = None) -> HandlerTiming:
+    """The real handler (of the package in model_dir, default the runtime's) in a fresh Python process,
+    so its import is a real init (torch, the model)."""
     result = subprocess.run(
         [sys.executable, "-m", "tools.idle_cost", "--time-handler", json.dumps(event), "--samples", str(samples)],
         cwd=REPO,
+        env={**os.environ, "MODEL_DIR": str(model_dir)} if model_dir else None,
         capture_output=True,
         text=True,
         check=True,
@@ -202,16 +246,16 @@ class Cost:
         return 0.0 if self.warmup_only else self.usd
 
 
-def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: float) -> list[Cost]:
-    function = app.function
-    memory_gb = function["MemorySize"] / 1024
-    gb_second = LAMBDA_GB_SECOND[function["Architectures"][0]]
+def idle_costs(
+    app: App, timings: dict[str, HandlerTiming], warmup_minutes: int, model_gb: dict[str, float]
+) -> list[Cost]:
+    """The monthly costs; `timings` and `model_gb` (its graph's size) by model, as app.models names them."""
+    models = app.models
     pings = HOURS_PER_MONTH * 60 / warmup_minutes
     recycles = RECYCLES_PER_DAY * HOURS_PER_MONTH / 24
-    billed_ms = max(BILLED_MS_MINIMUM, math.ceil(timing.warmup_ms))
-    log_bytes = timing.warmup_log_bytes + PLATFORM_LOG_BYTES
     alarms, dashboards = len(app.of_type("AWS::CloudWatch::Alarm")), len(app.of_type("AWS::CloudWatch::Dashboard"))
-    stored_gb = IMAGE_WITHOUT_MODEL_GB + app.images_kept * model_gb
+    stored_gb = sum(IMAGE_WITHOUT_MODEL_GB + app.images_kept * model_gb[name] for name in models)
+    layers = " + ".join(f"{model_gb[name]:.3f}" for name in models)
     costs = [
         Cost("CloudWatch alarms", f"{alarms} × ${ALARM_MONTH:.2f}", alarms * ALARM_MONTH),
         Cost(
@@ -221,65 +265,85 @@ def idle_costs(app: App, timing: HandlerTiming, warmup_minutes: int, model_gb: f
         ),
         Cost(
             "ECR image storage",
-            f"≤ {stored_gb:.2f} GB (~{IMAGE_WITHOUT_MODEL_GB} GB base and libraries, estimated, + {app.images_kept} "
-            f"kept images × {model_gb:.3f} GB model layer) × ${ECR_GB_MONTH:.2f}/GB",
+            f"≤ {stored_gb:.2f} GB ({len(models)} × ~{IMAGE_WITHOUT_MODEL_GB} GB base and libraries, estimated, + "
+            f"{app.images_kept} kept images × ({layers}) GB model layer) × ${ECR_GB_MONTH:.2f}/GB",
             stored_gb * ECR_GB_MONTH,
         ),
-        Cost("Lambda requests (warm-up)", f"{pings:,.0f} pings × $0.20/million", pings * LAMBDA_REQUEST, True),
         Cost(
-            "Lambda duration (warm-up)",
-            f"{pings:,.0f} × {billed_ms} ms billed (measured {timing.warmup_ms:.3f} ms) × {memory_gb:g} GB",
-            pings * billed_ms / 1000 * memory_gb * gb_second,
-            True,
-        ),
-        _recycling(app.snapstart, recycles, timing, memory_gb, gb_second),
-        Cost(
-            "CloudWatch Logs (warm-up)",
-            f"{pings:,.0f} × {log_bytes:.0f} bytes × ${LOGS_INGESTED_GB:.2f}/GB",
-            pings * log_bytes / GB * LOGS_INGESTED_GB,
-            True,
-        ),
-        Cost(
-            "Custom metrics (WarmUps, ColdStart)",
-            f"WarmUps every hour + ColdStart {RECYCLES_PER_DAY} hours a day, × ${CUSTOM_METRIC_MONTH:.2f}",
-            (1 + min(1.0, RECYCLES_PER_DAY / 24)) * CUSTOM_METRIC_MONTH,
+            "Lambda requests (warm-up)",
+            f"{len(models)} × {pings:,.0f} pings × $0.20/million",
+            len(models) * pings * LAMBDA_REQUEST,
             True,
         ),
     ]
-    if app.snapstart:
-        # One published version is live at a time: CloudFormation deletes the one a deploy replaces.
-        costs.append(
+    # A row per model where its memory or its handler's timing matters; named only with several.
+    for name, function in models.items():
+        of = f" ({name})" if len(models) > 1 else ""
+        timing, memory_gb = timings[name], function["MemorySize"] / 1024
+        gb_second = LAMBDA_GB_SECOND[function["Architectures"][0]]
+        billed_ms = max(BILLED_MS_MINIMUM, math.ceil(timing.warmup_ms))
+        log_bytes = timing.warmup_log_bytes + PLATFORM_LOG_BYTES
+        costs += [
             Cost(
-                "SnapStart snapshot cache",
-                f"1 version × {memory_gb:g} GB × {HOURS_PER_MONTH} h × ${SNAPSHOT_CACHE_GB_SECOND:.10f}/GB-s",
-                memory_gb * HOURS_PER_MONTH * 3600 * SNAPSHOT_CACHE_GB_SECOND,
+                f"Lambda duration (warm-up){of}",
+                f"{pings:,.0f} × {billed_ms} ms billed (measured {timing.warmup_ms:.3f} ms) × {memory_gb:g} GB",
+                pings * billed_ms / 1000 * memory_gb * gb_second,
+                True,
+            ),
+            _recycling(app.snapstart, recycles, timing, memory_gb, gb_second, of),
+            Cost(
+                f"CloudWatch Logs (warm-up){of}",
+                f"{pings:,.0f} × {log_bytes:.0f} bytes × ${LOGS_INGESTED_GB:.2f}/GB",
+                pings * log_bytes / GB * LOGS_INGESTED_GB,
+                True,
+            ),
+        ]
+        if app.snapstart:
+            # One published version is live at a time: CloudFormation deletes the one a deploy replaces.
+            costs.append(
+                Cost(
+                    f"SnapStart snapshot cache{of}",
+                    f"1 version × {memory_gb:g} GB × {HOURS_PER_MONTH} h × ${SNAPSHOT_CACHE_GB_SECOND:.10f}/GB-s",
+                    memory_gb * HOURS_PER_MONTH * 3600 * SNAPSHOT_CACHE_GB_SECOND,
+                )
             )
+        # Every model function has the same live alias (provisioned_concurrency is one setting).
+        if provisioned := app.provisioned_concurrency // len(models):
+            costs.append(
+                Cost(
+                    f"Provisioned concurrency{of}",
+                    f"{provisioned} × {memory_gb:g} GB × {HOURS_PER_MONTH} h",
+                    provisioned * memory_gb * HOURS_PER_MONTH * 3600 * PROVISIONED_GB_SECOND[function["Architectures"][0]],
+                )
+            )
+    # WarmUps is one metric (its dimension is the service); ColdStart one per function (function_name).
+    costs.append(
+        Cost(
+            "Custom metrics (WarmUps, ColdStart)",
+            f"WarmUps every hour + {len(models)} × ColdStart {RECYCLES_PER_DAY} hours a day, × ${CUSTOM_METRIC_MONTH:.2f}",
+            (1 + len(models) * min(1.0, RECYCLES_PER_DAY / 24)) * CUSTOM_METRIC_MONTH,
+            True,
         )
+    )
     if keys := len(app.of_type("AWS::KMS::Key")):
         costs.append(Cost("KMS key (alarm topic)", f"{keys} × ${KMS_KEY_MONTH:.2f}", keys * KMS_KEY_MONTH))
-    if provisioned := app.provisioned_concurrency:
-        costs.append(
-            Cost(
-                "Provisioned concurrency",
-                f"{provisioned} × {memory_gb:g} GB × {HOURS_PER_MONTH} h",
-                provisioned * memory_gb * HOURS_PER_MONTH * 3600 * PROVISIONED_GB_SECOND[function["Architectures"][0]],
-            )
-        )
     return costs
 
 
-def _recycling(snapstart: bool, recycles: float, timing: HandlerTiming, memory_gb: float, gb_second: float) -> Cost:
+def _recycling(
+    snapstart: bool, recycles: float, timing: HandlerTiming, memory_gb: float, gb_second: float, of: str = ""
+) -> Cost:
     """A recycled warm environment is replaced by a cold start, or with SnapStart by a restore."""
     every = f"assumed every {24 // RECYCLES_PER_DAY} h"
     if snapstart:
         return Cost(
-            "SnapStart restores after recycling",
+            f"SnapStart restores after recycling{of}",
             f"{recycles:.0f} restores ({every}) × {memory_gb:g} GB × ${SNAPSHOT_RESTORE_GB}/GB",
             recycles * memory_gb * SNAPSHOT_RESTORE_GB,
             True,
         )
     return Cost(
-        "Lambda init after recycling",
+        f"Lambda init after recycling{of}",
         f"{recycles:.0f} cold starts ({every}) × {timing.init_seconds:.1f} s (measured) × {memory_gb:g} GB",
         recycles * timing.init_seconds * memory_gb * gb_second,
         True,
@@ -314,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asdict(_time_handler_here(json.loads(args.time_handler), args.samples))))
         return 0
     if not (args.assembly / "manifest.json").is_file():
-        print(f"no synthesized templates in {args.assembly}: run `make synth` first", file=sys.stderr)
+        print(f"no synthesized templates in {args.assembly}: run `make cost`, which synthesizes first", file=sys.stderr)
         return 2
     try:
         app = App.from_assembly(args.assembly)
@@ -322,15 +386,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.assembly}: {error}", file=sys.stderr)
         return 2
     context = json.loads((REPO / "cdk.json").read_text())["context"]
-    try:  # the warm-up is timed with it, and its graph is the image's model layer
-        graph = served_package(context["backend"], context["model_variant"]).graph(context["backend"], context["model_variant"])
+    backend, variant = app.serving
+    try:  # each model's warm-up is timed with its package, and its graph is its image's model layer
+        packages = served_packages(list(app.models), backend, variant)
     except PackageError as error:
         print(f"{error}: run `make model` first", file=sys.stderr)
         return 2
     # Without a rule in the templates (warmup_enabled=false), the "on" column is cdk.json's rate.
     warmup_minutes, event = app.warmup or (int(context["warmup_rate_minutes"]), WARMUP_EVENT)
-    model_gb = graph.stat().st_size / GB
-    print(table(idle_costs(app, measure_handler(event), warmup_minutes, model_gb), warmup_minutes))
+    timings = {package.directory.name: measure_handler(event, model_dir=package.directory) for package in packages}
+    model_gb = {package.directory.name: package.graph(backend, variant).stat().st_size / GB for package in packages}
+    print(app.describe(warmup_minutes) + "\n")
+    print(table(idle_costs(app, timings, warmup_minutes, model_gb), warmup_minutes))
     print("\nList prices, no free tier (which covers the alarms, metrics, Lambda and logs lines of a quiet account).")
     return 0
 

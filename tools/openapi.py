@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from inference.package import ModelPackage
 from inference.schema import ContractJsonSchema, Limits
-from inference.tasks import MODULES, request_model
+from inference.tasks import binary_media_types, contract as task_contract, request_model
 from infra.packages import PACKAGES_DIR, SERVED_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,8 +31,8 @@ ERRORS = {
     "403": "API Gateway: a missing or wrong API key or signature (when the deployment requires one)",
     "404": "No such route",
     "405": "A method other than POST",
-    "413": "A text, batch or body over the deployment's limits",
-    "415": "A content type other than JSON (UTF-8)",
+    "413": "A text, image, batch or body over the deployment's limits",
+    "415": "A content type other than JSON (UTF-8), or for an image package PNG or JPEG",
     "429": "API Gateway: over the stage's throttling limits",
     "500": "A bug: the answer names the request id and nothing else",
     "502": "API Gateway: the function failed or answered malformed",
@@ -53,7 +53,7 @@ class ErrorAnswer(BaseModel):
 
 
 def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
-    contract = MODULES[package.task].CONTRACT
+    contract = task_contract(package)
     request = request_model(package, limits)
     _, schemas = models_json_schema(
         [(request, "validation"), (contract.single, "serialization"), (contract.batch, "serialization"),
@@ -62,6 +62,10 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
         schema_generator=ContractJsonSchema,
     )
     json_body = {"application/json": {"schema": {"$ref": REF.format(model=request.__name__)}, "example": contract.example}}
+    # An image package also takes the image itself as the body (API Gateway's binary media types).
+    binary = binary_media_types(package)
+    bodies = {**json_body, **{media_type: {"schema": {"type": "string", "contentMediaType": media_type}} for media_type in binary}}
+    inputs = "image" if binary else "text"
     answer = {"oneOf": [{"$ref": REF.format(model=model.__name__)} for model in (contract.single, contract.batch)]}
     error = {"application/json": {"schema": {"$ref": REF.format(model=ErrorAnswer.__name__)}}}
     return {
@@ -78,10 +82,10 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
             "/predict": {
                 "post": {
                     "operationId": "predict",
-                    "summary": f"{package.task}: one text or a batch of up to {limits.max_batch}",
-                    "requestBody": {"required": True, "content": json_body},
+                    "summary": f"{package.task}: one {inputs} or a batch of up to {limits.max_batch}",
+                    "requestBody": {"required": True, "content": bodies},
                     "responses": {
-                        "200": {"description": "One answer per text, in input order", "content": {"application/json": {"schema": answer}}},
+                        "200": {"description": f"One answer per {inputs}, in input order", "content": {"application/json": {"schema": answer}}},
                         **{status: {"description": text, "content": error} for status, text in ERRORS.items()},
                     },
                 }

@@ -21,7 +21,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from inference.package import PackageError
-from infra.packages import served_package
+from infra.packages import SERVED_PACKAGE, parse_model_names, served_packages
 from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,13 +121,20 @@ def docker(workspace: Workspace) -> str:
 
 
 def model_built(workspace: Workspace) -> str:
-    """The package the image bakes in, read as the function's init will read it."""
+    """The packages cdk.json's `models` deploys, each read as its function's init will read it."""
     backend, variant = workspace.context.get("backend", "torch"), workspace.context.get("model_variant", "fp32")
+    packages_dir = workspace.repo / "model_artifacts"
+    raw = workspace.context.get("models", SERVED_PACKAGE)
     try:
-        package = served_package(backend, variant, workspace.repo / "model_artifacts")
+        packages = served_packages(parse_model_names(raw, packages_dir), backend, variant, packages_dir)
     except PackageError as error:
         raise CheckFailed(str(error)) from None
-    return f"{package.directory.relative_to(workspace.repo)}: {package.name} {package.version}, {package.task}"
+    except ValueError as error:
+        raise CheckFailed(f"cdk.json's models={raw} is not allowed: {error}") from None
+    return "; ".join(
+        f"{package.directory.relative_to(workspace.repo)}: {package.name} {package.version}, {package.task}"
+        for package in packages
+    )
 
 
 @dataclass(frozen=True)

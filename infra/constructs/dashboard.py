@@ -1,10 +1,12 @@
-"""The CloudWatch dashboard: the function, its cold starts, the API and the bulk job on one page.
+"""The CloudWatch dashboard: each model function and its cold starts, the API and the bulk job on one page.
 
 The alarms are not on it: an alarm widget refers to alarms by ARN (Fn::GetAtt), which moto's
 CloudFormation (the deploy rehearsal) cannot resolve; CloudWatch lists them under Alarms.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -34,8 +36,7 @@ class ServiceDashboard(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        function: lambda_.Function,
-        log_group: logs.ILogGroup,
+        functions: Mapping[str, tuple[lambda_.Function, logs.ILogGroup]],
         api: apigw.RestApi,
         bulk_state_machine: sfn.IStateMachine | None = None,
     ) -> None:
@@ -51,40 +52,10 @@ class ServiceDashboard(Construct):
             f"https://console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
             f"#dashboards/dashboard/{self.dashboard.dashboard_name}"
         )
-        cold_starts = cloudwatch.Metric(
-            namespace=METRICS_NAMESPACE,
-            metric_name="ColdStart",
-            # Powertools' ColdStart metric carries the function name besides the service.
-            dimensions_map={"function_name": function.function_name, "service": SERVICE_NAME},
-            statistic=cloudwatch.Stats.SUM,
-            period=PERIOD,
-            label="cold starts",
-        )
-        timeout = cloudwatch.HorizontalAnnotation(value=function.timeout.to_milliseconds(), label="timeout")
-        self.dashboard.add_widgets(
-            _graph(
-                "Function invocations, errors, throttles",
-                function.metric_invocations(period=PERIOD, label="invocations"),
-                function.metric_errors(period=PERIOD, label="errors"),
-                function.metric_throttles(period=PERIOD, label="throttles"),
-            ),
-            _graph(
-                "Function duration (ms)",
-                function.metric_duration(period=PERIOD, statistic=P50, label="p50"),
-                function.metric_duration(period=PERIOD, statistic=P99, label="p99"),
-                annotation=timeout,
-            ),
-        )
-        self.dashboard.add_widgets(
-            _graph("Cold starts", cold_starts),
-            cloudwatch.LogQueryWidget(
-                title="Cold start init duration (ms), from the REPORT log lines",
-                log_group_names=[log_group.log_group_name],
-                query_lines=INIT_DURATION_QUERY,
-                view=cloudwatch.LogQueryVisualizationType.TABLE,
-                width=HALF,
-            ),
-        )
+        for name, (function, log_group) in functions.items():
+            self._add_function(name, function, log_group)
+        # Every model function has the configured timeout.
+        timeout = next(iter(functions.values()))[0].timeout
         self.dashboard.add_widgets(
             _graph(
                 "API requests and errors",
@@ -98,7 +69,7 @@ class ServiceDashboard(Construct):
                 api.metric_latency(period=PERIOD, statistic=P99, label="latency p99"),
                 api.metric_integration_latency(period=PERIOD, statistic=P50, label="integration p50"),
                 api.metric_integration_latency(period=PERIOD, statistic=P99, label="integration p99"),
-                annotation=timeout,
+                annotation=_timeout(timeout),
             ),
         )
 
@@ -112,6 +83,47 @@ class ServiceDashboard(Construct):
                 ),
                 _graph("Bulk lines scored, and lines refused", *_bulk_line_metrics()),
             )
+
+
+    def _add_function(self, name: str, function: lambda_.Function, log_group: logs.ILogGroup) -> None:
+        """Two rows for one model's function, titled with its package name."""
+        cold_starts = cloudwatch.Metric(
+            namespace=METRICS_NAMESPACE,
+            metric_name="ColdStart",
+            # Powertools' ColdStart metric carries the function name besides the service.
+            dimensions_map={"function_name": function.function_name, "service": SERVICE_NAME},
+            statistic=cloudwatch.Stats.SUM,
+            period=PERIOD,
+            label="cold starts",
+        )
+        self.dashboard.add_widgets(
+            _graph(
+                f"{name}: function invocations, errors, throttles",
+                function.metric_invocations(period=PERIOD, label="invocations"),
+                function.metric_errors(period=PERIOD, label="errors"),
+                function.metric_throttles(period=PERIOD, label="throttles"),
+            ),
+            _graph(
+                f"{name}: function duration (ms)",
+                function.metric_duration(period=PERIOD, statistic=P50, label="p50"),
+                function.metric_duration(period=PERIOD, statistic=P99, label="p99"),
+                annotation=_timeout(function.timeout),
+            ),
+        )
+        self.dashboard.add_widgets(
+            _graph(f"{name}: cold starts", cold_starts),
+            cloudwatch.LogQueryWidget(
+                title=f"{name}: cold start init duration (ms), from the REPORT log lines",
+                log_group_names=[log_group.log_group_name],
+                query_lines=INIT_DURATION_QUERY,
+                view=cloudwatch.LogQueryVisualizationType.TABLE,
+                width=HALF,
+            ),
+        )
+
+
+def _timeout(timeout: Duration) -> cloudwatch.HorizontalAnnotation:
+    return cloudwatch.HorizontalAnnotation(value=timeout.to_milliseconds(), label="timeout")
 
 
 def _bulk_line_metrics() -> list[cloudwatch.Metric]:

@@ -63,12 +63,14 @@ SECRETS = [
 LIBRARY_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "LOG_LEVEL": "INFO"}
 
 
-def runtime_environment(config: InferenceConfig) -> dict[str, str]:
+def runtime_environment(config: InferenceConfig, package: str) -> dict[str, str]:
     """The runtime's settings (lambda_image/inference/settings.py `Settings`, one variable per field
     but the memory size, which Lambda sets); tests/infrastructure/test_runtime_settings.py reads
     them back through Settings for every variant."""
     return {
         "MODEL_DIR": MODEL_DIR,
+        # The package's folder name, its route's: the image's folder is always MODEL_DIR.
+        "MODEL_NAME": package,
         "MAX_TEXT_CHARS": str(config.max_text_chars),
         "MAX_BATCH": str(config.max_batch),
         "MAX_BODY_BYTES": str(config.max_body_bytes),
@@ -86,8 +88,8 @@ def runtime_environment(config: InferenceConfig) -> dict[str, str]:
 
 
 class ModelFunction(Construct):
-    """The inference function serving one package of model_artifacts/, its log group and,
-    optionally, provisioned concurrency or SnapStart.
+    """The inference function serving one package of model_artifacts/ (`package`, its folder name),
+    its log group and, optionally, provisioned concurrency or SnapStart.
 
     `invoke_target` is what callers (API, warm-up) should invoke: the `live` alias when
     provisioned concurrency or SnapStart is on (both belong to a published version), else the
@@ -110,19 +112,20 @@ class ModelFunction(Construct):
         self.function = lambda_.DockerImageFunction(
             self,
             "Function",
-            description="Transaction classifier: PyTorch model served from a container image",
+            description=f"{package}: PyTorch model served from a container image",
             code=lambda_.DockerImageCode.from_image_asset(
                 str(REPO_ROOT),
                 file=DOCKERFILE,
-                # Names the ECR repository the staging stack creates for this image.
-                asset_name="model-function",
+                # Names the ECR repository the staging stack creates for this image (<app id>/<package>):
+                # one per package, so that keeping the last images of one never expires another's.
+                asset_name=package,
                 platform=ecr_assets.Platform.custom(config.architecture.docker_platform),
                 exclude=image_context(package, graph),
                 ignore_mode=IgnoreMode.DOCKER,
                 build_args={"BACKEND": config.backend, "PACKAGE": package, "GRAPH": graph},
             ),
             architecture=config.architecture,
-            memory_size=config.memory_mb,
+            memory_size=config.memory_mb_of(package),
             ephemeral_storage_size=Size.mebibytes(config.ephemeral_storage_mb),
             timeout=Duration.seconds(config.timeout_seconds),
             # Snapshots of the initialized function (model loaded, one prediction run) are taken
@@ -133,7 +136,7 @@ class ModelFunction(Construct):
             log_group=self.log_group,
             # Only used by the alias; a retained version would outlive the stack.
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
-            environment={**runtime_environment(config), **LIBRARY_ENVIRONMENT},
+            environment={**runtime_environment(config, package), **LIBRARY_ENVIRONMENT},
         )
         if config.snapstart:
             Annotations.of(self.function).acknowledge_warning(

@@ -1,9 +1,11 @@
-"""The public REST API: POST /predict in front of the model function."""
+"""The public REST API: POST /models/<name>/predict in front of each model function, POST /predict
+in front of the first, and GET /models, answered by API Gateway itself (docs/api.md)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import RemovalPolicy, Stack
@@ -37,17 +39,33 @@ ACCESS_LOG_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class ModelRoute:
+    """One served package: its folder name (a path part of its route), the function that answers
+    it, and the JSON Schema of its requests (application/json bodies; other media types, such as
+    an image's, are the function's to check)."""
+
+    name: str
+    handler: lambda_.IFunction
+    request_schema: Mapping[str, Any]
+
+
 class PredictApi(Construct):
-    """REST API with a validated `POST /predict`; every other route reaches the handler,
-    which answers 404/405 in the same JSON shape as the local server."""
+    """REST API with a validated `POST /predict` (the first model's) and `POST /models/<name>/predict`
+    (each model's), and `GET /models`; every other route reaches a handler, which answers 404/405
+    in the same JSON shape as the local server.
+
+    `models_document` is GET /models' answer (infra/packages.py models_document); `binary_media_types`
+    are the request bodies API Gateway passes to the functions base64-encoded (images)."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        handler: lambda_.IFunction,
-        request_schema: Mapping[str, Any],
+        routes: Sequence[ModelRoute],
+        models_document: Mapping[str, Any],
+        binary_media_types: Sequence[str],
         throttle_rate_limit: int,
         throttle_burst_limit: int,
         api_key_required: bool,
@@ -68,8 +86,9 @@ class PredictApi(Construct):
             "Api",
             # API Gateway's metrics (alarms, dashboard) are per API *name*: make it this stack's own.
             rest_api_name=Stack.of(self).stack_name,
-            description="Transaction classifier: POST /predict",
+            description="PyTorch models: POST /predict, POST /models/<name>/predict, GET /models",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            binary_media_types=list(binary_media_types) or None,
             # The account-wide CloudWatch role is the region's, not this stack's (docs/deploy.md).
             cloud_watch_role=False,
             deploy_options=apigw.StageOptions(
@@ -89,30 +108,42 @@ class PredictApi(Construct):
             default_cors_preflight_options=(
                 apigw.CorsOptions(
                     allow_origins=list(cors_allow_origins),
-                    allow_methods=["POST", "OPTIONS"],
+                    allow_methods=["GET", "POST", "OPTIONS"],
                     allow_headers=CORS_HEADERS,
                 )
                 if cors_allow_origins
                 else None
             ),
         )
-        # One invoke permission for the whole API instead of two per method.
-        integration = apigw.LambdaIntegration(handler, scope_permission_to_method=False)
-        predict = self.api.root.add_resource("predict")
-        post = predict.add_method(
-            "POST",
-            integration,
-            # No parameters are declared, so validating them costs nothing (and cdk-nag's APIG2 asks for it).
-            request_validator=self.api.add_request_validator(
-                "PredictValidator", validate_request_body=True, validate_request_parameters=True
-            ),
-            request_models={"application/json": self._request_model(request_schema)},
+        # One invoke permission per function for the whole API instead of two per method.
+        integrations = {route.name: apigw.LambdaIntegration(route.handler, scope_permission_to_method=False) for route in routes}
+        # No parameters are declared, so validating them costs nothing (and cdk-nag's APIG2 asks for it).
+        self._validator = self.api.add_request_validator(
+            "PredictValidator", validate_request_body=True, validate_request_parameters=True
         )
-        predict.add_method("ANY", integration)
+        request_models = {route.name: self._request_model(route) for route in routes}
+        first = routes[0]
+        predict = self.api.root.add_resource("predict")
+        post = self._add_predict(predict, integrations[first.name], request_models[first.name])
         # As CloudFormation spells it: NONE or AWS_IAM.
         self.authorization_type: str = post.node.default_child.authorization_type
-        self.api.root.add_method("ANY", integration)
-        self.api.root.add_proxy(default_integration=integration, any_method=True)
+        self.api.root.add_method("ANY", integrations[first.name])
+        self.api.root.add_proxy(default_integration=integrations[first.name], any_method=True)
+
+        models = self.api.root.add_resource("models")
+        models.add_method(
+            "GET",
+            _models_listing(models_document, cors_allow_origins),
+            method_responses=[apigw.MethodResponse(status_code="200")],
+        )
+        models.add_method("ANY", integrations[first.name])
+        self.model_urls: dict[str, str] = {}
+        for route in routes:
+            model = models.add_resource(route.name)
+            model.add_method("ANY", integrations[route.name])
+            model_predict = model.add_resource("predict")
+            self._add_predict(model_predict, integrations[route.name], request_models[route.name])
+            self.model_urls[route.name] = self.api.url_for_path(model_predict.path)
 
         self.api.add_gateway_response(
             "InvalidBody", type=apigw.ResponseType.BAD_REQUEST_BODY, templates=_error_body("invalid_request")
@@ -130,13 +161,27 @@ class PredictApi(Construct):
             else None
         )
         self.predict_url = self.api.url_for_path(predict.path)
+        self.models_url = self.api.url_for_path(models.path)
 
-    def _request_model(self, request_schema: Mapping[str, Any]) -> apigw.Model:
+    def _add_predict(self, resource: apigw.Resource, integration: apigw.Integration, model: apigw.Model) -> apigw.Method:
+        """POST with the body validated against the model (JSON bodies only: another media type, an
+        image, has no model and goes to the function as it is), and ANY for the handler's 405."""
+        post = resource.add_method(
+            "POST",
+            integration,
+            request_validator=self._validator,
+            request_models={"application/json": model},
+        )
+        resource.add_method("ANY", integration)
+        return post
+
+    def _request_model(self, route: ModelRoute) -> apigw.Model:
         """The gateway's request model: the package's published contract (docs/api.md), less its size
         limits. The handler checks everything again, so the API behaves the same behind any front door;
         tests/infrastructure/test_request_model.py shows both agree."""
+        request_schema = route.request_schema
         model = self.api.add_model(
-            "PredictRequest",
+            f"Request-{route.name}",
             schema=apigw.JsonSchema(schema=apigw.JsonSchemaVersion.DRAFT4, type=apigw.JsonSchemaType.OBJECT),
         )
         # The contract is already a JSON Schema (in the keywords draft 4 shares): it goes in as it is.
@@ -156,6 +201,50 @@ class PredictApi(Construct):
         api_key = self.api.add_api_key("ApiKey")
         plan.add_api_key(api_key)
         return api_key
+
+
+# A mapping template is Velocity: `$` starts a reference and `#` a directive (`##` a comment). In a
+# JSON string both can be written as \u escapes, which leave the document the same and give Velocity
+# nothing to interpret.
+VELOCITY_ESCAPES = {"$": "\\u0024", "#": "\\u0023"}
+
+
+def listing_template(document: Mapping[str, Any], cors_allow_origins: Sequence[str]) -> str:
+    """GET /models' mapping template: Velocity directives that set response headers (the request
+    id; for an allowed Origin, CORS's), then the document as JSON on the last line, with no `$` or `#`."""
+    body = json.dumps(document, ensure_ascii=True)
+    for character, escape in VELOCITY_ESCAPES.items():
+        body = body.replace(character, escape)
+    directives = ["#set($context.responseOverride.header.X-Request-Id = $context.requestId)"]
+    if "*" in cors_allow_origins:
+        directives.append("#set($context.responseOverride.header.Access-Control-Allow-Origin = '*')")
+    elif cors_allow_origins:
+        # The Origin header read as CDK's own preflight reads it (either spelling); the origins are
+        # https?://host[:port] (infra/config.py), so they need no quoting in Velocity.
+        allowed = " || ".join(f'$origin == "{origin}"' for origin in cors_allow_origins)
+        directives += [
+            '#set($origin = $input.params().header.get("Origin"))',
+            '#if($origin == "")#set($origin = $input.params().header.get("origin"))#end',
+            f"#if({allowed})#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)#end",
+            "#set($context.responseOverride.header.Vary = 'Origin')",
+        ]
+    return "\n".join([*directives, body])
+
+
+def _models_listing(document: Mapping[str, Any], cors_allow_origins: Sequence[str]) -> apigw.MockIntegration:
+    """GET /models answered by API Gateway from the document written at synth: no function runs."""
+    return apigw.MockIntegration(
+        # A mock integration answers the status code its request template gives. Only JSON (or no
+        # content type, as a GET usually has) gets one: anything else is a 415 (PassthroughBehavior.NEVER).
+        request_templates={"application/json": json.dumps({"statusCode": 200})},
+        passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+        integration_responses=[
+            apigw.IntegrationResponse(
+                status_code="200",
+                response_templates={"application/json": listing_template(document, cors_allow_origins)},
+            )
+        ],
+    )
 
 
 def _without(schema: Any, keywords: Sequence[str]) -> Any:

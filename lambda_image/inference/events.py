@@ -1,7 +1,9 @@
 """The kinds of event the function receives (docs/api.md, "Lambda events"), and the HTTP rules of the API.
 
 API Gateway REST (v1) and HTTP API (v2) proxy events are read into one HttpRequest, then the
-route, method, content type and body are checked in that order, each failure a RequestError.
+route, method, content type and body are checked in that order, each failure a RequestError. The
+body is JSON, or for a package whose task takes them, an image/png or image/jpeg body (API Gateway
+sends it base64-encoded when the API lists the type in its binaryMediaTypes).
 The envelopes are pydantic models of only the fields the API reads, lenient where API Gateway
 is (headers and body may be null), so a hand-made or partial event is still understood.
 """
@@ -16,6 +18,12 @@ from inference.bulk import is_bulk_event
 from inference.schema import RequestError, parse_json
 
 ROUTE = "/predict"
+
+
+def model_route(name: str) -> str:
+    """The route of one package of several (docs/api.md)."""
+    return f"/models/{name}/predict"
+
 ALLOWED_METHOD = "POST"
 # curl -d sends application/x-www-form-urlencoded; its body is read as JSON like the others.
 JSON_MEDIA_TYPES = {"application/json", "application/x-www-form-urlencoded"}
@@ -124,39 +132,51 @@ class HttpRequest:
             path = path[len(stage) + 1 :]
         return cls(event.requestContext.http.method, path, event.headers or {}, event.body, bool(event.isBase64Encoded))
 
-    def json_payload(self, max_body_bytes: int) -> object:
-        """Check route, method, content type and body in that order; return the parsed JSON body."""
-        if self.path != ROUTE:
-            raise RequestError(404, "not_found", f"no such resource: use POST {ROUTE}")
+    def payload(self, max_body_bytes: int, route_name: str, binary_media_types: tuple[str, ...] = ()) -> object:
+        """Check route, method, content type and body in that order; return the parsed JSON body, or
+        the bytes of a body of one of `binary_media_types` (an image package's image/png, ...).
+        A package answers on POST /predict and on its own route, POST /models/<route_name>/predict
+        (API Gateway sends a model's function only its own routes)."""
+        routes = (ROUTE, model_route(route_name))
+        if self.path not in routes:
+            raise RequestError(404, "not_found", f"no such resource: use POST {' or POST '.join(routes)}")
         if self.method != ALLOWED_METHOD:
-            raise RequestError(405, "method_not_allowed", f"{ROUTE} accepts only {ALLOWED_METHOD}")
-        self._check_content_type()
-        return parse_json(self._body_text(max_body_bytes))
+            raise RequestError(405, "method_not_allowed", f"{self.path} accepts only {ALLOWED_METHOD}")
+        if self._is_binary(binary_media_types):
+            return self._body_bytes(max_body_bytes, "send the image as the body")
+        body = self._body_bytes(max_body_bytes, "send a JSON object")
+        try:
+            return parse_json(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise RequestError(400, "invalid_utf8", "the body is not valid UTF-8") from None
 
-    def _check_content_type(self) -> None:
+    def _is_binary(self, binary_media_types: tuple[str, ...]) -> bool:
+        """Whether the body is one of `binary_media_types`; RequestError 415 if it is neither that nor JSON."""
         # A missing content type is read as JSON: API Gateway's test events carry none.
         value = self.headers.get("content-type", "").strip()
         if not value:
-            return
+            return False
         header = Message()
         header["content-type"] = value
         media_type = header.get_content_type()
+        if media_type in binary_media_types:
+            return True
         charset = header.get_content_charset()
         is_json = media_type in JSON_MEDIA_TYPES or (media_type.startswith("application/") and media_type.endswith("+json"))
         if not is_json or (charset is not None and charset not in UTF8_CHARSETS):
-            raise RequestError(415, "unsupported_media_type", "send the request as Content-Type: application/json (UTF-8)")
+            *others, last = ["application/json (UTF-8)", *binary_media_types]
+            accepted = f"{', '.join(others)} or {last}" if others else last
+            raise RequestError(415, "unsupported_media_type", f"send the request as Content-Type: {accepted}")
+        return False
 
-    def _body_text(self, max_body_bytes: int) -> str:
+    def _body_bytes(self, max_body_bytes: int, what_to_send: str) -> bytes:
         if not self.body:
-            raise RequestError(400, "empty_body", "the request body is empty: send a JSON object")
+            raise RequestError(400, "empty_body", f"the request body is empty: {what_to_send}")
         try:
-            # surrogatepass lets a lone surrogate through to the UTF-8 check below.
+            # surrogatepass lets a lone surrogate through to the UTF-8 check of a JSON body.
             raw = base64.b64decode(self.body, validate=True) if self.is_base64 else self.body.encode("utf-8", "surrogatepass")
         except ValueError:  # binascii.Error, or characters outside ASCII (found by fuzzing: was a 500)
             raise RequestError(400, "invalid_base64", "the body is marked base64-encoded but is not valid base64") from None
         if len(raw) > max_body_bytes:
             raise RequestError(413, "body_too_large", f"the body is larger than the limit of {max_body_bytes} bytes")
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise RequestError(400, "invalid_utf8", "the body is not valid UTF-8") from None
+        return raw

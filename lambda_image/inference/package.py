@@ -1,20 +1,24 @@
 """A model package: one folder the runtime serves (docs/models.md has the format).
 
-A package is a Hugging Face model folder (config.json, tokenizer.json) plus model_card.json and
-the graphs `make package` exports: model.pt (TorchScript, the torch backend), model.int8.pt (its
-int8 variant) and model.onnx (the onnx backend). Nothing here imports torch or onnxruntime: the
-local server, preflight and synth read packages too.
+Every package has a model_card.json (name, version, task). A text package (TEXT_TASKS) is a
+Hugging Face model folder (config.json, tokenizer.json) plus the graphs `make package` exports:
+model.pt (TorchScript, the torch backend), model.int8.pt (its int8 variant) and model.onnx (the
+onnx backend). The other tasks' packages are described by model_card.json alone (and the files
+it names). Nothing here imports torch or onnxruntime: the local server, preflight and synth read packages too.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Task = Literal["text-classification", "token-classification", "feature-extraction"]
-TASKS: tuple[Task, ...] = ("text-classification", "token-classification", "feature-extraction")
+Task = Literal["text-classification", "token-classification", "feature-extraction", "image-classification", "custom"]
+# Tasks whose package is a Hugging Face text model folder, served through its tokenizer.
+TEXT_TASKS: tuple[Task, ...] = ("text-classification", "token-classification", "feature-extraction")
+TASKS: tuple[Task, ...] = (*TEXT_TASKS, "image-classification", "custom")
 Backend = Literal["torch", "onnx"]
 # fp32: the graph as exported. int8: its Linear layers quantized dynamically (torch backend only).
 Variant = Literal["fp32", "int8"]
@@ -24,7 +28,58 @@ GRAPH_FILES: dict[tuple[str, str], str] = {
     ("onnx", "fp32"): "model.onnx",
 }
 POOLING = ("mean", "cls", "max")
+# An image package's input: Pillow's mode the runtime converts every image to, and its channels.
+IMAGE_MODES = {"L": 1, "RGB": 3}
+# The largest input side an image package may ask for (the runtime resizes every image to it).
+MAX_INPUT_SIDE = 1024
 PACKAGE_HINT = "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """What an image-classification package's graph takes, from model_card.json's "image": pixels
+    [N, channels, height, width] in `mode`, scaled to 0..1, inverted if `invert`, normalized by
+    mean and std per channel."""
+
+    width: int
+    height: int
+    mode: str
+    invert: bool
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def channels(self) -> int:
+        return IMAGE_MODES[self.mode]
+
+    @classmethod
+    def from_card(cls, card_path: Path, value: object) -> ImageInput:
+        """Checked field by field; PackageError names the field and what it must be."""
+
+        def refuse(field: str, rule: str) -> PackageError:
+            return PackageError(f"{card_path}: image.{field} must be {rule} (docs/models.md, image-classification)")
+
+        if not isinstance(value, dict):
+            raise PackageError(f"{card_path}: image must be an object {{width, height, mode, invert, mean, std}} (docs/models.md)")
+        for side in ("width", "height"):
+            if type(value.get(side)) is not int or not 1 <= value[side] <= MAX_INPUT_SIDE:
+                raise refuse(side, f"an integer from 1 to {MAX_INPUT_SIDE}")
+        if value.get("mode") not in IMAGE_MODES:
+            raise refuse("mode", '"L" (gray) or "RGB"')
+        if not isinstance(value.get("invert"), bool):
+            raise refuse("invert", "true (dark ink on light paper becomes bright, as the model was trained) or false")
+        channels = IMAGE_MODES[value["mode"]]
+        for field in ("mean", "std"):
+            numbers = value.get(field)
+            if (
+                not isinstance(numbers, list)
+                or len(numbers) != channels
+                or not all(type(n) in (int, float) and math.isfinite(n) for n in numbers)
+                or (field == "std" and not all(n > 0 for n in numbers))
+            ):
+                rule = "positive numbers" if field == "std" else "numbers"
+                raise refuse(field, f"a list of {channels} {rule}, one per channel of mode {value['mode']}")
+        return cls(value["width"], value["height"], value["mode"], value["invert"], tuple(value["mean"]), tuple(value["std"]))
 
 
 class PackageError(ValueError):
@@ -79,10 +134,15 @@ class ModelPackage:
         if not directory.is_dir():
             raise PackageError(f"{directory}: no such model package folder; {PACKAGE_HINT}")
         card = read_json(directory / "model_card.json")
-        config = read_json(directory / "config.json")
         for field in ("name", "version"):
             if not isinstance(card.get(field), str) or not card[field]:
                 raise PackageError(f"{directory}/model_card.json: {field} must be a non-empty string")
+        if card.get("task") in TASKS and card["task"] not in TEXT_TASKS:
+            package = cls(directory, card["name"], card["version"], card["task"], card, {})
+            if package.task == "image-classification":  # the properties check the card's fields
+                package.labels, package.image  # noqa: B018
+            return package
+        config = read_json(directory / "config.json")
         task = card.get("task") or infer_task(directory, config)
         if task not in TASKS:
             raise PackageError(f"{directory}/model_card.json: task {task!r} is not one of {', '.join(TASKS)}")
@@ -102,17 +162,32 @@ class ModelPackage:
             raise PackageError(f"{self.directory}: the {backend} backend has no {variant} variant (onnx serves fp32 only)")
         path = self.directory / name
         if not path.is_file():
-            raise PackageError(f"{self.directory}: {name} is missing (the {backend} backend's graph); {PACKAGE_HINT}")
+            hint = PACKAGE_HINT if self.task in TEXT_TASKS else "export it as docs/models.md says"
+            raise PackageError(f"{self.directory}: {name} is missing (the {backend} backend's graph); {hint}")
         return path
 
     @property
     def labels(self) -> list[str]:
-        """Label names by output index, from config.json's id2label."""
+        """Label names by output index: config.json's id2label, or an image package's card's labels."""
+        if self.task == "image-classification":
+            labels = self.card.get("labels")
+            valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
+            if not valid or len(set(labels)) != len(labels):
+                raise PackageError(
+                    f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty strings: "
+                    "the class names, in the graph's output order"
+                )
+            return list(labels)
         id2label = self.config.get("id2label") or {}
         try:
             return [str(id2label[str(i)]) for i in range(len(id2label))]
         except KeyError:
             raise PackageError(f"{self.directory}/config.json: id2label must number its labels 0..n-1") from None
+
+    @property
+    def image(self) -> ImageInput:
+        """An image package's input (model_card.json's "image")."""
+        return ImageInput.from_card(self.directory / "model_card.json", self.card.get("image"))
 
     @property
     def multi_label(self) -> bool:

@@ -1,15 +1,15 @@
 """The runtime of one package: settings, package and task model, loaded once; it answers request
-objects and knows nothing of events or HTTP (inference/handler.py adapts those)."""
+objects and knows nothing of events or HTTP (inference/function.py adapts those)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from inference import tasks
-from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Defaults, Limits, validate
+from inference.schema import validate
 from inference.settings import Settings
 
 
@@ -26,17 +26,21 @@ class Runtime:
         """Reads the package in MODEL_DIR (PackageError if it cannot be served) and loads its network."""
         settings = settings or Settings.from_env()
         package = ModelPackage.read(settings.model_dir)
-        encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
-        limits = Limits(max_text_chars=settings.max_text_chars, max_batch=settings.max_batch)
-        defaults = Defaults(top_k=settings.default_top_k, min_score=settings.default_min_score)
-        runtime = cls(settings, package, tasks.load(package, encoder, limits, defaults))
+        runtime = cls(settings, package, tasks.load(package, settings))
         # One answer at init: the graph's first run (allocations, kernel choice) is not a request's.
-        runtime.answer({"text": "warm-up"})
+        runtime.warm_up()
         return runtime
 
-    def answer(self, payload: object) -> tuple[dict[str, Any], list[str]]:
-        """The response object for a request object, and the texts it answered; RequestError if invalid."""
+    def warm_up(self) -> tuple[dict[str, Any], Sequence[Any]]:
+        """Answers the contract's example request (at init, and before a SnapStart snapshot)."""
+        return self.answer(tasks.contract(self.package).example)
+
+    def answer(self, payload: object) -> tuple[dict[str, Any], Sequence[Any]]:
+        """The response object for a request object (or the bytes of a binary body: an image), and
+        the inputs it answered (texts, images: logs and metrics count them); RequestError if invalid."""
+        if isinstance(payload, bytes):
+            payload = tasks.binary_request(self.package, payload)
         request = validate(self.model.request_model, payload)
         body = self.model.answer(request)
         body["model"] = {"name": self.package.name, "version": self.package.version}
-        return body, request.batch
+        return body, getattr(request, "batch", ())

@@ -10,7 +10,7 @@ and the fuzz tests' oracle all derive from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 import pydantic_core
 from pydantic import (
@@ -27,21 +27,31 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-# pydantic error types that mean "too big" rather than "malformed".
-TOO_LARGE = {"string_too_long": "text_too_long", "too_long": "too_many_texts"}
-# Messages clearer than pydantic's defaults, formatted with the error's context.
+# pydantic error types with a status and code of their own (any other: 400 invalid_request). A
+# list over its limit is "too_many_<field>": too_many_texts, too_many_images.
+OWN_CODES = {
+    "string_too_long": (413, "text_too_long"),
+    "too_long": (413, "too_many_{field}"),
+    "image_too_large": (413, "image_too_large"),
+    "invalid_image": (400, "invalid_image"),
+}
+# Messages clearer than pydantic's defaults, formatted with the error's context (and `field`, the
+# field's name, `item`, one of its items: "texts", "text").
 CLEARER_MESSAGES = {
     "string_too_long": "longer than the limit of {max_length} characters",
-    "too_long": "more than the limit of {max_length} texts ({actual_length} given)",
+    "too_long": "more than the limit of {max_length} {field} ({actual_length} given)",
     "model_type": "the request must be a JSON object",
     "string_pattern_mismatch": "must not be empty or only whitespace",
     "string_too_short": "must not be empty or only whitespace",
-    "too_short": "must hold at least one text",
+    "too_short": "must hold at least one {item}",
     "string_unicode": "must be valid Unicode text",
 }
 LONGEST_FIELD_NAME_SHOWN = 40
 # A text must hold something besides white space (Python's str.isspace, as the oracle's re does).
 NOT_BLANK = r"\S"
+
+
+RequestModel = TypeVar("RequestModel", bound=BaseModel)
 
 
 class RequestError(Exception):
@@ -54,12 +64,20 @@ class RequestError(Exception):
         self.message = message
 
 
+# An image of 4096 x 4096 pixels (RGBA: 64 MB decoded) is the largest an image package decodes by default.
+DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
+DEFAULT_MAX_IMAGE_BYTES = 262144
+
+
 @dataclass(frozen=True)
 class Limits:
-    """The deployment's limits on a request (Settings: MAX_TEXT_CHARS, MAX_BATCH)."""
+    """The deployment's limits on a request (Settings: MAX_TEXT_CHARS, MAX_BATCH; for images
+    MAX_BODY_BYTES per encoded image, whichever way it came, and MAX_IMAGE_PIXELS)."""
 
     max_text_chars: int
     max_batch: int
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
 
 @dataclass(frozen=True)
@@ -82,20 +100,11 @@ def json_int(**constraints: Any) -> Any:
     return Annotated[int, Field(**constraints), BeforeValidator(_integral_number_as_int)]
 
 
-class TextsRequest(BaseModel):
-    """`text` or `texts`, exactly one: the request shape every text task shares. An optional field
-    is left out or given a value; null is refused, as the published schema says."""
+class StrictRequest(BaseModel):
+    """What every task's request shares: unknown fields refused, no type coercion, and an optional
+    field is left out or given a value; null is refused, as the published schema says."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        frozen=True,
-        regex_engine="python-re",
-        json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["texts"]}]},
-    )
-
-    text: str | None = None
-    texts: list[str] | None = None
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, regex_engine="python-re")
 
     @field_validator("*", mode="before")
     @classmethod
@@ -103,6 +112,15 @@ class TextsRequest(BaseModel):
         if value is None:
             raise pydantic_core.PydanticCustomError("null_field", "must not be null: leave the field out")
         return value
+
+
+class TextsRequest(StrictRequest):
+    """`text` or `texts`, exactly one: the request shape every text task shares."""
+
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["texts"]}]})
+
+    text: str | None = None
+    texts: list[str] | None = None
 
     @model_validator(mode="after")
     def _exactly_one_of_text_and_texts(self) -> Self:
@@ -132,7 +150,7 @@ class Contract:
     """A task's contract: the request (without this deployment's limits), the answers to one text
     and to a batch, and an example request for the docs."""
 
-    request: type[TextsRequest]
+    request: type[BaseModel]
     single: type[BaseModel]
     batch: type[BaseModel]
     example: dict[str, Any]
@@ -183,7 +201,7 @@ def contract_schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema(schema_generator=ContractJsonSchema)
 
 
-def validate(model: type[TextsRequest], data: object) -> TextsRequest:
+def validate(model: type[RequestModel], data: object) -> RequestModel:
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -202,12 +220,15 @@ def parse_json(body: str | bytes) -> object:
 def _request_error(error: ValidationError, allowed_fields: list[str]) -> RequestError:
     problems = error.errors(include_url=False, include_input=False)
     first = problems[0]
-    status, code = (413, TOO_LARGE[first["type"]]) if first["type"] in TOO_LARGE else (400, "invalid_request")
+    field = str(first["loc"][0]) if first["loc"] else "items"
+    status, code = OWN_CODES.get(first["type"], (400, "invalid_request"))
+    code = code.format(field=field)
     if first["type"] == "extra_forbidden":
         message = "unknown field (allowed: " + ", ".join(f'"{name}"' for name in allowed_fields) + ")"
     else:
         template = CLEARER_MESSAGES.get(first["type"])
-        message = template.format(**first.get("ctx", {})) if template else first["msg"]
+        context = {**first.get("ctx", {}), "field": field, "item": field.removesuffix("s")}
+        message = template.format(**context) if template else first["msg"]
     where = _location(first["loc"])
     if where:
         message = f"{where}: {message}"

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 from inference.package import Backend, Variant
+from inference.schema import DEFAULT_MAX_IMAGE_PIXELS, Defaults, Limits
 
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
@@ -24,6 +25,9 @@ REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "tran
 # setting) is refused at init rather than ignored. (TORCH_THREADS is ours too, but TORCH_ is
 # torch's prefix: TORCH_HOME, TORCH_LOGS, ...)
 RESERVED_PREFIXES = ("MODEL_", "MAX_", "DEFAULT_", "CORS_")
+# PIL.Image.MAX_IMAGE_PIXELS, above which Pillow warns of a decompression bomb (not imported here:
+# text images need no Pillow at init).
+PILLOW_MAX_IMAGE_PIXELS = 89_478_485
 
 
 def _comma_separated(value: object) -> object:
@@ -36,9 +40,17 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     model_dir: Path = Field(REPO_MODEL_DIR, alias="MODEL_DIR")
+    # The package's name in the API's routes (POST /models/<name>/predict): its folder's name
+    # under model_artifacts/, which the stack passes (the image's folder is named otherwise).
+    model_name: str | None = Field(None, alias="MODEL_NAME")
     max_text_chars: PositiveInt = Field(1000, alias="MAX_TEXT_CHARS")
     max_batch: PositiveInt = Field(64, alias="MAX_BATCH")
     max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
+    # Image packages: an image whose header claims more pixels is refused before it is decoded (a
+    # few hundred bytes of PNG can claim gigabytes). At most Pillow's own warning threshold.
+    max_image_pixels: Annotated[int, Field(ge=1, le=PILLOW_MAX_IMAGE_PIXELS)] = Field(
+        DEFAULT_MAX_IMAGE_PIXELS, alias="MAX_IMAGE_PIXELS"
+    )
     default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
     # text-classification (single-label): "label" is null under this top score unless a request
     # sends its own min_score; 0 answers every label.
@@ -78,6 +90,23 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """Read the settings; a bad value raises pydantic.ValidationError naming the variable."""
         return cls.model_validate(dict(environ))
+
+    @property
+    def route_name(self) -> str:
+        return self.model_name or self.model_dir.name
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_text_chars=self.max_text_chars,
+            max_batch=self.max_batch,
+            max_image_bytes=self.max_body_bytes,
+            max_image_pixels=self.max_image_pixels,
+        )
+
+    @property
+    def defaults(self) -> Defaults:
+        return Defaults(top_k=self.default_top_k, min_score=self.default_min_score)
 
     @property
     def resolved_torch_threads(self) -> int:

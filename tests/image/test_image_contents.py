@@ -20,7 +20,8 @@ import pytest
 
 from tools.image_layout import IMAGE_CONSTRAINTS, ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from local.lambda_context import LocalLambdaContext
-from tests.lambda_events import http_answer, sam_rest_event
+from tests.images import JPEG_7, PNG_7, b64
+from tests.lambda_events import http_answer, rest_event, sam_rest_event
 
 pytestmark = pytest.mark.slow
 
@@ -103,6 +104,21 @@ def test_the_embeddings_package_runs_from_the_images_layout_too(task_root, site_
     )
     [answer] = report["answers"]
     assert answer["dims"] == 384 and len(answer["embeddings"]) == 2
+    assert report["foreign_modules"] == [] and report["torch_imported"] is (backend == "torch")
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_the_digits_package_answers_images_from_the_images_layout_too(task_root, site_packages, onnx_site_packages, backend):
+    report = run_in_image_layout(
+        task_root,
+        {"torch": site_packages, "onnx": onnx_site_packages}[backend],
+        [rest_event(b64(PNG_7), headers={"Content-Type": "image/png"}, is_base64=True), {"image": b64(JPEG_7), "top_k": 1}],
+        backend,
+        package="digits",
+    )
+    rest, direct = report["answers"]
+    status, body = http_answer(rest)
+    assert (status, body["label"], direct["label"]) == (200, "7", "7")
     assert report["foreign_modules"] == [] and report["torch_imported"] is (backend == "torch")
 
 

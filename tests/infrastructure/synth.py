@@ -21,7 +21,8 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 TEST_CONTEXT = {"aws:cdk:version-reporting": False}
 ALARM_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
 # The default configuration, each option switched away from its default on its own (the bulk
-# job's three numbers together), and the two alarm destinations together.
+# job's three numbers together), the two alarm destinations together, and two models (the second
+# with a memory of its own).
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "arm64": {"architecture": "arm64"},
@@ -44,6 +45,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "bulk_off": {"bulk_enabled": "false"},
     "bulk_existing_bucket": {"bulk_bucket_name": "statements-in.example-bank"},
     "bulk_tuned": {"bulk_max_concurrency": "50", "bulk_tolerated_failure_percentage": "0", "bulk_results_expire_days": "7"},
+    "multi_model": {"models": "transaction-classifier,embeddings", "model_memory_mb": "embeddings=1024"},
 }
 STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
 

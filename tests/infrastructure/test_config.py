@@ -12,6 +12,7 @@ from aws_cdk import aws_logs as logs
 
 from app import build_app
 from infra.config import ConfigError, InferenceConfig
+from infra.packages import available_packages
 from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
 
 
@@ -28,6 +29,7 @@ def test_cdk_json_sets_every_config_key() -> None:
 def test_cdk_json_defaults_are_the_documented_ones() -> None:
     config = config_from()
     assert config.stack_name == "PytorchInferenceApi"
+    assert (config.models, config.model_memory_mb) == (("transaction-classifier",), {})
     assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
     assert (config.model_variant, config.backend) == ("fp32", "torch")
     assert config.architecture.name == lambda_.Architecture.X86_64.name
@@ -143,6 +145,50 @@ def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: objec
     assert "\n" not in message
 
 
+def test_models_are_package_folders_in_order_each_with_its_memory() -> None:
+    config = config_from(models=" transaction-classifier , embeddings", model_memory_mb="embeddings=1024")
+    assert config.models == ("transaction-classifier", "embeddings")
+    assert (config.memory_mb_of("transaction-classifier"), config.memory_mb_of("embeddings")) == (2048, 1024)
+    # cdk.json's spellings: a JSON list and a JSON object.
+    config = config_from(models=["embeddings"], model_memory_mb={"embeddings": 512})
+    assert (config.models, config.memory_mb_of("embeddings")) == (("embeddings",), 512)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("models", "transaction-classifier,sentiment", "sentiment is not a package of model_artifacts/ (packages there: "),
+        ("models", "embeddings,embeddings", "embeddings is named twice"),
+        ("models", "../training", "'../training' is not a package folder name (lowercase letters and digits"),
+        ("models", "Embeddings", "'Embeddings' is not a package folder name"),
+        ("models", "", "no package named"),
+        ("model_memory_mb", "embeddings=256", "embeddings=256: expected an integer in 512..10240"),
+        ("model_memory_mb", "embeddings", "expected comma-separated <package>=<MB> pairs like embeddings=1024, or empty"),
+    ],
+)
+def test_a_bad_models_setting_names_the_key_the_value_and_what_is_wrong(key: str, value: str, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(**{"models": "transaction-classifier,embeddings", key: value})
+    message = str(raised.value)
+    assert message.startswith(f"{key}={value} is not allowed: ")
+    assert reason in message
+    assert "\n" not in message
+
+
+def test_an_unknown_package_is_refused_naming_the_packages_there() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(models="sentiment")
+    # Every package `make model` built is named (the demo packages: classifier, entities, embeddings, digits).
+    assert f"(packages there: {', '.join(available_packages())})" in str(raised.value)
+    assert {"embeddings", "transaction-classifier", "transaction-entities"} <= set(available_packages())
+
+
+def test_a_memory_for_a_model_not_deployed_is_refused_with_the_closest_name() -> None:
+    with pytest.raises(ConfigError) as raised:
+        config_from(models="transaction-classifier,embeddings", model_memory_mb="embedings=1024")
+    assert str(raised.value) == "model_memory_mb names embedings, which is not in models (did you mean embeddings?)"
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [
@@ -214,6 +260,11 @@ def test_a_missing_key_says_where_to_set_it() -> None:
         ("architecture=sparc", "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64"),
         ("memory=3008", "Invalid configuration: unknown key memory (did you mean memory_mb?)"),
         (
+            "models=transaction-classifier,sentiment",
+            "Invalid configuration: models=transaction-classifier,sentiment is not allowed: sentiment is not a package "
+            f"of model_artifacts/ (packages there: {', '.join(available_packages())})",
+        ),
+        (
             "backend=onnx model_variant=int8",
             "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",
         ),
@@ -237,4 +288,6 @@ def test_cdk_synth_stops_with_one_clear_line_and_no_traceback(tmp_path, option: 
     assert "Traceback" not in result.stderr
     key = option.split("=")[0]
     assert [line for line in result.stderr.splitlines() if key in line] == [message]
+    # The error is the first line, not under jsii's end-of-life banner for the Node in use.
+    assert result.stderr.splitlines()[0] == message
     assert not list(tmp_path.glob("*.template.json"))

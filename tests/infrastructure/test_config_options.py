@@ -10,7 +10,7 @@ from aws_cdk.assertions import Match
 from app import build_app
 from infra.config import ConfigError
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
-from tests.infrastructure.test_stack import ALARMS, model_function
+from tests.infrastructure.test_stack import ALARMS, methods, model_function
 
 
 def test_arm64_builds_an_arm64_image_for_an_arm64_function(synthesize) -> None:
@@ -68,7 +68,7 @@ def test_api_key_value_never_appears_in_the_template(synthesize) -> None:
 
 def test_iam_auth_requires_sigv4_on_every_method(synthesize) -> None:
     template = synthesize("iam_auth").app_template
-    template.resource_count_is("AWS::ApiGateway::Method", 4)
+    template.resource_count_is("AWS::ApiGateway::Method", 9)
     template.all_resources_properties("AWS::ApiGateway::Method", {"AuthorizationType": "AWS_IAM"})
     assert template.find_outputs("AuthMode")["AuthMode"]["Value"] == "AWS_IAM"
 
@@ -102,8 +102,9 @@ def test_snapstart_snapshots_published_versions_which_the_api_and_the_warmup_inv
     assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version_id, "Version"]}
     assert "ProvisionedConcurrencyConfig" not in alias["Properties"]
     (alias_id,) = template.find_resources("AWS::Lambda::Alias")
-    methods = template.find_resources("AWS::ApiGateway::Method").values()
-    assert methods and all({"Ref": alias_id} in method["Properties"]["Integration"]["Uri"]["Fn::Join"][1] for method in methods)
+    proxied = template.find_resources("AWS::ApiGateway::Method", {"Properties": {"Integration": {"Type": "AWS_PROXY"}}})
+    assert len(proxied) == 8  # every method but GET /models (API Gateway's own answer)
+    assert all({"Ref": alias_id} in method["Properties"]["Integration"]["Uri"]["Fn::Join"][1] for method in proxied.values())
     template.has_resource_properties("AWS::Events::Rule", {"Targets": [Match.object_like({"Arn": {"Ref": alias_id}})]})
     # Only the alias may be invoked by the API and the rule: never the unpublished $LATEST.
     permissions = template.find_resources("AWS::Lambda::Permission").values()
@@ -142,14 +143,10 @@ def test_access_logs_off_leaves_the_stage_without_them_and_their_log_group(synth
 
 def test_cors_answers_preflight_for_the_configured_origins(synthesize) -> None:
     template = synthesize("cors").app_template
-    (predict_id,) = template.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "predict"}})
-    (preflight,) = template.find_resources(
-        "AWS::ApiGateway::Method", {"Properties": {"HttpMethod": "OPTIONS", "ResourceId": {"Ref": predict_id}}}
-    ).values()
-    integration = preflight["Properties"]["Integration"]
+    integration = methods(template)["/predict", "OPTIONS"]["Integration"]
     assert integration["Type"] == "MOCK"
     headers = integration["IntegrationResponses"][0]["ResponseParameters"]
-    assert headers["method.response.header.Access-Control-Allow-Methods"] == "'POST,OPTIONS'"
+    assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,POST,OPTIONS'"
     # CDK answers with the first origin, and overrides it with any other allowed one the request came from.
     assert headers["method.response.header.Access-Control-Allow-Origin"] == "'https://app.example.com'"
     override = integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
@@ -163,7 +160,7 @@ def test_cors_origins_reach_the_function_which_sets_the_header_on_its_answers(sy
 
 
 def test_cors_is_off_by_default(template) -> None:
-    template.resource_count_is("AWS::ApiGateway::Method", 4)
+    template.resource_count_is("AWS::ApiGateway::Method", 9)
     template.resource_properties_count_is("AWS::ApiGateway::Method", {"HttpMethod": "OPTIONS"}, 0)
 
 

@@ -28,7 +28,7 @@ REGION = "us-east-1"
 STACK_NAME = CDK_CONTEXT["stack_name"]
 ACCOUNT = "123456789012"  # moto's
 # The model function's logical id starts so (the stack's other function empties the bulk bucket).
-MODEL_FUNCTION = "ModelFunction"
+MODEL_FUNCTION = "ModeltransactionclassifierFunction"
 
 
 def with_stage_refs_resolved(template: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +70,18 @@ def without_custom_resources(template: dict[str, Any]) -> dict[str, Any]:
     return adapted
 
 
+def with_mock_integrations_filled_in(template: dict[str, Any]) -> dict[str, Any]:
+    """The third adaptation: moto reads every integration's IntegrationHttpMethod and Uri, which a
+    MOCK integration (GET /models) has no use for and CloudFormation does not require."""
+    adapted = copy.deepcopy(template)
+    for resource in adapted["Resources"].values():
+        integration = resource.get("Properties", {}).get("Integration", {})
+        if integration.get("Type") == "MOCK":
+            integration.setdefault("IntegrationHttpMethod", "GET")
+            integration.setdefault("Uri", "")
+    return adapted
+
+
 def publish_file_assets(session: boto3.Session, app: SynthesizedApp) -> None:
     """What `cdk deploy` does before it creates the stack: each file asset of the app stack (the
     code of the bulk bucket's emptying Lambda) zipped into the staging bucket, which moto's Lambda reads."""
@@ -89,7 +101,9 @@ def publish_file_assets(session: boto3.Session, app: SynthesizedApp) -> None:
 @pytest.fixture(scope="module")
 def deployed(default_app: SynthesizedApp):
     """The stack created in moto's CloudFormation (moto supplies fake credentials)."""
-    template = without_custom_resources(with_stage_refs_resolved(default_app.templates[STACK_NAME]))
+    template = with_mock_integrations_filled_in(
+        without_custom_resources(with_stage_refs_resolved(default_app.templates[STACK_NAME]))
+    )
     with mock_aws(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         session = boto3.Session(region_name=REGION)
@@ -132,22 +146,32 @@ def test_stack_is_created_and_describe_stacks_answers_the_api_url(deployed: Rehe
     outputs = {output["OutputKey"]: output["OutputValue"] for output in stack["Outputs"]}
     api_id = stack_resource(deployed, "AWS::ApiGateway::RestApi")
     assert outputs["ApiUrl"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/prod/predict"
+    assert outputs["ModelsUrl"] == f"https://{api_id}.execute-api.{REGION}.amazonaws.com/prod/models"
     assert outputs["AuthMode"] == "NONE"
+    function = stack_resource(deployed, "AWS::Lambda::Function", MODEL_FUNCTION)
+    assert json.loads(outputs["ModelFunctionNames"]) == {"transaction-classifier": function}
 
 
 def test_function_is_created_from_the_staging_repository_image(deployed: Rehearsal) -> None:
     function = deployed.session.client("lambda").get_function(FunctionName=stack_resource(deployed, "AWS::Lambda::Function", MODEL_FUNCTION))
-    assert function["Code"]["ImageUri"].startswith(f"123456789012.dkr.ecr.{REGION}.amazonaws.com/pytorchinferenceapi/model-function:")
+    assert function["Code"]["ImageUri"].startswith(f"123456789012.dkr.ecr.{REGION}.amazonaws.com/pytorchinferenceapi/transaction-classifier:")
     configuration = function["Configuration"]
     assert (configuration["MemorySize"], configuration["Timeout"]) == (2048, 28)
     assert configuration["Environment"]["Variables"]["MODEL_DIR"] == "/opt/ml/model"
 
 
-def test_api_has_post_predict_and_the_catch_all_routes(deployed: Rehearsal) -> None:
+def test_api_has_post_predict_the_models_routes_and_the_catch_all_routes(deployed: Rehearsal) -> None:
     api_id = stack_resource(deployed, "AWS::ApiGateway::RestApi")
     resources = deployed.session.client("apigateway").get_resources(restApiId=api_id)["items"]
     methods = {resource["path"]: sorted(resource.get("resourceMethods", {})) for resource in resources}
-    assert methods == {"/": ["ANY"], "/predict": ["ANY", "POST"], "/{proxy+}": ["ANY"]}
+    assert methods == {
+        "/": ["ANY"],
+        "/predict": ["ANY", "POST"],
+        "/models": ["ANY", "GET"],
+        "/models/transaction-classifier": ["ANY"],
+        "/models/transaction-classifier/predict": ["ANY", "POST"],
+        "/{proxy+}": ["ANY"],
+    }
 
 
 def test_warmup_rule_targets_the_function_with_the_warmup_event(deployed: Rehearsal) -> None:
@@ -160,7 +184,7 @@ def test_warmup_rule_targets_the_function_with_the_warmup_event(deployed: Rehear
 
 def test_log_groups_are_created_with_their_retention(deployed: Rehearsal) -> None:
     names = stack_resources(deployed, "AWS::Logs::LogGroup")
-    assert stack_resource(deployed, "AWS::Logs::LogGroup", "ModelLogs") in names
+    assert stack_resource(deployed, "AWS::Logs::LogGroup", "ModeltransactionclassifierLogs") in names
     assert len(names) >= 2  # the function's and the API's access logs, and the bulk job's
     for name in names:
         (group,) = deployed.session.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]

@@ -15,7 +15,7 @@ from inference.settings import Settings
 from infra.config import InferenceConfig
 from infra.constructs.model_function import LIBRARY_ENVIRONMENT, METRICS_NAMESPACE, MODEL_DIR, SERVICE_NAME
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
-from tests.infrastructure.test_stack import model_function
+from tests.infrastructure.test_stack import model_function_ids
 
 # What Lambda itself sets from the function's configuration (MemorySize).
 SET_BY_LAMBDA = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}
@@ -28,10 +28,11 @@ def variant(request) -> str:
 
 
 @pytest.fixture(scope="module")
-def function(variant: str, synthesize) -> dict[str, Any]:
+def functions(variant: str, synthesize) -> dict[str, dict[str, Any]]:
+    """Each model function's properties, by the package it serves."""
     app: SynthesizedApp = synthesize(variant)
-    function = model_function(app.app_template)
-    return function["Properties"]
+    resources = app.app_template.to_json()["Resources"]
+    return {name: resources[function_id]["Properties"] for name, function_id in model_function_ids(app.app_template).items()}
 
 
 @pytest.fixture(scope="module")
@@ -39,23 +40,35 @@ def config(variant: str) -> InferenceConfig:
     return InferenceConfig.from_context(cdk.App(context={**CDK_CONTEXT, **VARIANTS[variant], **TEST_CONTEXT}).node)
 
 
-def test_the_stack_sets_every_setting_the_runtime_has_but_what_lambda_sets(function: dict[str, Any]) -> None:
-    assert OWN_VARIABLES - set(function["Environment"]["Variables"]) == SET_BY_LAMBDA
+def test_each_model_of_the_configuration_has_a_function(functions: dict[str, Any], config: InferenceConfig) -> None:
+    assert sorted(functions) == sorted(config.models)
 
 
-def test_every_other_variable_is_one_a_library_reads(function: dict[str, Any]) -> None:
-    others = set(function["Environment"]["Variables"]) - OWN_VARIABLES
-    assert others == set(LIBRARY_ENVIRONMENT)
-    assert {name: function["Environment"]["Variables"][name] for name in others} == LIBRARY_ENVIRONMENT
+def test_the_stack_sets_every_setting_the_runtime_has_but_what_lambda_sets(functions: dict[str, Any]) -> None:
+    for function in functions.values():
+        assert OWN_VARIABLES - set(function["Environment"]["Variables"]) == SET_BY_LAMBDA
+
+
+def test_every_other_variable_is_one_a_library_reads(functions: dict[str, Any]) -> None:
+    for function in functions.values():
+        others = set(function["Environment"]["Variables"]) - OWN_VARIABLES
+        assert others == set(LIBRARY_ENVIRONMENT)
+        assert {name: function["Environment"]["Variables"][name] for name in others} == LIBRARY_ENVIRONMENT
 
 
 def test_the_runtime_reads_the_configuration_back_from_the_environment(
-    function: dict[str, Any], config: InferenceConfig
+    functions: dict[str, Any], config: InferenceConfig
 ) -> None:
-    environment = {**function["Environment"]["Variables"], "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function["MemorySize"])}
-    settings = Settings.from_env(environment)
-    assert settings.model_dump() == {
+    for name, function in functions.items():
+        variables = function["Environment"]["Variables"]
+        settings = Settings.from_env({**variables, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function["MemorySize"])})
+        assert settings.model_dump() == expected_settings(config, name)
+
+
+def expected_settings(config: InferenceConfig, name: str) -> dict[str, Any]:
+    return {
         "model_dir": Path(MODEL_DIR),
+        "model_name": name,
         "max_text_chars": config.max_text_chars,
         "max_batch": config.max_batch,
         "max_body_bytes": config.max_body_bytes,
@@ -64,7 +77,7 @@ def test_the_runtime_reads_the_configuration_back_from_the_environment(
         "torch_threads": config.torch_threads,
         "model_variant": config.model_variant,
         "model_backend": config.backend,
-        "lambda_memory_mb": config.memory_mb,
+        "lambda_memory_mb": config.memory_mb_of(name),
         "service_name": SERVICE_NAME,
         "metrics_namespace": METRICS_NAMESPACE,
         "cors_allow_origins": config.cors_allow_origins,

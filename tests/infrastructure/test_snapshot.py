@@ -44,12 +44,16 @@ def test_synthesized_app_matches_the_snapshot(default_app: SynthesizedApp, snaps
     assert normalized(default_app.templates) == snapshot_json
 
 
+def test_synthesized_app_with_two_models_matches_its_snapshot(synthesize, snapshot_json) -> None:
+    assert normalized(synthesize("multi_model").templates) == snapshot_json
+
+
 def test_normalizing_hides_asset_hashes_and_inline_library_code() -> None:
-    image = "123.dkr.ecr/pytorchinferenceapi/model-function:" + "ab" * 32
+    image = "123.dkr.ecr/pytorchinferenceapi/transaction-classifier:" + "ab" * 32
     templates = {"Stack": {"ImageUri": image, "Code": {"ZipFile": 'exports.handler = () => "ok";'}}}
     assert normalized(templates) == {
         "Stack": {
-            "ImageUri": "123.dkr.ecr/pytorchinferenceapi/model-function:<asset-hash>",
+            "ImageUri": "123.dkr.ecr/pytorchinferenceapi/transaction-classifier:<asset-hash>",
             "Code": {"ZipFile": "<inline code from aws-cdk-lib>"},
         }
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk.assertions import Match, Template
 
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
@@ -27,14 +28,42 @@ def access_log_group(template: Template) -> str:
     return name["Ref"]
 
 
+def model_function_ids(template: Template) -> dict[str, str]:
+    """Each model function's logical id by the package it serves (its MODEL_NAME): the image
+    functions (the other one empties the bulk bucket)."""
+    functions = template.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+    return {
+        function["Properties"]["Environment"]["Variables"]["MODEL_NAME"]: function_id
+        for function_id, function in functions.items()
+    }
+
+
 def model_function_id(template: Template) -> str:
-    """The model function's logical id: the image function (the other one empties the bulk bucket)."""
-    (function_id,) = template.find_resources("AWS::Lambda::Function", {"Properties": {"PackageType": "Image"}})
+    """The model function's logical id, in a template with one model."""
+    (function_id,) = model_function_ids(template).values()
     return function_id
 
 
 def model_function(template: Template) -> dict:
     return template.to_json()["Resources"][model_function_id(template)]
+
+
+def resource_path(template: Template, reference: dict) -> str:
+    """The API path of a method's ResourceId or a resource's ParentId: a Ref to a resource, or the root."""
+    if "Fn::GetAtt" in reference:
+        return ""
+    resource = template.to_json()["Resources"][reference["Ref"]]["Properties"]
+    return f"{resource_path(template, resource['ParentId'])}/{resource['PathPart']}"
+
+
+def methods(template: Template) -> dict[tuple[str, str], dict]:
+    """Every API method's properties by (path, HTTP method), the root being "/"."""
+    return {
+        (resource_path(template, method["Properties"]["ResourceId"]) or "/", method["Properties"]["HttpMethod"]): method[
+            "Properties"
+        ]
+        for method in template.find_resources("AWS::ApiGateway::Method").values()
+    }
 
 
 def request_schema(template: Template) -> dict:
@@ -46,7 +75,7 @@ def test_function_is_a_container_image_with_the_configured_size(template: Templa
         "AWS::Lambda::Function",
         {
             "PackageType": "Image",
-            "Code": {"ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/model-function:")}},
+            "Code": {"ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/transaction-classifier:")}},
             "MemorySize": 2048,
             "Architectures": ["x86_64"],
             "Timeout": 28,
@@ -133,21 +162,16 @@ def test_image_context_holds_only_what_the_dockerfile_copies(default_app: Synthe
     assert not list(context_dir.rglob("__pycache__"))
 
 
-def test_predict_is_a_post_method_with_a_body_validator_and_the_request_model(template: Template) -> None:
+@pytest.mark.parametrize("path", ["/predict", "/models/transaction-classifier/predict"])
+def test_predict_is_a_post_method_with_a_body_validator_and_the_request_model(template: Template, path: str) -> None:
     (validator_id,) = template.find_resources("AWS::ApiGateway::RequestValidator")
     (model_id,) = template.find_resources("AWS::ApiGateway::Model")
-    (predict_id,) = template.find_resources("AWS::ApiGateway::Resource", {"Properties": {"PathPart": "predict"}})
-    template.has_resource_properties(
-        "AWS::ApiGateway::Method",
-        {
-            "HttpMethod": "POST",
-            "ResourceId": {"Ref": predict_id},
-            "AuthorizationType": "NONE",
-            "RequestValidatorId": {"Ref": validator_id},
-            "RequestModels": {"application/json": {"Ref": model_id}},
-            "Integration": {"Type": "AWS_PROXY", "IntegrationHttpMethod": "POST"},
-        },
-    )
+    post = methods(template)[path, "POST"]
+    assert post["AuthorizationType"] == "NONE"
+    assert post["RequestValidatorId"] == {"Ref": validator_id}
+    assert post["RequestModels"] == {"application/json": {"Ref": model_id}}
+    assert (post["Integration"]["Type"], post["Integration"]["IntegrationHttpMethod"]) == ("AWS_PROXY", "POST")
+    assert model_function_id(template) in json.dumps(post["Integration"]["Uri"])
     template.has_resource_properties("AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True})
 
 
@@ -190,10 +214,22 @@ def test_stage_throttles_every_method(template: Template) -> None:
 
 
 def test_every_other_route_reaches_the_handler_for_its_404_or_405(template: Template) -> None:
-    methods = template.find_resources("AWS::ApiGateway::Method").values()
-    assert sorted(method["Properties"]["HttpMethod"] for method in methods) == ["ANY", "ANY", "ANY", "POST"]
-    assert all(method["Properties"]["Integration"]["Type"] == "AWS_PROXY" for method in methods)
-    template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "{proxy+}"})
+    routes = methods(template)
+    assert sorted(routes) == [
+        ("/", "ANY"),
+        ("/models", "ANY"),
+        ("/models", "GET"),
+        ("/models/transaction-classifier", "ANY"),
+        ("/models/transaction-classifier/predict", "ANY"),
+        ("/models/transaction-classifier/predict", "POST"),
+        ("/predict", "ANY"),
+        ("/predict", "POST"),
+        ("/{proxy+}", "ANY"),
+    ]
+    # All but GET /models, which API Gateway answers itself (tests/infrastructure/test_models_listing.py).
+    proxied = {route: method for route, method in routes.items() if route != ("/models", "GET")}
+    assert all(method["Integration"]["Type"] == "AWS_PROXY" for method in proxied.values())
+    assert all(model_function_id(template) in json.dumps(method["Integration"]["Uri"]) for method in proxied.values())
 
 
 def test_errors_api_gateway_answers_itself_have_the_contract_shape(template: Template) -> None:
@@ -213,7 +249,7 @@ def test_errors_api_gateway_answers_itself_have_the_contract_shape(template: Tem
 def test_api_is_open_by_default_with_no_key_or_usage_plan(template: Template) -> None:
     template.resource_count_is("AWS::ApiGateway::ApiKey", 0)
     template.resource_count_is("AWS::ApiGateway::UsagePlan", 0)
-    template.resource_count_is("AWS::ApiGateway::Method", 4)
+    template.resource_count_is("AWS::ApiGateway::Method", 9)
     template.all_resources_properties("AWS::ApiGateway::Method", {"AuthorizationType": "NONE"})
 
 
@@ -278,7 +314,7 @@ def test_staging_repository_keeps_the_last_5_images_and_is_emptied_on_delete(def
     staging = default_app.staging_template
     repository = only(staging, "AWS::ECR::Repository")
     assert repository["DeletionPolicy"] == "Delete"
-    assert repository["Properties"]["RepositoryName"] == "pytorchinferenceapi/model-function"
+    assert repository["Properties"]["RepositoryName"] == "pytorchinferenceapi/transaction-classifier"
     assert repository["Properties"]["EmptyOnDelete"] is True
     (rule,) = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
     assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 5}

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from infra.packages import available_packages
 from local.process import REPO, ServerProcess
 from tests.lambda_events import TRANSACTIONS
 
@@ -169,3 +170,52 @@ def test_the_server_publishes_the_openapi_document_of_what_it_serves(server):
     response = requests.get(f"{server.url}/openapi.json", timeout=60)
     assert response.status_code == 200
     assert response.json() == json.loads((REPO / "docs" / "openapi.json").read_text())
+
+
+def test_the_server_lists_every_package_it_serves_as_the_deployed_api_does(server):
+    response = requests.get(f"{server.url}/models", timeout=60)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json" and response.headers["X-Request-Id"]
+    listing = response.json()["models"]
+    # Every package of model_artifacts/, the default (which also answers POST /predict) first.
+    assert [model["name"] for model in listing][:1] == ["transaction-classifier"]
+    assert sorted(model["name"] for model in listing) == available_packages()
+    embeddings = next(model for model in listing if model["name"] == "embeddings")
+    assert embeddings == {
+        "name": "embeddings",
+        "model": "all-minilm-l6-v2",
+        "task": "feature-extraction",
+        "version": "1.0.0",
+        "route": "/models/embeddings/predict",
+        "example": {"texts": ["STARBUCKS COFFEE", "COSTA COFFEE", "SHELL OIL"]},
+    }
+
+
+def test_each_packages_route_reaches_its_own_model(server):
+    classified = requests.post(f"{server.url}/models/transaction-classifier/predict", json={"text": "STARBUCKS STORE 10432"}, timeout=60)
+    assert classified.status_code == 200 and classified.json()["label"] == "food"
+    embedded = requests.post(f"{server.url}/models/embeddings/predict", json={"texts": ["STARBUCKS", "SHELL OIL"]}, timeout=60)
+    assert embedded.status_code == 200
+    body = embedded.json()
+    assert (body["dims"], len(body["embeddings"]), body["model"]["name"]) == (384, 2, "all-minilm-l6-v2")
+    assert predict(server, {"text": "STARBUCKS STORE 10432"}).json()["model"] == classified.json()["model"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("POST", "/models/sentiment/predict", 404), ("GET", "/models/embeddings/predict", 405), ("POST", "/models", 404)],
+)
+def test_other_model_routes_get_the_handlers_json_errors(server, method, path, status):
+    response = requests.request(method, f"{server.url}{path}", json={"text": "STARBUCKS"}, timeout=60)
+    assert response.status_code == status
+    assert response.json()["error"]["request_id"] == response.headers["X-Request-Id"]
+
+
+def test_models_chooses_the_packages_and_the_first_answers_predict():
+    own = ServerProcess({**LOOPBACK, "MODELS": "embeddings"})
+    try:
+        assert [model["name"] for model in requests.get(f"{own.url}/models", timeout=60).json()["models"]] == ["embeddings"]
+        assert "embedding" in predict(own, {"text": "STARBUCKS"}).json()
+        assert requests.post(f"{own.url}/models/transaction-classifier/predict", json={"text": "x"}, timeout=60).status_code == 404
+    finally:
+        own.stop(signal.SIGTERM)

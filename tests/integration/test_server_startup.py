@@ -40,8 +40,10 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess, variable: st
         ({"REQUEST_DEADLINE_SECONDS": "0"}, "REQUEST_DEADLINE_SECONDS"),
         ({"MAX_BATCH": "0"}, "MAX_BATCH"),  # the handler's settings, checked before the model loads
         ({"MODEL_DIR": "/nonexistent"}, "MODEL_DIR"),
+        ({"MODELS": "transaction-classifier,sentiment"}, "MODELS"),
+        ({"MODELS": "embeddings", "MODEL_DIR": "model_artifacts/embeddings"}, "MODELS and MODEL_DIR"),
     ],
-    ids=["port-not-a-number", "port-out-of-range", "listen-host", "deadline", "max-batch", "model-dir"],
+    ids=["port-not-a-number", "port-out-of-range", "listen-host", "deadline", "max-batch", "model-dir", "models", "both"],
 )
 def test_a_bad_setting_is_refused_in_one_line_naming_it(env, variable):
     assert_refused_in_one_line(start(env), variable)

@@ -53,8 +53,24 @@ def app(assembly: Path) -> App:
     return App.from_assembly(assembly)
 
 
+def costs_of(app: App) -> list:
+    """Its costs, every model timed and sized alike."""
+    return idle_costs(app, dict.fromkeys(app.models, TIMING), 5, dict.fromkeys(app.models, MODEL_GB))
+
+
 def by_item(app: App) -> dict[str, tuple[float, float]]:
-    return {cost.item: (cost.usd, cost.usd_without_warmup) for cost in idle_costs(app, TIMING, 5, MODEL_GB)}
+    return {cost.item: (cost.usd, cost.usd_without_warmup) for cost in costs_of(app)}
+
+
+def test_it_says_which_configuration_it_priced_as_the_templates_say_it(app: App, tmp_path: Path) -> None:
+    assert app.describe(5) == (
+        "Priced: transaction-classifier 2048 MB x86_64; warm-up every 5 min, torch fp32, dashboard"
+    )
+    # Not cdk.json's values: a synth with other options is priced as synthesized.
+    other = App.from_assembly(synthesize_app("multi_model", tmp_path / "cdk.out").directory)
+    assert other.describe(5).startswith("Priced: transaction-classifier 2048 MB x86_64, embeddings 1024 MB x86_64;")
+    onnx = App.from_assembly(synthesize_app("onnx", tmp_path / "cdk.out-onnx").directory)
+    assert onnx.serving == ("onnx", "fp32") and "onnx fp32" in onnx.describe(5)
 
 
 def test_the_app_is_read_from_both_stacks_of_the_assembly(app: App) -> None:
@@ -110,6 +126,23 @@ def test_snapstart_is_off_in_the_default_app(app: App) -> None:
     assert "SnapStart snapshot cache" not in by_item(app)
 
 
+def test_two_models_are_priced_each_with_its_memory_function_and_image(tmp_path_factory: pytest.TempPathFactory) -> None:
+    two = App.from_assembly(synthesize_app("multi_model", tmp_path_factory.mktemp("cdk.out-multi-model")).directory)
+    assert {name: function["MemorySize"] for name, function in two.models.items()} == {
+        "transaction-classifier": 2048,
+        "embeddings": 1024,
+    }
+    costs, one = by_item(two), by_item(App.from_assembly(synthesize_app("default", tmp_path_factory.mktemp("cdk.out-one")).directory))
+    pings = 730 * 60 / 5
+    for name, memory_gb in (("transaction-classifier", 2), ("embeddings", 1)):
+        duration = costs[f"Lambda duration (warm-up) ({name})"][0]
+        assert duration == pytest.approx(pings * 0.002 * memory_gb * LAMBDA_GB_SECOND["x86_64"])
+        assert f"Lambda init after recycling ({name})" in costs
+    assert costs["Lambda requests (warm-up)"][0] == pytest.approx(2 * one["Lambda requests (warm-up)"][0])
+    assert costs["ECR image storage"][0] == pytest.approx(2 * one["ECR image storage"][0])
+    assert costs["CloudWatch alarms"][0] == pytest.approx(one["CloudWatch alarms"][0] + 2 * ALARM_MONTH)
+
+
 @pytest.mark.slow
 def test_the_real_handler_is_timed_through_its_import_and_warmups() -> None:
     timing = measure_handler({"warmup": True}, samples=20)
@@ -122,7 +155,8 @@ def test_the_real_handler_is_timed_through_its_import_and_warmups() -> None:
 def test_the_cli_prints_the_table_with_both_columns_and_totals(assembly: Path, capsys) -> None:
     assert main(["--assembly", str(assembly)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "| item | computed from | warm-up on (every 5 min) | warm-up off |"
+    assert lines[0].startswith("Priced: transaction-classifier 2048 MB x86_64;") and lines[1] == ""
+    assert lines[2] == "| item | computed from | warm-up on (every 5 min) | warm-up off |"
     total = next(line for line in lines if line.startswith("| **total per month**"))
     on, off = (float(cell.strip(" *$")) for cell in total.split("|")[3:5])
     assert on > off > 0
@@ -130,7 +164,7 @@ def test_the_cli_prints_the_table_with_both_columns_and_totals(assembly: Path, c
 
 def test_without_synthesized_templates_it_says_to_synthesize_first(tmp_path: Path, capsys) -> None:
     assert main(["--assembly", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make synth` first\n"
+    assert capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make cost`, which synthesizes first\n"
 
 
 def test_the_help_says_the_whole_first_sentence(capsys) -> None:
@@ -159,8 +193,7 @@ def test_a_stale_app_left_in_the_directory_is_not_read(assembly: Path, app: App,
         (stale / name).write_text(path.read_text())
     assert len(list(stale.glob("*.template.json"))) == 4
 
-    costs = idle_costs(App.from_assembly(stale), TIMING, 5, MODEL_GB)
-    assert table(costs, 5) == table(idle_costs(app, TIMING, 5, MODEL_GB), 5)
+    assert table(costs_of(App.from_assembly(stale)), 5) == table(costs_of(app), 5)
 
 
 def _app_stack(manifest: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -235,8 +268,8 @@ def _no_lifecycle_rule(assembly: Path) -> None:
         (_second_app_stack, "expected one app stack besides the staging stack, found 2: OtherApi, PytorchInferenceApi"),
         (_missing_app_template, "the template of stack PytorchInferenceApi (PytorchInferenceApi.template.json) is missing"),
         (_no_stacks, "manifest.json lists no CloudFormation stack: run `make synth` again"),
-        (_two_warmup_rules, "expected one warm-up rule (AWS::Events::Rule), found 2"),
-        (_no_function, "expected one image-based Lambda function, found 0"),
+        (_two_warmup_rules, "expected a warm-up rule (AWS::Events::Rule) per model function (1), found 2"),
+        (_no_function, "expected an image-based Lambda function per model, found 0"),
         (_no_lifecycle_rule, "expected one lifecycle rule on the ECR repository, found 0"),
     ],
 )

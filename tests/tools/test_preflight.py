@@ -235,3 +235,36 @@ def test_an_aws_profile_that_does_not_exist_is_one_line(offline_aws_env, repo, c
     assert lines["AWS account"] == (
         "FAIL  AWS account: no AWS profile 'nope': set AWS_PROFILE to one of `aws configure list-profiles`"
     )
+
+
+def with_models(repo: Path, models: str) -> None:
+    cdk_json = json.loads((repo / "cdk.json").read_text())
+    cdk_json["context"]["models"] = models
+    (repo / "cdk.json").write_text(json.dumps(cdk_json))
+
+
+def test_every_model_cdk_json_deploys_is_checked(repo, docker, bootstrapped, capsys):
+    docker(exit_code=0)
+    bootstrapped()
+    with_models(repo, "transaction-classifier,embeddings")
+    (repo / "model_artifacts" / "embeddings").mkdir()
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["model"] == "FAIL  model: cdk.json's models=transaction-classifier,embeddings is not allowed: embeddings is not a package of model_artifacts/ (packages there: transaction-classifier)"
+
+
+def test_a_second_model_the_runtime_cannot_serve_is_one_line_naming_it(repo, docker, bootstrapped, capsys):
+    docker(exit_code=0)
+    bootstrapped()
+    with_models(repo, "transaction-classifier,embeddings")
+    embeddings = repo / "model_artifacts" / "embeddings"
+    embeddings.mkdir()
+    for name in ("config.json", "model_card.json", "tokenizer.json", "modules.json"):
+        (embeddings / name).write_bytes((REPO / "model_artifacts" / "embeddings" / name).read_bytes())
+
+    code, lines = run("deploy", repo, capsys)
+
+    assert code == 2
+    assert lines["model"].startswith(f"FAIL  model: {embeddings}: model.pt is missing (the torch backend's graph)")

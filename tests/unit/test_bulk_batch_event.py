@@ -77,7 +77,7 @@ def test_a_clean_batch_is_one_model_call_and_a_bad_line_costs_refusals_not_infer
     requests = []
 
     def answer(request):
-        status, body = handler_module._answer(EventKind.DIRECT, request)[:2]
+        status, body = handler_module.FUNCTION._answer(EventKind.DIRECT, request)[:2]
         requests.append((status, len(request.get("texts", [None]))))
         return status, body
 

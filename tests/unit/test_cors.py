@@ -21,7 +21,7 @@ def allow_origins(handler_module, monkeypatch):
     def configure(*origins: str) -> None:
         runtime = handler_module.RUNTIME
         settings = runtime.settings.model_copy(update={"cors_allow_origins": origins})
-        monkeypatch.setattr(handler_module, "RUNTIME", dataclasses.replace(runtime, settings=settings))
+        monkeypatch.setattr(handler_module.FUNCTION, "runtime", dataclasses.replace(runtime, settings=settings))
 
     return configure
 

@@ -1,6 +1,8 @@
 """The curl examples in README.md and docs/api.md show what the API answers: each one, sent to the
 handler with the real model as the local server would send it, gets the documented answer
-(labels exactly, scores to within 0.01, errors by code and message; request ids differ)."""
+(labels exactly, scores to within 0.01, errors by code and message; request ids differ). The image
+examples (`--data-binary @file`, the digits package) are sent as the local server sends a binary
+body: base64, isBase64Encoded."""
 
 import json
 import re
@@ -8,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.images import b64
 from tests.lambda_events import http_answer, rest_event
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,6 +19,12 @@ RIE_PATH = "/2015-03-31/functions/function/invocations"
 # `$ curl -s localhost:3000<path> [-H '...'] -d '<body>'`, then the answer on the next line.
 EXAMPLE = re.compile(
     r"^\$ curl -s localhost:3000(?P<path>\S+)(?: -H '[^']*')* -d '(?P<body>[^']*)'\n(?P<answer>\{.*)$", re.M
+)
+
+
+# `$ curl -s localhost:3000<path> -H 'Content-Type: <type>' --data-binary @<file>`, then the answer.
+IMAGE_EXAMPLE = re.compile(
+    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary @(?P<file>\S+)\n(?P<answer>\{.*)$", re.M
 )
 
 
@@ -42,6 +51,41 @@ def test_a_documented_example_gets_the_documented_answer(invoke, path, body, doc
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         answer = http_answer(invoke(rest_event(body, path=path, headers=headers)))[1]
     assert_same_answer(answer, documented)
+
+
+# `$ curl -s localhost:3000<path> -d "{\"image\": \"$(base64 -w0 <file>)\", ...}"`, then the answer.
+BASE64_EXAMPLE = re.compile(
+    r'^\$ curl -s localhost:3000(?P<path>\S+) -d "(?P<body>.*?\$\(base64 -w0 (?P<file>\S+)\).*?)"\n(?P<answer>\{.*)$', re.M
+)
+
+
+def documented_image_examples() -> list:
+    return [
+        pytest.param(match["path"], match["type"], match["file"], json.loads(match["answer"]), id=f"{document.name}:{match['type']}:{match['file']}")
+        for document in DOCUMENTS
+        for match in IMAGE_EXAMPLE.finditer(document.read_text(encoding="utf-8"))
+    ]
+
+
+def test_a_documented_base64_image_example_gets_the_documented_answer(invoke, serve_task):
+    serve_task("image-classification")
+    (match,) = BASE64_EXAMPLE.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
+    image = b64((REPO / match["file"]).read_bytes())
+    body = match["body"].replace('\\"', '"').replace(f"$(base64 -w0 {match['file']})", image)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert_same_answer(http_answer(invoke(rest_event(body, path=match["path"], headers=headers)))[1], json.loads(match["answer"]))
+
+
+def test_the_documents_show_images_sent_as_png_jpeg_and_refused():
+    types = {param.values[1] for param in documented_image_examples()}
+    assert {"image/png", "image/jpeg"} < types
+
+
+@pytest.mark.parametrize(("path", "content_type", "file", "documented"), documented_image_examples())
+def test_a_documented_image_example_gets_the_documented_answer(invoke, serve_task, path, content_type, file, documented):
+    serve_task("image-classification")
+    event = rest_event(b64((REPO / file).read_bytes()), path=path, headers={"Content-Type": content_type}, is_base64=True)
+    assert_same_answer(http_answer(invoke(event))[1], documented)
 
 
 def assert_same_answer(answer: object, documented: object) -> None:

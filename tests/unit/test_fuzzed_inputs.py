@@ -7,22 +7,27 @@ Schema (inference/schema.py contract_schema, what docs/openapi.json and the gate
 checked by jsonschema, not by the handler's pydantic code. Each test runs the examples of the
 hypothesis profile in tests/conftest.py (the regular suite: 250; `make fuzz`: 5,000) for each
 task's package, but the ones whose every example runs the model run a fifth of them (at least
-100). Nothing is patched but which package the handler serves: real models answer.
+100). Nothing is patched but which package the handler serves: real models answer. For the image
+package, bytes of every kind (real images of any mode and size, mutated, truncated, spliced) go into
+the decoder as bodies and as base64 fields.
 """
 
 import base64
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from PIL import Image
 
 from inference.events import EventKind, event_kind
 from inference.schema import contract_schema
 from inference.settings import Settings
 from inference.tasks import MODULES
+from tests.images import JPEG_7, PNG_7, b64 as b64_bytes, encoded, png_claiming, sevens
 from tests.lambda_events import http_v2_event, rest_event, sam_rest_event
 
 LIMITS = Settings.from_env()
@@ -32,23 +37,64 @@ ERROR_STATUSES = {400, 404, 405, 413, 415}
 ERROR_CODES = {
     "invalid_json", "invalid_request", "empty_body", "invalid_base64", "invalid_utf8", "malformed_event",
     "not_found", "method_not_allowed", "text_too_long", "too_many_texts", "body_too_large", "unsupported_media_type",
+    "invalid_image", "image_too_large", "too_many_images",
 }  # fmt: skip
 # The one log line per request: Powertools' Lambda context keys, then the handler's counts.
 # Every example of the valid-request test runs the model; invalid ones are answered in about a millisecond.
 MODEL_EXAMPLES = settings(max_examples=max(100, settings.default.max_examples // 5))
 LOG_KEYS = {
     "level", "location", "message", "timestamp", "service", "cold_start", "function_name", "function_memory_size",
-    "function_arn", "function_request_id", "event_kind", "status", "error_code", "texts", "chars", "labels",
-    "latency_ms",
+    "function_arn", "function_request_id", "event_kind", "status", "error_code", "labels", "latency_ms",
 }  # fmt: skip
+# What the log line counts of the inputs, per kind of package.
+COUNT_KEYS = {"texts": {"texts", "chars"}, "images": {"images", "bytes"}}
+# How base64 PNG and JPEG files start: no image may reach the logs either.
+IMAGE_PREFIXES = ("iVBORw0KGgo", "/9j/")
 
 # --- request objects -----------------------------------------------------------------------
 TEXT = st.text(max_size=60).map(lambda tail: f"{CANARY} {tail}")
 
 
+def is_image_task(runtime) -> bool:
+    return runtime.package.task == "image-classification"
+
+
+# (mode, format, bands of the raw pixels drawn): every mode PNG or JPEG stores.
+IMAGE_KINDS = [
+    ("L", "PNG", 1), ("RGB", "PNG", 3), ("RGBA", "PNG", 4), ("LA", "PNG", 2), ("1", "PNG", 1), ("P", "PNG", 1),
+    ("I;16", "PNG", 1), ("L", "JPEG", 1), ("RGB", "JPEG", 3), ("CMYK", "JPEG", 4),
+]  # fmt: skip
+
+
+@st.composite
+def images(draw) -> bytes:
+    """A real PNG or JPEG of any size from 1x1 to 64x48, of random pixels, in any of IMAGE_KINDS."""
+    width, height = draw(st.integers(1, 64)), draw(st.integers(1, 48))
+    mode, format, bands = draw(st.sampled_from(IMAGE_KINDS))
+    pixels = draw(st.binary(min_size=width * height * bands, max_size=width * height * bands))
+    if mode == "I;16":
+        image = Image.fromarray(np.frombuffer(pixels, dtype=np.uint8).reshape(height, width).astype(np.uint16) * 257)
+    elif mode in ("1", "P"):
+        image = Image.frombytes("L", (width, height), pixels).convert(mode)
+    else:
+        image = Image.frombytes(mode, (width, height), pixels)
+    return encoded(image, format)
+
+
+IMAGES = images().map(b64_bytes)
+# Images the oracle knows are valid: any other string drawn where an image goes is not one.
+KNOWN_IMAGES = [b64_bytes(raw) for raw in sevens().values()]
+
+
 def valid_requests(runtime) -> st.SearchStrategy:
-    """Requests the runtime's contract accepts: a text or a batch, and its task's own fields."""
+    """Requests the runtime's contract accepts: a text or a batch (or an image or a batch of them),
+    and its task's own fields."""
     optional = {}
+    if is_image_task(runtime):
+        optional["top_k"] = st.integers(1, len(runtime.package.labels))
+        return st.fixed_dictionaries({"image": IMAGES}, optional=optional) | st.fixed_dictionaries(
+            {"images": st.lists(IMAGES, min_size=1, max_size=8)}, optional=optional
+        )
     if runtime.package.task == "text-classification":
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         if runtime.package.multi_label:
@@ -60,13 +106,26 @@ def valid_requests(runtime) -> st.SearchStrategy:
     )
 
 
-OVER_A_LIMIT = st.one_of(
+TEXTS_OVER_A_LIMIT = st.one_of(
     st.integers(LIMITS.max_text_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {"text": CANARY + "x" * n}),
     st.integers(LIMITS.max_batch + 1, 20 * LIMITS.max_batch).map(lambda n: {"texts": [CANARY] * n}),
     st.integers(LIMITS.max_text_chars + 1, 4 * LIMITS.max_text_chars).map(
         lambda n: {"texts": [CANARY, CANARY + "x" * n]}
     ),
 )
+IMAGES_OVER_A_LIMIT = st.one_of(
+    st.integers(LIMITS.max_batch + 1, 4 * LIMITS.max_batch).map(lambda n: {"images": [b64_bytes(PNG_7)] * n}),
+    st.integers(LIMITS.max_body_bytes - len(JPEG_7) + 1, 2 * LIMITS.max_body_bytes).map(
+        lambda n: {"image": b64_bytes(JPEG_7 + bytes(n))}
+    ),
+    st.tuples(st.integers(1, 1 << 20), st.integers(1, 1 << 20))
+    .filter(lambda size: size[0] * size[1] > LIMITS.max_image_pixels)
+    .map(lambda size: {"images": [b64_bytes(PNG_7), b64_bytes(png_claiming(*size))]}),
+)
+
+
+def over_a_limit(runtime) -> st.SearchStrategy:
+    return IMAGES_OVER_A_LIMIT if is_image_task(runtime) else TEXTS_OVER_A_LIMIT
 SURROGATES = st.characters(categories=["Cs"])
 JSON_SCALARS = (
     st.none()
@@ -102,6 +161,8 @@ ANY_REQUEST_OBJECT = st.one_of(
                 "top_k": st.integers(-2, 12) | JSON_VALUES,
                 "threshold": st.floats(-1, 2) | JSON_VALUES,
                 "min_score": st.floats(-1, 2) | JSON_VALUES,
+                "image": st.sampled_from(KNOWN_IMAGES) | JSON_VALUES,
+                "images": st.lists(st.sampled_from(KNOWN_IMAGES) | JSON_VALUES, max_size=4) | JSON_VALUES,
             },
         ),
         st.dictionaries(st.text(max_size=50), JSON_VALUES, max_size=2),
@@ -114,7 +175,7 @@ ANY_REQUEST_OBJECT = st.one_of(
 JSON_CONTENT_TYPES = st.sampled_from(
     [None, "application/json", "Application/JSON; charset=UTF-8", "application/vnd.api+json", "application/x-www-form-urlencoded"]
 )
-ANY_CONTENT_TYPE = JSON_CONTENT_TYPES | st.text(max_size=60)
+ANY_CONTENT_TYPE = JSON_CONTENT_TYPES | st.sampled_from(["image/png", "image/jpeg", "image/gif", "text/plain"]) | st.text(max_size=60)
 RAW_BODIES = st.one_of(
     st.text(st.characters() | SURROGATES, max_size=200),
     st.binary(max_size=200).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
@@ -139,7 +200,7 @@ def http_events(draw, bodies, content_types=JSON_CONTENT_TYPES, encodings=HONEST
     base64-encoded, or (when asked) flagged isBase64Encoded without being base64."""
     body = draw(bodies)
     encoding = draw(st.sampled_from(encodings))
-    is_base64 = encoding != "plain"
+    is_base64 = encoding != "plain"  # "as is": the body is base64 already
     if encoding == "base64":
         body = b64(body)
     content_type = draw(content_types)
@@ -155,7 +216,10 @@ def delivered(draw, requests):
     """(request, event): a request object as each kind of event carries it: direct invocation,
     REST (v1), the event `sam local generate-event` makes (base64, no content type), HTTP API (v2)."""
     request = draw(requests)
-    how = draw(st.sampled_from(["direct", "sam", "http"]))
+    how = draw(st.sampled_from(["direct", "sam", "http", *(["binary"] if isinstance(request, dict) and set(request) == {"image"} else [])]))
+    if how == "binary":  # the image itself as the body, as API Gateway sends a binary media type
+        content_type = draw(st.sampled_from(["image/png", "image/jpeg", "IMAGE/PNG"]))
+        return request, draw(http_events(st.just(request["image"]), st.just(content_type), ["as is"]))
     if how == "direct":
         return request, request
     if how == "sam":
@@ -223,18 +287,23 @@ def strings_in(value: object):
 
 def contract_statuses(request: object, schema: dict) -> set[int]:
     """The statuses the published contract gives a request object: {200} when it is valid, else
-    the status of each rule it breaks (the contract does not rank them)."""
+    the status of each rule it breaks (the contract does not rank them). An image must also be one:
+    the strategies put either a known image or anything else (never an image) where one goes."""
     statuses = {413 if error.validator in SIZE_RULES else 400 for error in Draft202012Validator(schema).iter_errors(request)}
     # JSON text is Unicode: a lone surrogate is no string at all.
     if any(any("\ud800" <= c <= "\udfff" for c in text) for text in strings_in(request)):
         statuses.add(400)
+    if not statuses and "image" in schema["properties"]:
+        images = [request["image"]] if "image" in request else request["images"]
+        if not set(images) <= set(KNOWN_IMAGES):
+            statuses.add(400)
     return statuses or {200}
 
 
 # --- the properties --------------------------------------------------------------------------
-@pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification"])
+@pytest.fixture(scope="module", params=["text-classification", "feature-extraction", "token-classification", "image-classification"])
 def runtime(request, task_runtimes):
-    """A demo package of each task: the classifier, the embeddings, the entities (NER) model."""
+    """A demo package of each task: the classifier, the embeddings, the entities (NER) model, the digits."""
     return task_runtimes[request.param]
 
 
@@ -243,7 +312,7 @@ def answer(invoke, handler_module, handler_log, capsys, runtime, monkeypatch):
     """answer(event) -> (status, body): invokes the handler serving `runtime`'s package and checks
     that the response is well formed and that what it logged is one line of counts and labels,
     never the request text."""
-    monkeypatch.setattr(handler_module, "RUNTIME", runtime)
+    monkeypatch.setattr(handler_module.FUNCTION, "runtime", runtime)
 
     def call(lambda_event, request=None):
         handler_log.seek(0)
@@ -252,8 +321,9 @@ def answer(invoke, handler_module, handler_log, capsys, runtime, monkeypatch):
         response = invoke(lambda_event)
         status, body = _checked_response(lambda_event, response, runtime, request)
         event(f"status {status}")  # the mix shows in --hypothesis-show-statistics
-        _check_log(handler_log.getvalue(), status, set(runtime.package.labels))
-        assert CANARY not in capsys.readouterr().out  # metrics (EMF) lines
+        _check_log(handler_log.getvalue(), status, set(runtime.package.labels), "images" if is_image_task(runtime) else "texts")
+        metrics = capsys.readouterr().out  # EMF lines
+        assert CANARY not in metrics and not any(prefix in metrics for prefix in IMAGE_PREFIXES)
         return status, body
 
     return call
@@ -283,7 +353,8 @@ def _check_answer(body: dict, runtime, request: dict | None) -> None:
     contract = MODULES[runtime.package.task].CONTRACT
     batch = "predictions" in body or "embeddings" in body
     (contract.batch if batch else contract.single).model_validate(body, strict=True)
-    texts = None if request is None else request.get("texts", [request.get("text")])
+    field = "image" if is_image_task(runtime) else "text"
+    texts = None if request is None else request.get(f"{field}s", [request.get(field)])
     if runtime.package.task == "feature-extraction":
         vectors = body["embeddings"] if batch else [body["embedding"]]
         assert all(len(vector) == body["dims"] for vector in vectors)
@@ -301,8 +372,10 @@ def _check_answer(body: dict, runtime, request: dict | None) -> None:
                     assert entity["text"] == texts[index][entity["start"] : entity["end"]] != ""
         return
     labels = set(runtime.package.labels)
-    # The contract's min_score: the request's, else the deployment's; a multi-label package has none.
-    min_score = 0 if runtime.package.multi_label else LIMITS.default_min_score
+    # The contract's min_score: the request's, else the deployment's; only single-label text
+    # classification has one.
+    single_label_text = runtime.package.task == "text-classification" and not runtime.package.multi_label
+    min_score = LIMITS.default_min_score if single_label_text else 0
     if request is not None:
         min_score = request.get("min_score", min_score)
     for prediction in predictions:
@@ -319,14 +392,15 @@ def _check_answer(body: dict, runtime, request: dict | None) -> None:
             assert len(ranked) == request.get("top_k", min(LIMITS.default_top_k, len(labels)))
 
 
-def _check_log(logged: str, status: int, labels: set[str]) -> None:
-    assert CANARY not in logged
+def _check_log(logged: str, status: int, labels: set[str], inputs: str) -> None:
+    assert CANARY not in logged and not any(prefix in logged for prefix in IMAGE_PREFIXES)
     [line] = [json.loads(text) for text in logged.splitlines()]
     assert line["message"] == "request" and line["status"] == status
+    keys = LOG_KEYS | COUNT_KEYS[inputs]
     if status == 200:  # Powertools leaves out keys whose value is None
-        assert set(line) == LOG_KEYS - {"error_code"} and set(line["labels"]) <= labels | {None}
+        assert set(line) == keys - {"error_code"} and set(line["labels"]) <= labels | {None}
     else:
-        assert set(line) == LOG_KEYS and line["error_code"] in ERROR_CODES and line["labels"] == []
+        assert set(line) == keys and line["error_code"] in ERROR_CODES and line["labels"] == []
 
 
 @MODEL_EXAMPLES
@@ -337,11 +411,11 @@ def test_a_valid_request_in_any_event_gets_an_answer_for_each_text(answer, runti
     assert status == 200
 
 
-@given(delivery=delivered(OVER_A_LIMIT))
-def test_a_request_over_a_size_limit_gets_a_413(answer, delivery):
-    status, body = answer(delivery[1])
+@given(data=st.data())
+def test_a_request_over_a_size_limit_gets_a_413(answer, runtime, data):
+    status, body = answer(data.draw(delivered(over_a_limit(runtime)))[1])
     assert status == 413
-    assert body["error"]["code"] in {"text_too_long", "too_many_texts", "body_too_large"}
+    assert body["error"]["code"] in {"text_too_long", "too_many_texts", "body_too_large", "image_too_large", "too_many_images"}
 
 
 @MODEL_EXAMPLES
@@ -362,3 +436,49 @@ def test_any_body_bytes_base64_or_content_type_get_an_answer_or_a_4xx(answer, ev
 @given(event=odd_events() | ANY_DIRECT_EVENT)
 def test_any_method_path_header_or_malformed_event_gets_a_json_answer(answer, event):
     answer(event)
+
+
+# --- bytes into the image decoder ---------------------------------------------------------------
+SEEDS = [PNG_7, JPEG_7, *sevens().values()]
+
+
+@st.composite
+def mutated_images(draw) -> bytes:
+    """A real image with bytes flipped, cut, inserted or spliced from another: what a broken
+    upload, a fuzzer or an attacker sends."""
+    raw = bytearray(draw(st.sampled_from(SEEDS) | images()))
+    for _ in range(draw(st.integers(1, 4))):
+        how = draw(st.sampled_from(["flip", "truncate", "insert", "splice", "overwrite-header"]))
+        at = draw(st.integers(0, max(0, len(raw) - 1)))
+        if how == "flip" and raw:
+            raw[at] ^= 1 << draw(st.integers(0, 7))
+        elif how == "truncate":
+            del raw[at:]
+        elif how == "insert":
+            raw[at:at] = draw(st.binary(min_size=1, max_size=32))
+        elif how == "splice":
+            other = draw(st.sampled_from(SEEDS))
+            raw[at:] = other[draw(st.integers(0, len(other) - 1)) :]
+        else:  # the 24 bytes of a PNG's signature and IHDR size, or a JPEG's first segment
+            raw[8:24] = draw(st.binary(min_size=16, max_size=16))
+    return bytes(raw)
+
+
+ANY_IMAGE_BYTES = mutated_images() | st.binary(max_size=300) | st.builds(lambda head, tail: head + tail, st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a"]), st.binary(max_size=200))
+
+
+@pytest.mark.parametrize("runtime", ["image-classification"], indirect=True)
+@given(raw=ANY_IMAGE_BYTES, how=st.sampled_from(["rest", "http", "json", "direct"]), content_type=st.sampled_from(["image/png", "image/jpeg"]))
+def test_any_bytes_sent_as_an_image_get_an_answer_or_a_4xx(answer, raw, how, content_type):
+    if how == "direct":
+        event = {"image": b64_bytes(raw)}
+    elif how == "json":
+        event = rest_event(json.dumps({"image": b64_bytes(raw)}), headers={"Content-Type": "application/json"})
+    elif how == "rest":
+        event = rest_event(b64_bytes(raw), headers={"Content-Type": content_type}, is_base64=True)
+    else:
+        event = http_v2_event(b64_bytes(raw), headers={"content-type": content_type}, is_base64=True)
+    status, body = answer(event)
+    assert status in {200, 400, 413}
+    if status != 200:
+        assert body["error"]["code"] in {"invalid_image", "image_too_large", "empty_body", "body_too_large", "invalid_request"}

@@ -128,3 +128,12 @@ def test_a_bug_is_a_500_with_the_request_id_and_no_internals(invoke, handler_mod
     assert "tensor" not in response["body"] and "Traceback" not in response["body"]
     logged = handler_log.getvalue()
     assert "Traceback" in logged and "tensor shape mismatch" in logged
+
+
+def test_the_packages_own_route_is_answered_like_predict(invoke):
+    """POST /models/<MODEL_NAME>/predict (the stack's route for this package; MODEL_NAME defaults to
+    the MODEL_DIR folder's name) answers as /predict does; another package's route is a 404."""
+    status, body = http_answer(invoke(rest_event(json.dumps({"text": STARBUCKS}), path="/models/transaction-classifier/predict")))
+    assert status == 200 and body["label"] == "food"
+    status, body = http_answer(invoke(rest_event(json.dumps({"text": STARBUCKS}), path="/models/embeddings/predict")))
+    assert (status, body["error"]["code"]) == (404, "not_found")

@@ -5,7 +5,9 @@ import base64
 import json
 
 import pytest
+from PIL import Image
 
+from tests.images import JPEG_7, PNG_7, PNG_SIGNATURE, encoded, jpeg_claiming, png_claiming, png_with_corrupt_pixels, png_with_text_bomb
 from tests.lambda_events import http_answer, http_v2_event, rest_event
 
 JSON = {"content-type": "application/json"}
@@ -136,7 +138,7 @@ def test_every_task_refuses_bad_input_naming_the_field_and_limit_before_its_mode
     invoke, handler_module, task_runtimes, monkeypatch, task, request_object, status, code, message
 ):
     runtime = task_runtimes[task]
-    monkeypatch.setattr(handler_module, "RUNTIME", runtime)
+    monkeypatch.setattr(handler_module.FUNCTION, "runtime", runtime)
 
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")
@@ -144,3 +146,96 @@ def test_every_task_refuses_bad_input_naming_the_field_and_limit_before_its_mode
     monkeypatch.setattr(runtime.model, "answer", refuse)
     answered, body = http_answer(invoke(post(request_object)))
     assert (answered, body["error"]["code"], body["error"]["message"]) == (status, code, message)
+
+
+def image_events(raw: bytes, content_type: str = "image/png") -> dict:
+    return rest_event(b64(raw), headers={"Content-Type": content_type}, is_base64=True)
+
+
+IMAGE_HOSTILE = [
+    # (id, event, status, code): sent to the digits package (image-classification)
+    ("gif-content-type", image_events(b"GIF89a\x01\x00\x01\x00", "image/gif"), 415, "unsupported_media_type"),
+    ("text-plain", rest_event("7", headers={"Content-Type": "text/plain"}), 415, "unsupported_media_type"),
+    ("octet-stream", image_events(PNG_7, "application/octet-stream"), 415, "unsupported_media_type"),
+    ("empty-png-body", rest_event("", headers={"Content-Type": "image/png"}, is_base64=True), 400, "empty_body"),
+    ("body-over-the-limit", image_events(PNG_7 + bytes(300_000)), 413, "body_too_large"),
+    ("json-image-over-the-limit", {"image": b64(PNG_7 + bytes(300_000))}, 413, "image_too_large"),
+    ("png-claiming-30000x30000", image_events(png_claiming(30_000, 30_000)), 413, "image_too_large"),
+    ("png-claiming-5000x5000", {"image": b64(png_claiming(5000, 5000))}, 413, "image_too_large"),
+    ("png-claiming-100000x100000", image_events(png_claiming(100_000, 100_000)), 413, "image_too_large"),
+    ("jpeg-claiming-65000x65000", image_events(jpeg_claiming(65_000, 65_000), "image/jpeg"), 413, "image_too_large"),
+    ("png-claiming-0x0", image_events(png_claiming(0, 0)), 400, "invalid_image"),
+    ("truncated-png", image_events(PNG_7[: len(PNG_7) // 2]), 400, "invalid_image"),
+    ("truncated-jpeg", image_events(JPEG_7[: len(JPEG_7) // 2], "image/jpeg"), 400, "invalid_image"),
+    ("png-signature-only", image_events(PNG_SIGNATURE), 400, "invalid_image"),
+    ("png-corrupt-pixels", image_events(png_with_corrupt_pixels()), 400, "invalid_image"),
+    ("png-bad-crc", image_events(PNG_7[:29] + b"\x00\x00\x00\x00" + PNG_7[33:]), 400, "invalid_image"),
+    ("png-text-chunk-bomb", image_events(png_with_text_bomb()), 400, "invalid_image"),
+    ("gif-polyglot-holding-a-png", image_events(b"GIF89a" + PNG_7), 400, "invalid_image"),
+    ("html-polyglot-holding-a-png", image_events(b"<html><script>alert(1)</script>" + PNG_7), 400, "invalid_image"),
+    ("gif-as-image-png", image_events(encoded(Image.new("L", (8, 8)), "GIF")), 400, "invalid_image"),
+    ("bmp-as-image-jpeg", image_events(encoded(Image.new("L", (8, 8)), "BMP"), "image/jpeg"), 400, "invalid_image"),
+    ("webp-in-json", {"image": b64(encoded(Image.new("RGB", (8, 8)), "WEBP"))}, 400, "invalid_image"),
+    ("json-in-an-image-body", image_events(b'{"image": "iVBORw0KGgo="}'), 400, "invalid_image"),
+    ("garbage-bytes", image_events(bytes(range(256)) * 4), 400, "invalid_image"),
+    ("png-body-not-base64-flagged", rest_event("\u2030PNG", headers={"Content-Type": "image/png"}), 400, "invalid_image"),
+    ("invalid-base64-event", rest_event("iVBOR*!!", headers={"Content-Type": "image/png"}, is_base64=True), 400, "invalid_base64"),
+    ("invalid-base64-image", {"image": "iVBOR*!!"}, 400, "invalid_image"),
+    ("non-ascii-base64-image", {"image": "iVBORw0KGgo\u00e9"}, 400, "invalid_image"),
+    ("data-url", {"image": "data:image/png;base64," + b64(PNG_7)}, 400, "invalid_image"),
+    ("image-number", {"image": 7}, 400, "invalid_request"),
+    ("image-null", {"image": None}, 400, "invalid_request"),
+    ("image-empty", {"image": ""}, 400, "invalid_request"),
+    ("image-and-images", {"image": b64(PNG_7), "images": [b64(PNG_7)]}, 400, "invalid_request"),
+    ("neither-image-nor-images", {"top_k": 1}, 400, "invalid_request"),
+    ("text-to-an-image-model", {"text": "SEVEN"}, 400, "invalid_request"),
+    ("empty-images", {"images": []}, 400, "invalid_request"),
+    ("one-bad-image-in-a-batch", {"images": [b64(PNG_7), b64(PNG_7[:40])]}, 400, "invalid_image"),
+    ("sixty-five-images", {"images": [b64(PNG_7)] * 65}, 413, "too_many_images"),
+    ("top-k-above-labels", {"image": b64(PNG_7), "top_k": 11}, 400, "invalid_request"),
+    ("v2-gif", http_v2_event(b64(b"GIF89a"), headers={"content-type": "image/gif"}, is_base64=True), 415, "unsupported_media_type"),
+]
+
+
+@pytest.mark.parametrize(("event", "status", "code"), [case[1:] for case in IMAGE_HOSTILE], ids=[case[0] for case in IMAGE_HOSTILE])
+def test_hostile_images_get_a_clear_4xx_json_error_before_the_model(invoke, serve_task, monkeypatch, event, status, code):
+    runtime = serve_task("image-classification")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("invalid input reached the model")
+
+    monkeypatch.setattr(runtime.model, "answer", refuse)
+    response = invoke(event)
+    if "statusCode" in response:
+        answered, body = http_answer(response)
+        raw = response["body"]
+    else:
+        raw, body = json.dumps(response), response
+        answered = body["error"].pop("status")
+    assert (answered, body["error"]["code"]) == (status, code), body
+    assert set(body["error"]) == {"code", "message", "request_id"}
+    assert "Traceback" not in raw and 'File \\"' not in raw and "PIL" not in raw
+
+
+@pytest.mark.parametrize(
+    ("request_object", "message"),
+    [
+        ({"image": b64(png_claiming(5000, 5000))}, "image: 5000x5000 pixels, over the limit of 16777216 pixels"),
+        # Past twice Pillow's own limit, Pillow refuses it while reading the header.
+        ({"image": b64(png_claiming(30_000, 30_000))}, "image: more pixels than the limit of 16777216"),
+        ({"images": [b64(PNG_7), b64(PNG_7[:60])]}, "images[1]: a truncated or corrupt PNG image"),
+        ({"image": b64(b"GIF89a" + PNG_7)}, "image: not a PNG or JPEG image"),
+        ({"image": b64(PNG_7 + bytes(300_000))}, "image: 300186 bytes, over the limit of 262144 bytes"),
+        ({"images": [b64(PNG_7)] * 65}, "images: more than the limit of 64 images (65 given)"),
+        ({"images": []}, "images: must hold at least one image"),
+        ({"image": "%%%"}, "image: not valid base64"),
+    ],
+)
+def test_an_image_refusal_names_the_field_and_the_limit(invoke, serve_task, request_object, message):
+    serve_task("image-classification")
+    assert invoke(request_object)["error"]["message"] == message
+
+
+def test_a_text_package_refuses_an_image_body_as_before(invoke):
+    _, body = http_answer(invoke(image_events(PNG_7)))
+    assert body["error"] == {**body["error"], "code": "unsupported_media_type", "message": "send the request as Content-Type: application/json (UTF-8)"}

@@ -56,3 +56,19 @@ def test_every_error_the_handler_answers_is_documented_with_its_shape(invoke, ev
     answered, body = http_answer(invoke(event))
     assert answered == status
     schema_of(OPERATION["responses"][str(status)]["content"]["application/json"]["schema"]).validate(body)
+
+
+def test_an_image_package_gets_a_valid_document_that_takes_the_image_as_the_body_too(task_runtimes):
+    from tools.openapi import document
+
+    runtime = task_runtimes["image-classification"]
+    spec = json.loads(json.dumps(document(runtime.package, runtime.settings.limits)))
+    validate(spec)
+    content = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "image/png", "image/jpeg"}
+    example = content["application/json"]["example"]
+    Draft202012Validator({**content["application/json"]["schema"], "components": spec["components"]}).validate(example)
+    answer, _ = runtime.answer(example)
+    documented = spec["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    Draft202012Validator({**documented, "components": spec["components"]}).validate(answer)
+    assert answer["label"] == "7"

@@ -73,7 +73,8 @@ def test_no_holdout_merchant_appears_anywhere_in_the_generated_data(splits):
 
 def test_no_holdout_merchant_is_named_in_the_catalogue_files():
     """Nor in the catalogue itself (its patterns too), not only in what this seed generated."""
-    catalogue = "\n".join(normalized(path.read_text(encoding="utf-8")) for path in generate_data.CATALOG_DIR.glob("*.tsv"))
+    files = generate_data.CATALOG_DIR.glob("*.tsv")
+    catalogue = "\n".join(normalized(path.read_text(encoding="utf-8")) for path in files)
     leaked = [
         row["merchant"]
         for row in read_holdout()
@@ -110,7 +111,8 @@ def lines():
 def test_the_committed_entity_files_are_what_the_generator_writes(lines):
     entity_splits = generate_data.entity_splits(lines)
     for split in SPLITS:
-        committed = [json.loads(text) for text in (generate_data.ENTITIES_DIR / f"{split}.jsonl").open(encoding="utf-8")]
+        path = generate_data.ENTITIES_DIR / f"{split}.jsonl"
+        committed = [json.loads(text) for text in path.open(encoding="utf-8")]
         assert committed == [generate_data.entity_record(line) for line in entity_splits[split]]
 
 
@@ -164,15 +166,18 @@ def test_a_composed_merchants_marked_core_is_its_merchant_and_the_words_around_i
     for line in payroll:
         [merchant] = [line.text[s.start : s.end] for s in line.spans if s.label == "MERCHANT"]
         # As printed: a card network may have cut it short.
-        assert line.merchant.upper().startswith(merchant.upper()) and line.group.startswith(f"income:{line.merchant.lower()} ")
+        assert line.merchant.upper().startswith(merchant.upper())
+        assert line.group.startswith(f"income:{line.merchant.lower()} ")
 
 
 def test_a_city_its_state_and_a_country_code_the_format_prints_are_one_location(lines):
-    locations = {line.text[s.start : s.end] for split in lines.values() for line in split for s in line.spans if s.label == "LOCATION"}
+    every_line = [line for split in lines.values() for line in split]
+    locations = {line.text[s.start : s.end] for line in every_line for s in line.spans if s.label == "LOCATION"}
     assert "SEATTLE WA" in locations and "LONDON GBR" in locations
 
 
 def test_spans_follow_a_case_change_that_changes_the_length():
-    text, spans = generate_data._recased(str.upper, ("straße 12 köln", [generate_data.Span(7, 9, "STORE_ID"), generate_data.Span(10, 14, "LOCATION")]))
+    spans = [generate_data.Span(7, 9, "STORE_ID"), generate_data.Span(10, 14, "LOCATION")]
+    text, spans = generate_data._recased(str.upper, ("straße 12 köln", spans))
     assert text == "STRASSE 12 KÖLN"
     assert [text[s.start : s.end] for s in spans] == ["12", "KÖLN"]

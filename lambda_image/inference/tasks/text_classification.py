@@ -94,37 +94,53 @@ class Model:
         self.request_model = request_model(package, limits)
 
     def answer(self, request: Any) -> dict[str, Any]:
-        probabilities = self.probabilities(request.batch)
-        top_k = request.top_k or self.default_top_k
-        # Highest first; on a tie the stable sort ranks the lower label index first.
-        ranked = np.argsort(-probabilities, axis=1, kind="stable")
         threshold = getattr(request, "threshold", None)
         threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         min_score = getattr(request, "min_score", None)
         min_score = self.default_min_score if min_score is None else min_score
-        predictions = []
-        for row, order in zip(probabilities.tolist(), ranked.tolist()):
-            top = [self._label_score(i, row[i]) for i in order[:top_k]]
-            # The rounded score, as the caller sees it: "label" is null exactly when "score" < min_score.
-            label = top[0]["label"] if top[0]["score"] >= min_score else None
-            prediction: dict[str, Any] = {"label": label, "score": top[0]["score"], "top_k": top}
-            if self.multi_label:
-                prediction["labels"] = [self._label_score(i, row[i]) for i in order if row[i] >= threshold]
-            predictions.append(prediction)
+        probabilities = self.probabilities(request.batch)
+        predictions = classifications(
+            probabilities,
+            self.labels,
+            request.top_k or self.default_top_k,
+            threshold if self.multi_label else None,
+            min_score,
+        )
         return {"predictions": predictions} if request.is_batch else predictions[0]
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Softmax (or sigmoid, multi-label) scores, one row per text, in input order."""
         probabilities = np.empty((len(texts), len(self.labels)), dtype=np.float32)
         for chunk in self.encoder.run(texts):
-            probabilities[chunk.indices] = _sigmoid(chunk.output) if self.multi_label else _softmax(chunk.output)
+            probabilities[chunk.indices] = _sigmoid(chunk.output) if self.multi_label else softmax(chunk.output)
         return probabilities
 
-    def _label_score(self, index: int, score: float) -> dict[str, Any]:
-        return {"label": self.labels[index], "score": round(score, SCORE_DECIMALS)}
+
+def classifications(
+    probabilities: np.ndarray, labels: list[str], top_k: int, threshold: float | None = None, min_score: float = 0.0
+) -> list[dict[str, Any]]:
+    """One answer per row of scores: the best label (None when its score is under min_score), the
+    top_k ranked and, given a threshold (multi-label models), every label scoring at least that.
+    Shared with image-classification."""
+    # Highest first; on a tie the stable sort ranks the lower label index first.
+    ranked = np.argsort(-probabilities, axis=1, kind="stable")
+    predictions = []
+    for row, order in zip(probabilities.tolist(), ranked.tolist()):
+        top = [_label_score(labels[i], row[i]) for i in order[:top_k]]
+        # The rounded score, as the caller sees it: "label" is null exactly when "score" < min_score.
+        label = top[0]["label"] if top[0]["score"] >= min_score else None
+        prediction: dict[str, Any] = {"label": label, "score": top[0]["score"], "top_k": top}
+        if threshold is not None:
+            prediction["labels"] = [_label_score(labels[i], row[i]) for i in order if row[i] >= threshold]
+        predictions.append(prediction)
+    return predictions
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def _label_score(label: str, score: float) -> dict[str, Any]:
+    return {"label": label, "score": round(score, SCORE_DECIMALS)}
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))  # shifted: exp cannot overflow
     return exp / exp.sum(axis=1, keepdims=True)
 
