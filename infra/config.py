@@ -54,6 +54,25 @@ class IntRange:
 
 
 @dataclass(frozen=True)
+class FloatRange:
+    low: float
+    high: float
+
+    @property
+    def allowed(self) -> str:
+        return f"a number in {self.low:g}..{self.high:g}"
+
+    def parse(self, raw: Any) -> float:
+        # float() alone would also take "nan", "inf" and "1e400"; a plain decimal is what is meant.
+        if isinstance(raw, bool) or not re.fullmatch(r"-?\d+(?:\.\d+)?", str(raw).strip()):
+            raise ValueError
+        value = float(str(raw).strip())
+        if not self.low <= value <= self.high:
+            raise ValueError
+        return value
+
+
+@dataclass(frozen=True)
 class Choice:
     choices: Mapping[str, Any]
 
@@ -210,6 +229,8 @@ class InferenceConfig:
     # Image packages: pixels an image's header may claim (Pillow's own warning threshold at most).
     max_image_pixels: int = setting(IntRange(1, 89_478_485))
     default_top_k: int = setting(IntRange(1, 100))
+    # text-classification: answers whose top score is under this say "label": null (0: never).
+    default_min_score: float = setting(FloatRange(0, 1))
     warmup_enabled: bool = setting(Flag())
     warmup_rate_minutes: int = setting(IntRange(1, 1440))
     # API Gateway's default account-wide quotas per region.

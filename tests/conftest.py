@@ -47,22 +47,17 @@ def handler_log(handler_module):
 
 
 @pytest.fixture(scope="session")
-def task_runtimes(handler_module, tmp_path_factory):
-    """A runtime per task: the demo classifier (the handler's own), the demo embeddings, a tiny
-    random NER model (tests/packaging/tiny_models.py) packaged by `make package`'s code, and the
-    demo digits image classifier and the demo merchant-normalizer (custom: its own predictor.py)."""
+def task_runtimes(handler_module):
+    """A runtime per task, each a demo package of model_artifacts/: the classifier (the handler's
+    own), the entities (NER) model, the embeddings, the digits image classifier and the
+    merchant-normalizer (custom: its own predictor.py)."""
     from inference.runtime import Runtime
     from inference.settings import REPO_MODEL_DIR, Settings
-    from tests.packaging.tiny_models import TOKENIZER_OF, build_model_folder, build_tokenizer
-    from tools.package import package
 
-    folder = tmp_path_factory.mktemp("tiny-ner")
-    tokenizer = build_tokenizer(TOKENIZER_OF["bert"])
-    ner = package(build_model_folder("bert", "token-classification", tokenizer, folder / "hf"), folder / "package")
     return {
         "text-classification": handler_module.RUNTIME,
+        "token-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "transaction-entities"))),
         "feature-extraction": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "embeddings"))),
-        "token-classification": Runtime.load(Settings(MODEL_DIR=str(ner.directory))),
         "image-classification": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "digits"))),
         "custom": Runtime.load(Settings(MODEL_DIR=str(REPO_MODEL_DIR.parent / "merchant-normalizer"))),
     }

@@ -35,7 +35,7 @@ from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
 from inference.encoder import TextEncoder, load_tokenizer
 from inference.package import GRAPH_FILES, TASKS, ModelPackage, PackageError, infer_task, read_json
-from inference.schema import Limits
+from inference.schema import Defaults, Limits
 from inference.tasks import feature_extraction, text_classification, token_classification
 
 # Probabilities and embeddings must match transformers' within this.
@@ -201,11 +201,11 @@ def _served(built: ModelPackage, backend: str) -> Callable[[list[str]], Any]:
     encoder = TextEncoder(built, backend, "fp32", THREADS)  # type: ignore[arg-type]
     limits = Limits(max_text_chars=10**6, max_batch=10**6)
     if built.task == "text-classification":
-        return text_classification.Model(built, encoder, limits, default_top_k=1).probabilities
+        return text_classification.Model(built, encoder, limits, Defaults(top_k=1)).probabilities
     if built.task == "token-classification":
-        model = token_classification.Model(built, encoder, limits, default_top_k=1)
+        model = token_classification.Model(built, encoder, limits, Defaults(top_k=1))
         return lambda texts: [model.answer(model.request_model(text=text))["entities"] for text in texts]
-    return feature_extraction.Model(built, encoder, limits, default_top_k=1).embeddings
+    return feature_extraction.Model(built, encoder, limits, Defaults(top_k=1)).embeddings
 
 
 def _reference(source: Path, built: ModelPackage, model: Any) -> Callable[[list[str]], Any]:

@@ -198,14 +198,16 @@ def _reversed(body: dict, batch: Result) -> str:
 
 
 def _prediction(prediction: dict, labels: frozenset[str] | None) -> str:
+    """A label, or null (a deployment with a default_min_score answers null under it), and its score."""
     label, score, top_k = prediction["label"], prediction["score"], prediction["top_k"]
-    if not isinstance(label, str) or not 0 <= score <= 1:
+    if not (label is None or isinstance(label, str)) or not 0 <= score <= 1:
         raise CheckFailed(f"not a label and a score: {_abridged(prediction)}")
-    if top_k[0] != {"label": label, "score": score}:
+    top = top_k[0]["label"]
+    if top_k[0]["score"] != score or label not in (top, None):
         raise CheckFailed(f"top_k does not start with the label: {_abridged(prediction)}")
-    if labels is not None and label not in labels:
-        raise CheckFailed(f"{label!r} is not one of the model's labels {sorted(labels)}")
-    return f"{label} {score:.2f}"
+    if labels is not None and top not in labels:
+        raise CheckFailed(f"{top!r} is not one of the model's labels {sorted(labels)}")
+    return f"{label} {score:.2f}" if label is not None else f"null (under min_score; top {top} {score:.2f})"
 
 
 def _error(body: dict) -> str:

@@ -10,15 +10,22 @@ wallet payments, direct debits (DD, ACH, SEPA, NACH, BPAY, Autogiro ...), incomi
 and ATM lines, and casual notes typed into budgeting apps. training/catalog/README.md describes
 the files. The split is by merchant group, about 70/15/15 per label, so no merchant (or
 near-duplicate of one) is in two splits.
+
+generate_lines() gives each line with what the generator knows about it: its merchant's name and
+the character spans of its parts (MERCHANT, LOCATION, STORE_ID, DATE, AMOUNT, REFERENCE), from
+which `python -m training.generate_data` also writes training/data/entities/<split>.jsonl, the
+data of the transaction-entities package (training/train_entities.py).
 """
 
 from __future__ import annotations
 
 import csv
 import itertools
+import json
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +33,7 @@ from pathlib import Path
 from training.common import DATA_DIR, FIELDS, LABELS, REPO_ROOT, SEED, SPLITS
 
 CATALOG_DIR = REPO_ROOT / "training" / "catalog"
+ENTITIES_DIR = DATA_DIR / "entities"
 LINES_PER_LABEL = 680
 MIN_GENERATED_LINES = 640
 # Share of (non-key) named merchants that also get one line in a statement format.
@@ -77,6 +85,10 @@ REGIONS = {
                         _split_list(row["banks"]), float(row["weight"]))
     for row in read_tsv("regions.tsv")
 }
+# " GB" or " GBR" written into a format after a {slot}: the regions' codes and the 3-letter ones
+# some banks print.
+COUNTRY_CODES = sorted({region.cc for region in REGIONS.values()} | {"GBR", "NLD", "POL", "BRA", "AUS", "USA"})
+COUNTRY_CODE_AFTER = re.compile(rf" (?:{'|'.join(COUNTRY_CODES)})(?=\s|$)")
 
 
 def _read_formats() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -102,6 +114,50 @@ NOISE_PREFIXES = _FORMAT_TABLE["noise-prefix"]["ANY"]
 NOISE_SUFFIXES = _FORMAT_TABLE["noise-suffix"]["ANY"]
 
 NOTE_SUFFIXES = ("", "", "", " {amt_plain}", " - {day}", " {dm}")
+
+# The parts of a line the entities data names, by the {slot} that writes them ({M}, {MC} and {FIXED}
+# are the merchant's: see Line._spans). Card numbers, people, phones, URLs and bank names are left
+# unnamed: they are not what a merchant extractor is asked for, and people's names are personal data.
+ENTITY_LABELS = ("MERCHANT", "LOCATION", "STORE_ID", "DATE", "AMOUNT", "REFERENCE")
+SLOT_ENTITIES = {
+    "CITY": "LOCATION", "city": "LOCATION", "st": "LOCATION", "cc": "LOCATION", "street": "LOCATION",
+    "store": "STORE_ID",
+    "date": "DATE", "dm": "DATE", "dmy": "DATE", "ymd": "DATE", "MON": "DATE", "month": "DATE", "day": "DATE",
+    "mon_de": "DATE", "mois": "DATE", "mes": "DATE", "mese": "DATE", "maand": "DATE",
+    "amt": "AMOUNT", "amt_plain": "AMOUNT",
+    "ref": "REFERENCE", "ref12": "REFERENCE", "id10": "REFERENCE", "REF": "REFERENCE",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A labeled part of a line: line[start:end]."""
+
+    start: int
+    end: int
+    label: str
+
+    def shifted(self, offset: int) -> Span:
+        return Span(self.start + offset, self.end + offset, self.label)
+
+
+@dataclass(frozen=True)
+class GeneratedLine:
+    """One line of the data set and what the generator knows about it. `merchant` is its merchant's
+    name (Merchant.name: as the catalogue first spells it, or a generated merchant's own name without
+    the words around it, "ACME" of "ACME LTD SALARY"), None for app notes and lines the catalogue
+    writes whole (transfers, rent, interest ...); `spans` are its parts."""
+
+    text: str
+    label: str
+    group: str
+    merchant: str | None
+    spans: tuple[Span, ...]
+
+    @property
+    def row(self) -> dict[str, str]:
+        """The line as training/data/<split>.csv has it."""
+        return {"text": self.text, "label": self.label, "group": self.group}
 
 
 def _read_names() -> dict[str, dict[str, tuple[str, ...]]]:
@@ -146,10 +202,41 @@ class Merchant:
     spellings: tuple[str, ...]
     named: bool  # from the catalogue (always trained on) rather than generated
     key_brand: bool = False
+    # The part of a composed merchant's name that names it ("ACME" of "ACME LTD SALARY"), marked
+    # [like this] in the catalogue's pattern; "" when the whole name does.
+    core: str = ""
 
     @property
     def group(self) -> str:
         return f"{self.label}:{self.spellings[0].lower()}"
+
+    @property
+    def brand(self) -> str:
+        """The words every spelling starts with ("STARBUCKS" of "STARBUCKS; STARBUCKS STORE"), or
+        "" when they share none: the MERCHANT part of a spelling that starts with it, so that
+        "STORE", "EXPRESS" or "PLC" after a brand is not taught as the merchant's name."""
+        words = [spelling.upper().split() for spelling in self.spellings]
+        common = []
+        for column in zip(*words, strict=False):  # as far as the shortest spelling
+            if len(set(column)) > 1:
+                break
+            common.append(column[0])
+        return " ".join(common) if len(self.spellings) > 1 else ""
+
+    @property
+    def name(self) -> str:
+        """The merchant's name: a composed merchant's core, else the catalogue's first spelling."""
+        return self.core or self.spellings[0]
+
+    def merchant_part(self, spelling: str) -> tuple[int, int]:
+        """(offset, length) of the part of `spelling` that names the merchant: a composed
+        merchant's core, a named one's brand, else the whole spelling."""
+        if self.core and self.core in spelling:
+            return spelling.index(self.core), len(self.core)
+        brand = self.brand
+        if brand and spelling[: len(brand)].upper() == brand:
+            return 0, len(brand)
+        return 0, len(spelling)
 
 
 @dataclass(frozen=True)
@@ -188,7 +275,46 @@ class Line:
         self.city, self.state = rng.choice(self.region.cities)
 
     def fill(self, template: str, merchant: str = "") -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: self._slot(m.group(1), merchant), template)
+        return self.fill_spans(template, merchant)[0]
+
+    def fill_spans(
+        self, template: str, merchant: str = "", merchant_part: tuple[int, int] | None = None
+    ) -> tuple[str, list[Span]]:
+        """fill(), and the spans of the parts it wrote; `merchant_part` (offset, length; default:
+        all) is what of `merchant` names the merchant. The slots are filled in the order fill() has
+        always filled them, so the random stream, and the data, are the same."""
+        merchant_part = (0, len(merchant)) if merchant_part is None else merchant_part
+        text, spans, done = "", [], 0
+        for match in re.finditer(r"\{(\w+)\}", template):
+            text += template[done : match.start()]
+            value = self._slot(match.group(1), merchant)
+            spans += [span.shifted(len(text)) for span in self._spans(match.group(1), value, merchant, merchant_part)]
+            text += value
+            done = match.end()
+            # A country code the format itself prints after a city ("{CITY} GB") is the location's too.
+            code = COUNTRY_CODE_AFTER.match(template, done)
+            if code and spans and spans[-1].label == "LOCATION" and spans[-1].end == len(text):
+                spans[-1] = Span(spans[-1].start, spans[-1].end + len(code.group()), "LOCATION")
+        return text + template[done:], spans
+
+    def _spans(self, name: str, value: str, merchant: str, merchant_part: tuple[int, int]) -> list[Span]:
+        """The labeled parts of one filled slot, offsets within `value`."""
+        offset, length = merchant_part
+        if name == "M":  # the merchant as printed: maybe cut short, maybe with a legal form after it
+            return _span(offset, value[offset : offset + length].rstrip(), "MERCHANT")
+        if name == "MC":  # letters and digits only, cut short
+            start = len(_alphanumeric(merchant[:offset]))
+            kept = len(_alphanumeric(merchant[offset : offset + length]))
+            return _span(start, value[start : start + kept], "MERCHANT")
+        if name == "FIXED":  # merchant, city and country code in fixed-width columns
+            return [
+                *_span(offset, merchant[:22][offset : offset + length].rstrip(), "MERCHANT"),
+                *_span(23, self.city[:13].rstrip(), "LOCATION"),
+                *_span(37, value[37:], "LOCATION"),
+            ]
+        if name in SLOT_ENTITIES:
+            return _span(0, value.strip(), SLOT_ENTITIES[name])
+        return []
 
     def _slot(self, name: str, merchant: str) -> str:
         rng, region = self.rng, self.region
@@ -197,7 +323,7 @@ class Line:
         last = rng.choice(SURNAMES[self.family])
         simple = {
             "M": lambda: self._truncated(merchant),
-            "MC": lambda: re.sub(r"[^A-Z0-9]", "", merchant.upper())[: rng.randint(8, 14)],
+            "MC": lambda: _alphanumeric(merchant)[: rng.randint(8, 14)],
             "CITY": lambda: self.city,
             "city": lambda: rng.choice(REGIONS[rng.choice(list(REGIONS))].cities)[0].lower(),
             "st": lambda: self.state or region.cc,
@@ -277,6 +403,52 @@ class Line:
         return f"+{rng.randint(30, 99)} {rng.randint(10, 99)} {rng.randint(1000000, 9999999)}"
 
 
+def _alphanumeric(text: str) -> str:
+    """What {MC} keeps of a merchant's name."""
+    return re.sub(r"[^A-Z0-9]", "", text.upper())
+
+
+def _span(start: int, text: str, label: str) -> list[Span]:
+    return [Span(start, start + len(text), label)] if text else []
+
+
+Filled = tuple[str, list[Span]]
+
+
+def _joined(*parts: Filled) -> Filled:
+    """Texts concatenated, each one's spans moved along."""
+    text, spans = "", []
+    for part_text, part_spans in parts:
+        spans += [span.shifted(len(text)) for span in part_spans]
+        text += part_text
+    return text, spans
+
+
+def _recased(case: Callable[[str], str], filled: Filled) -> Filled:
+    """`case` (upper, lower, title) applied to the text, the spans moved where it changes a length
+    ("ß".upper() is "SS"): each of these cases depends only on what comes before a character."""
+    text, spans = filled
+    cased = case(text)
+    if len(cased) == len(text):
+        return cased, spans
+    return cased, [Span(len(case(text[: s.start])), len(case(text[: s.end])), s.label) for s in spans]
+
+
+def _tidied(filled: Filled) -> tuple[str, tuple[Span, ...]]:
+    """The stripped line (as the data set has it) and its spans, in order, with a city and its
+    state or country code ("SEATTLE WA") one LOCATION."""
+    text, spans = filled
+    lead = len(text) - len(text.lstrip())
+    text = text.strip()
+    merged: list[Span] = []
+    for span in sorted(span.shifted(-lead) for span in spans):
+        if merged and span.label == merged[-1].label == "LOCATION" and text[merged[-1].end : span.start] == " ":
+            merged[-1] = Span(merged[-1].start, span.end, "LOCATION")
+        else:
+            merged.append(span)
+    return text, tuple(merged)
+
+
 class Generator:
     def __init__(self, seed: int = SEED) -> None:
         self.rng = random.Random(seed)
@@ -290,36 +462,46 @@ class Generator:
 
     def render(self, merchant: Merchant, index: int) -> str:
         """The merchant's `index`-th line: its spellings take turns, so each one is seen."""
+        return self.render_spans(merchant, index)[0]
+
+    def render_spans(self, merchant: Merchant, index: int) -> Filled:
+        """render(), and the spans of the line's parts."""
         rng = self.rng
         line = Line(rng, self.pick_region(merchant))
-        spelling = line.fill(merchant.spellings[index % len(merchant.spellings)])
+        spelling, spelling_spans = line.fill_spans(merchant.spellings[index % len(merchant.spellings)])
         if merchant.kind == "note":
-            return line.fill(spelling + rng.choice(NOTE_SUFFIXES)).lower()
+            # A note's own slots were filled above; the second fill only fills the suffix's.
+            filled_note = line.fill_spans(spelling + rng.choice(NOTE_SUFFIXES))
+            return _recased(str.lower, _joined(("", spelling_spans), filled_note))
         if merchant.kind == "bare":
-            return self._case(spelling)
+            offset, length = merchant.merchant_part(spelling)
+            return self._case((spelling, _span(offset, spelling[offset : offset + length], "MERCHANT")))
         if merchant.kind == "raw":
-            text = spelling if rng.random() < 0.75 else line.fill(rng.choice(("{dm} ", "{date} ", ""))) + spelling
-            text += line.fill(rng.choice(("", "", "", " {amt}", " {dm}")))
+            filled: Filled = (spelling, spelling_spans)
+            if rng.random() >= 0.75:
+                filled = _joined(line.fill_spans(rng.choice(("{dm} ", "{date} ", ""))), filled)
+            filled = _joined(filled, line.fill_spans(rng.choice(("", "", "", " {amt}", " {dm}"))))
         else:
+            merchant_part = merchant.merchant_part(spelling)
             if rng.random() < 0.12:
                 spelling += " " + rng.choice(LEGAL_FORMS[line.region.lang])
             generic, regional = FORMATS[merchant.kind]
             own = regional.get(line.region.lang, [])
             template = rng.choice(own) if own and rng.random() < 0.55 else rng.choice(generic)
-            text = line.fill(template, spelling)
+            filled = line.fill_spans(template, spelling, merchant_part)
         if rng.random() < 0.08:
-            text = rng.choice(NOISE_PREFIXES) + " " + text
+            filled = _joined((rng.choice(NOISE_PREFIXES) + " ", []), filled)
         if rng.random() < 0.08:
-            text += " " + line.fill(rng.choice(NOISE_SUFFIXES))
-        return self._case(text)
+            filled = _joined(filled, (" ", []), line.fill_spans(rng.choice(NOISE_SUFFIXES)))
+        return self._case(filled)
 
-    def _case(self, text: str) -> str:
+    def _case(self, filled: Filled) -> Filled:
         roll = self.rng.random()
         if roll < 0.6:
-            return text.upper()
+            return _recased(str.upper, filled)
         if roll < 0.9:
-            return text
-        return text.title()
+            return filled
+        return _recased(str.title, filled)
 
     def composed(
         self, label: str, patterns: list[tuple[str, tuple[str, ...], str]], count: int, taken: set[str]
@@ -334,8 +516,10 @@ class Generator:
             for kind, regions, pattern in self.rng.sample(patterns, len(patterns)):
                 region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
                 family = REGIONS[region].names
-                name = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
-                merchant = Merchant(label, kind, (region,), (name,), named=False)
+                marked = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
+                core = re.search(r"\[(.*)\]", marked)
+                name = marked.replace("[", "").replace("]", "")
+                merchant = Merchant(label, kind, (region,), (name,), named=False, core=core.group(1) if core else "")
                 if merchant.group not in seen and len(merchants) < count:
                     seen.add(merchant.group)
                     merchants.append((merchant, SPLIT_CYCLE[round_ % len(SPLIT_CYCLE)]))
@@ -369,21 +553,28 @@ def lines_for(merchant: Merchant, rng: random.Random) -> int:
 
 def generate(seed: int = SEED) -> dict[str, list[dict[str, str]]]:
     """The rows (text, label, group) of each split, deduplicated, in a seeded random order."""
+    return {name: [line.row for line in lines] for name, lines in generate_lines(seed).items()}
+
+
+def generate_lines(seed: int = SEED) -> dict[str, list[GeneratedLine]]:
+    """The lines of each split as generate() has them, each with its merchant's name and spans."""
     generator = Generator(seed)
     rng = generator.rng
-    splits: dict[str, list[dict[str, str]]] = {name: [] for name in SPLITS}
+    splits: dict[str, list[GeneratedLine]] = {name: [] for name in SPLITS}
     seen = set()
 
     def emit(merchant: Merchant, count: int, split: str) -> int:
         made = 0
+        # Notes and whole lines name no merchant; a bare name is its group's merchant too.
+        name = None if merchant.kind in ("note", "raw") else merchant.name
         for attempt in range(count * 3):  # retries for lines that come out identical
             if made == count:
                 break
-            text = generator.render(merchant, attempt).strip()
+            text, spans = _tidied(generator.render_spans(merchant, attempt))
             key = re.sub(r"\s+", " ", text.casefold())
             if key not in seen:
                 seen.add(key)
-                splits[split].append({"text": text, "label": merchant.label, "group": merchant.group})
+                splits[split].append(GeneratedLine(text, merchant.label, merchant.group, name, spans))
                 made += 1
         return made
 
@@ -419,9 +610,47 @@ def write(splits: dict[str, list[dict[str, str]]], directory: Path = DATA_DIR) -
             writer.writerows(rows)
 
 
+def entity_record(line: GeneratedLine) -> dict:
+    """A line of training/data/entities/<split>.jsonl."""
+    return {
+        "text": line.text,
+        "label": line.label,
+        "group": line.group,
+        "merchant": line.merchant,
+        "entities": [{"start": s.start, "end": s.end, "label": s.label} for s in line.spans],
+    }
+
+
+def entity_lines(lines: list[GeneratedLine]) -> list[GeneratedLine]:
+    """The lines with a merchant. Notes and the lines the catalogue writes whole are left out of the
+    entities data: brands in them ("NATWEST CREDIT CARD") are not marked, so they would teach that a
+    merchant's name is not one."""
+    return [line for line in lines if line.merchant is not None]
+
+
+def entity_splits(splits: dict[str, list[GeneratedLine]]) -> dict[str, list[GeneratedLine]]:
+    """The entities data of each split: its lines with a merchant, and in validation and test only
+    merchants whose name is in no training line (two composed merchants can share a company,
+    "ACME LTD SALARY" and "ACME PLC SAL"), so that the test measures merchants never trained on."""
+    trained = {line.merchant.casefold() for line in entity_lines(splits["train"])}  # type: ignore[union-attr]
+    return {
+        name: [line for line in entity_lines(lines) if name == "train" or line.merchant.casefold() not in trained]  # type: ignore[union-attr]
+        for name, lines in splits.items()
+    }
+
+
+def write_entities(splits: dict[str, list[GeneratedLine]], directory: Path = ENTITIES_DIR) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, lines in entity_splits(splits).items():
+        with open(directory / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+            handle.writelines(json.dumps(entity_record(line), ensure_ascii=False) + "\n" for line in lines)
+
+
 def main() -> None:
-    splits = generate()
+    lines = generate_lines()
+    splits = {name: [line.row for line in split] for name, split in lines.items()}
     write(splits)
+    write_entities(lines)
     for name, rows in splits.items():
         per_label = Counter(row["label"] for row in rows)
         print(f"{name:<10} {len(rows):>5} lines  " + " ".join(f"{l}={per_label[l]}" for l in LABELS))

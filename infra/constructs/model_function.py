@@ -76,6 +76,7 @@ def runtime_environment(config: InferenceConfig, package: str) -> dict[str, str]
         "MAX_BODY_BYTES": str(config.max_body_bytes),
         "MAX_IMAGE_PIXELS": str(config.max_image_pixels),
         "DEFAULT_TOP_K": str(config.default_top_k),
+        "DEFAULT_MIN_SCORE": str(config.default_min_score),
         "TORCH_THREADS": str(config.torch_threads),
         "MODEL_VARIANT": config.model_variant,
         "MODEL_BACKEND": config.backend,

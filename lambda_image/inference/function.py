@@ -94,7 +94,8 @@ class Function:
                 "status": status,
                 "error_code": None if ok else body["error"]["code"],
                 **tasks.input_counts(self.runtime.package, inputs),
-                # Classifications only: the labels say what was asked about as little as counts do.
+                # Classifications only: the labels say what was asked about as little as counts do
+                # (null for an answer under min_score: how often the model was unsure).
                 "labels": [p["label"] for p in body.get("predictions", [body]) if "label" in p] if ok else [],
                 "latency_ms": latency_ms,
             },

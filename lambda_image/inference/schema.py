@@ -81,6 +81,15 @@ class Limits:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
 
+@dataclass(frozen=True)
+class Defaults:
+    """What an answer uses where the request leaves an optional field out (Settings: DEFAULT_TOP_K,
+    DEFAULT_MIN_SCORE); each task takes the ones its contract has."""
+
+    top_k: int
+    min_score: float = 0.0
+
+
 def _integral_number_as_int(value: object) -> object:
     """JSON has one number type: 3.0 is the integer 3 (as JSON Schema says), 3.5 is no integer."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
@@ -171,15 +180,20 @@ def with_limits(base: type[TextsRequest], limits: Limits, **fields: Any) -> type
 
 
 class ContractJsonSchema(GenerateJsonSchema):
-    """The published JSON Schema of a contract: an optional field is shown as its type alone (null
-    is refused: leaving the field out is how a client says "none")."""
+    """The published JSON Schema of a contract: a request's optional field is shown as its type
+    alone (null is refused: leaving the field out is how a client says "none"), and so is an
+    answer's field that is left out rather than null; an answer's required field that may be null
+    (a label under min_score) keeps its null."""
 
     def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
-        return self.generate_inner(schema["schema"])
+        if self.mode == "validation":
+            return self.generate_inner(schema["schema"])
+        return super().nullable_schema(schema)
 
     def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         if schema.get("default") is None:
-            return self.generate_inner(schema["schema"])
+            inner = schema["schema"]
+            return self.generate_inner(inner["schema"] if inner["type"] == "nullable" else inner)
         return super().default_schema(schema)
 
 

@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 from inference.package import Backend, Variant
-from inference.schema import DEFAULT_MAX_IMAGE_PIXELS, Limits
+from inference.schema import DEFAULT_MAX_IMAGE_PIXELS, Defaults, Limits
 
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
@@ -52,6 +52,9 @@ class Settings(BaseModel):
         DEFAULT_MAX_IMAGE_PIXELS, alias="MAX_IMAGE_PIXELS"
     )
     default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
+    # text-classification (single-label): "label" is null under this top score unless a request
+    # sends its own min_score; 0 answers every label.
+    default_min_score: float = Field(0.0, ge=0, le=1, alias="DEFAULT_MIN_SCORE")
     torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
     # fp32, or int8: the package's model.int8.pt (docs/models.md); the numbers are in benchmarks/.
     model_variant: Variant = Field("fp32", alias="MODEL_VARIANT")
@@ -100,6 +103,10 @@ class Settings(BaseModel):
             max_image_bytes=self.max_body_bytes,
             max_image_pixels=self.max_image_pixels,
         )
+
+    @property
+    def defaults(self) -> Defaults:
+        return Defaults(top_k=self.default_top_k, min_score=self.default_min_score)
 
     @property
     def resolved_torch_threads(self) -> int:

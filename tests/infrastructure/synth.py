@@ -37,6 +37,7 @@ VARIANTS: dict[str, dict[str, str]] = {
     "alarm_email_and_topic": {"alarm_email": "ops@example.com", "alarm_topic_arn": ALARM_TOPIC_ARN},
     "onnx": {"backend": "onnx"},
     "int8": {"model_variant": "int8"},
+    "min_score": {"default_min_score": "0.85"},
     "snapstart": {"snapstart": "true"},
     "ephemeral_storage": {"ephemeral_storage_mb": "2048"},
     "xray_tracing": {"xray_tracing": "true"},

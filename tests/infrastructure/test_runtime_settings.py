@@ -74,6 +74,7 @@ def expected_settings(config: InferenceConfig, name: str) -> dict[str, Any]:
         "max_body_bytes": config.max_body_bytes,
         "max_image_pixels": config.max_image_pixels,
         "default_top_k": config.default_top_k,
+        "default_min_score": config.default_min_score,
         "torch_threads": config.torch_threads,
         "model_variant": config.model_variant,
         "model_backend": config.backend,

@@ -181,7 +181,7 @@ def test_request_model_takes_text_xor_texts_and_nothing_else(template: Template)
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
     assert schema["oneOf"] == [{"required": ["text"]}, {"required": ["texts"]}]
-    assert set(schema["properties"]) == {"text", "texts", "top_k"}
+    assert set(schema["properties"]) == {"text", "texts", "top_k", "min_score"}
 
 
 def test_request_model_refuses_empty_and_blank_texts_and_empty_batches(template: Template) -> None:
@@ -191,6 +191,9 @@ def test_request_model_refuses_empty_and_blank_texts_and_empty_batches(template:
     }  # fmt: skip
     assert properties["texts"]["items"]["pattern"] == r"\S" and properties["texts"]["minItems"] == 1
     assert {properties["top_k"][key] for key in ("type", "minimum", "maximum")} == {"integer", 1, 10}
+    assert {key: properties["min_score"][key] for key in ("type", "minimum", "maximum")} == {
+        "type": "number", "minimum": 0, "maximum": 1,
+    }  # fmt: skip
 
 
 def test_request_model_leaves_the_size_limits_to_the_handlers_413(template: Template) -> None:

@@ -16,7 +16,7 @@ import boto3
 import pytest
 
 from tools.preflight import REPO
-from tools.smoke import execute_api_signer, main
+from tools.smoke import CheckFailed, _prediction, execute_api_signer, main
 
 pytestmark = pytest.mark.slow
 
@@ -221,3 +221,13 @@ def test_an_aws_profile_that_does_not_exist_is_one_line(offline_aws_env):
 
     assert (finished.returncode, finished.stdout) == (2, "")
     assert finished.stderr == "smoke: no AWS profile 'nope': set AWS_PROFILE to one of `aws configure list-profiles`\n"
+
+
+def test_a_null_label_under_the_deployments_min_score_passes_with_its_top_label():
+    top_k = [{"label": "shopping", "score": 0.601}, {"label": "food", "score": 0.3818}]
+    unsure = {"label": None, "score": 0.601, "top_k": top_k}
+    assert _prediction(unsure, frozenset({"shopping", "food"})) == "null (under min_score; top shopping 0.60)"
+    with pytest.raises(CheckFailed, match="top_k does not start with the label"):
+        _prediction({**unsure, "label": "food"}, None)
+    with pytest.raises(CheckFailed, match="'shopping' is not one of the model's labels"):
+        _prediction(unsure, frozenset({"food"}))

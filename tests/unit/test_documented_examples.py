@@ -144,3 +144,12 @@ def test_a_documented_merchant_normalizer_example_gets_the_documented_answer(
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     answer = http_answer(invoke(rest_event(body, path=path, headers=headers)))[1]
     assert_same_answer(answer, documented)
+
+
+ENTITIES_EXAMPLE = re.compile(r"^\$ curl -s localhost:3003/predict -d '(?P<body>[^']*)'\n(?P<answer>\{.*)$", re.M)
+
+
+def test_the_documented_entities_example_is_what_the_entities_package_answers(task_runtimes):
+    (match,) = ENTITIES_EXAMPLE.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
+    answer, _ = task_runtimes["token-classification"].answer(json.loads(match["body"]))
+    assert_same_answer(answer, json.loads(match["answer"]))

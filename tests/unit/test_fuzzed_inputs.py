@@ -106,6 +106,8 @@ def valid_requests(runtime) -> st.SearchStrategy:
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         if runtime.package.multi_label:
             optional["threshold"] = st.floats(0, 1)
+        else:
+            optional["min_score"] = st.floats(0, 1)
     one, batch = input_fields(runtime)
     return st.fixed_dictionaries({one: TEXT}, optional=optional) | st.fixed_dictionaries(
         {batch: st.lists(TEXT, min_size=1, max_size=8)}, optional=optional
@@ -172,6 +174,7 @@ ANY_REQUEST_OBJECT = st.one_of(
                 "sentences": st.lists(TEXT | JSON_VALUES, max_size=5) | JSON_VALUES,
                 "top_k": st.integers(-2, 12) | JSON_VALUES,
                 "threshold": st.floats(-1, 2) | JSON_VALUES,
+                "min_score": st.floats(-1, 2) | JSON_VALUES,
                 "image": st.sampled_from(KNOWN_IMAGES) | JSON_VALUES,
                 "images": st.lists(st.sampled_from(KNOWN_IMAGES) | JSON_VALUES, max_size=4) | JSON_VALUES,
             },
@@ -317,8 +320,8 @@ def contract_statuses(request: object, schema: dict) -> set[int]:
     params=["text-classification", "feature-extraction", "token-classification", "image-classification", "custom"],
 )
 def runtime(request, task_runtimes):
-    """A package of each task: the demo classifier, the demo embeddings, a tiny NER model, the demo
-    digits, the demo merchant-normalizer (a predictor.py of its own)."""
+    """A demo package of each task: the classifier, the embeddings, the entities (NER) model, the
+    digits, the merchant-normalizer (a predictor.py of its own)."""
     return task_runtimes[request.param]
 
 
@@ -392,9 +395,19 @@ def _check_answer(body: dict, runtime, request: dict | None) -> None:
                     assert entity["text"] == texts[index][entity["start"] : entity["end"]] != ""
         return
     labels = set(runtime.package.labels)
+    # The contract's min_score: the request's, else the deployment's; only single-label text
+    # classification has one.
+    single_label_text = runtime.package.task == "text-classification" and not runtime.package.multi_label
+    min_score = LIMITS.default_min_score if single_label_text else 0
+    if request is not None:
+        min_score = request.get("min_score", min_score)
     for prediction in predictions:
         ranked = prediction["top_k"]
-        assert ranked[0] == {"label": prediction["label"], "score": prediction["score"]}
+        assert ranked[0]["score"] == prediction["score"]
+        if request is None:  # min_score unknown here: the top label, or null
+            assert prediction["label"] in (ranked[0]["label"], None)
+        else:
+            assert prediction["label"] == (ranked[0]["label"] if prediction["score"] >= min_score else None)
         assert {entry["label"] for entry in ranked} <= labels and len({entry["label"] for entry in ranked}) == len(ranked)
         assert all(0 <= entry["score"] <= 1 for entry in ranked)
         assert [entry["score"] for entry in ranked] == sorted((entry["score"] for entry in ranked), reverse=True)
@@ -408,7 +421,7 @@ def _check_log(logged: str, status: int, labels: set[str], inputs: str) -> None:
     assert line["message"] == "request" and line["status"] == status
     keys = LOG_KEYS | COUNT_KEYS[inputs]
     if status == 200:  # Powertools leaves out keys whose value is None
-        assert set(line) == keys - {"error_code"} and set(line["labels"]) <= labels
+        assert set(line) == keys - {"error_code"} and set(line["labels"]) <= labels | {None}
     else:
         assert set(line) == keys and line["error_code"] in ERROR_CODES and line["labels"] == []
 

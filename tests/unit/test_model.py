@@ -7,6 +7,8 @@ import pytest
 
 from inference.encoder import FORWARD_CHUNK
 from inference.runtime import Runtime
+from inference.schema import Defaults, Limits, validate
+from inference.tasks import text_classification
 from tests.lambda_events import TRANSACTIONS
 from training.common import read_split
 
@@ -117,3 +119,32 @@ def test_the_int8_variant_agrees_with_fp32_and_is_about_as_accurate_on_the_test_
 
     assert (fp32 == int8).mean() >= INT8_MIN_AGREEMENT
     assert accuracy(int8) >= accuracy(fp32) - INT8_MAX_ACCURACY_LOSS
+
+
+def test_under_min_score_the_label_is_null_and_the_scores_are_still_listed(runtime):
+    plain = answer(runtime, {"text": "CVS/PHARMACY #04512"})
+    score = plain["score"]
+    unsure = answer(runtime, {"text": "CVS/PHARMACY #04512", "min_score": min(1.0, score + 0.0001)})
+    assert unsure["label"] is None
+    assert (unsure["score"], unsure["top_k"]) == (score, plain["top_k"])
+    # At the score itself (as rounded in the answer) the label is given.
+    assert answer(runtime, {"text": "CVS/PHARMACY #04512", "min_score": score})["label"] == plain["label"]
+
+
+def test_min_score_applies_to_each_text_of_a_batch_on_its_own(runtime):
+    scores = [answer(runtime, {"text": text})["score"] for text in TRANSACTIONS]
+    cut = sorted(scores)[len(scores) // 2]
+    batch = answer(runtime, {"texts": TRANSACTIONS, "min_score": cut})["predictions"]
+    assert [p["label"] is None for p in batch] == [s < cut for s in scores]
+    assert any(p["label"] is None for p in batch) and any(p["label"] is not None for p in batch)
+
+
+def test_the_deployments_default_min_score_applies_when_a_request_has_none(runtime):
+    """DEFAULT_MIN_SCORE: the same package and network, with the deployment's default set."""
+    limits = Limits(max_text_chars=runtime.settings.max_text_chars, max_batch=runtime.settings.max_batch)
+    strict = text_classification.Model(runtime.package, runtime.model.encoder, limits, Defaults(top_k=3, min_score=1.0))
+    request = validate(strict.request_model, {"text": "CVS/PHARMACY #04512"})
+    assert strict.answer(request)["label"] is None
+    # A request's own min_score wins over the default.
+    request = validate(strict.request_model, {"text": "CVS/PHARMACY #04512", "min_score": 0})
+    assert strict.answer(request)["label"] == answer(runtime, {"text": "CVS/PHARMACY #04512"})["label"]

@@ -50,7 +50,25 @@ def test_a_multi_label_model_takes_a_threshold_between_0_and_1():
     model = request_model(package("text-classification", {**LABELS, "problem_type": "multi_label_classification"}), LIMITS)
     assert validate(model, {"text": "a", "threshold": 0.3}).threshold == 0.3
     assert refusal({"text": "a", "threshold": 1.5}, model).message == "threshold: Input should be less than or equal to 1"
-    assert refusal({"text": "a", "threshold": 0.3}).message.startswith('threshold: unknown field (allowed: "text", "texts", "top_k")')
+    assert refusal({"text": "a", "threshold": 0.3}).message == (
+        'threshold: unknown field (allowed: "text", "texts", "top_k", "min_score")'
+    )
+
+
+def test_a_single_label_model_takes_a_min_score_between_0_and_1():
+    assert SCHEMA.validate({"text": "a", "min_score": 0.9}).min_score == 0.9
+    assert SCHEMA.validate({"text": "a", "min_score": 1}).min_score == 1.0
+    assert refusal({"text": "a", "min_score": 1.5}).message == "min_score: Input should be less than or equal to 1"
+    assert refusal({"text": "a", "min_score": -0.1}).message == "min_score: Input should be greater than or equal to 0"
+    assert refusal({"text": "a", "min_score": "0.9"}).status == 400
+    assert refusal({"text": "a", "min_score": True}).status == 400
+
+
+def test_a_multi_label_model_refuses_min_score_its_threshold_says_which_labels_are_given():
+    model = request_model(package("text-classification", {**LABELS, "problem_type": "multi_label_classification"}), LIMITS)
+    error = refusal({"text": "a", "min_score": 0.9}, model)
+    assert (error.status, error.code) == (400, "invalid_request")
+    assert error.message == 'min_score: unknown field (allowed: "text", "texts", "top_k", "threshold")'
 
 
 @pytest.mark.parametrize("task", ["token-classification", "feature-extraction"])
@@ -105,7 +123,7 @@ def test_long_text_inside_a_batch_names_its_index():
         ({"text": "a", "top_k": True}, "top_k: Input should be a valid integer"),
         ({"text": "a", "top_k": "3"}, "top_k: Input should be a valid integer"),
         ({"text": "a", "top_k": 2.5}, "top_k: Input should be a valid integer"),
-        ({"text": "a", "label": "food"}, 'label: unknown field (allowed: "text", "texts", "top_k")'),
+        ({"text": "a", "label": "food"}, 'label: unknown field (allowed: "text", "texts", "top_k", "min_score")'),
         ({"text": "\ud800"}, "text: must be valid Unicode text"),
         (["a"], "the request must be a JSON object"),
         ("a", "the request must be a JSON object"),

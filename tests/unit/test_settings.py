@@ -13,6 +13,7 @@ def test_defaults_match_the_contract():
     assert settings.model_dir == REPO_MODEL_DIR
     assert (settings.max_text_chars, settings.max_batch, settings.max_body_bytes) == (1000, 64, 262144)
     assert settings.default_top_k == 3
+    assert settings.default_min_score == 0
     assert (settings.model_variant, settings.model_backend) == ("fp32", "torch")
     assert (settings.service_name, settings.metrics_namespace) == ("transaction-classifier", "PytorchLambdaApi")
 
@@ -20,6 +21,7 @@ def test_defaults_match_the_contract():
 def test_env_vars_override_the_defaults():
     settings = Settings.from_env({"MODEL_DIR": "/opt/ml/model", "MAX_BATCH": "8", "MAX_TEXT_CHARS": "50"})
     assert (str(settings.model_dir), settings.max_batch, settings.max_text_chars) == ("/opt/ml/model", 8, 50)
+    assert Settings.from_env({"DEFAULT_MIN_SCORE": "0.85"}).default_min_score == 0.85
 
 
 @pytest.mark.parametrize(("memory_mb", "threads"), [(128, 1), (1769, 1), (2048, 1), (3538, 2), (10240, 5)])
@@ -37,7 +39,7 @@ def test_outside_lambda_torch_uses_every_core():
     assert Settings.from_env({}).resolved_torch_threads == os.cpu_count()
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1"), ("MODEL_VARIANT", "int4"), ("MODEL_BACKEND", "tensorflow")])
+@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1"), ("MODEL_VARIANT", "int4"), ("MODEL_BACKEND", "tensorflow"), ("DEFAULT_MIN_SCORE", "1.5"), ("DEFAULT_MIN_SCORE", "-1")])
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(ValidationError, match=name):
         Settings.from_env({name: value})
@@ -54,7 +56,7 @@ def test_settings_are_frozen():
         Settings.from_env({}).max_batch = 1
 
 
-@pytest.mark.parametrize(("name", "hint"), [("MODEL_VARIENT", "did you mean MODEL_VARIANT?"), ("MAX_TEXTS", "did you mean MAX_TEXT_CHARS?"), ("CORS_ORIGINS", "did you mean CORS_ALLOW_ORIGINS?"), ("DEFAULT_ANSWER", "the runtime's variables: ")])
+@pytest.mark.parametrize(("name", "hint"), [("MODEL_VARIENT", "did you mean MODEL_VARIANT?"), ("MAX_TEXTS", "did you mean MAX_TEXT_CHARS?"), ("CORS_ORIGINS", "did you mean CORS_ALLOW_ORIGINS?"), ("CORS_MAX_AGE", "the runtime's variables: ")])
 def test_an_unknown_variable_with_the_runtimes_prefix_is_refused(name, hint):
     with pytest.raises(ValidationError, match=f"{name} is not a setting of the runtime \\({hint}"):
         Settings.from_env({name: "1"})

@@ -10,7 +10,17 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from training import train
-from training.common import DEFAULT_MODEL_DIR, LABELS, MODEL_MAX_TOKENS, REPO_ROOT, SPLITS, predict_labels, read_split
+from training.common import (
+    DEFAULT_MODEL_DIR,
+    LABELS,
+    MODEL_MAX_TOKENS,
+    REPO_ROOT,
+    SPLITS,
+    expected_calibration_error,
+    predict_labels,
+    predict_logits,
+    read_split,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +48,19 @@ def test_a_tiny_training_run_writes_a_hugging_face_folder_with_a_model_card(tiny
     assert 0 <= card["metrics"]["validation_accuracy"] <= 1
     assert card["training_seconds"] > 0
     assert {"name", "version", "base_model", "command", "seed", "created"} <= card.keys()
+    assert card["temperature"] > 0
+    assert 0 <= card["metrics"]["validation_ece"] <= 1
+
+
+def test_the_saved_model_serves_the_calibrated_probabilities(tiny_run):
+    """The temperature is in the saved head: plain transformers gives the card's validation ECE."""
+    folder, _, _, card = tiny_run
+    model = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    rows = read_split("validation")[: card["data"]["validation"]]
+    probabilities = predict_logits(model, tokenizer, [row["text"] for row in rows]).softmax(dim=1)
+    targets = torch.tensor([model.config.label2id[row["label"]] for row in rows])
+    assert expected_calibration_error(probabilities, targets) == pytest.approx(card["metrics"]["validation_ece"], abs=2e-4)
 
 
 def test_the_saved_model_reloads_with_the_same_logits_as_the_trained_one(tiny_run):
@@ -74,6 +97,8 @@ def test_evaluate_writes_metrics_a_confusion_matrix_and_merges_them_into_the_car
     metrics = json.loads((folder / "model_card.json").read_text())["metrics"]
     assert metrics["test_accuracy"] == evaluation["test"]["accuracy"]
     assert metrics["holdout_handwritten_accuracy"] == evaluation["holdout_handwritten"]["accuracy"]
+    assert metrics["test_ece"] == evaluation["test"]["ece"]
+    assert 0 <= metrics["test_ece"] <= 1
 
 
 def test_the_training_script_runs_from_the_command_line(tmp_path):
@@ -129,3 +154,5 @@ def test_the_built_model_card_carries_the_test_metrics():
     card = json.loads((DEFAULT_MODEL_DIR / "model_card.json").read_text())
     assert card["labels"] == list(LABELS)
     assert card["metrics"]["test_accuracy"] >= 0.95
+    assert card["metrics"]["test_ece"] <= 0.05
+    assert card["temperature"] > 0

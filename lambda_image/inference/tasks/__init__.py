@@ -47,7 +47,7 @@ def load(package: ModelPackage, settings: Settings) -> TaskModel:
     module = MODULES[package.task]
     if package.task in TEXT_TASKS:
         encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
-        model: TaskModel = module.Model(package, encoder, settings.limits, default_top_k=settings.default_top_k)
+        model: TaskModel = module.Model(package, encoder, settings.limits, settings.defaults)
         return model
     loaded: TaskModel = module.load(package, settings)
     return loaded

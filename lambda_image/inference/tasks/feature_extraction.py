@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, with_limits
 
 DECIMALS = 6
 
@@ -50,7 +50,7 @@ def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
 
 
 class Model:
-    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, *, default_top_k: int) -> None:
+    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, defaults: Defaults) -> None:
         self.encoder = encoder
         self.pooling = package.pooling
         self.normalize = package.normalize

@@ -2,6 +2,9 @@
 
 Single-label models score with a softmax; multi-label models (config.json's problem_type
 multi_label_classification) with a sigmoid, and also answer every label at or above a threshold.
+A single-label answer whose top score is under min_score (the request's, else the deployment's
+DEFAULT_MIN_SCORE) has "label": null, so a caller can send what the model is unsure of to a person;
+multi-label models have no min_score: their threshold already says which labels are given.
 """
 
 from __future__ import annotations
@@ -13,17 +16,28 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, TextsRequest, json_int, with_limits
+from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, json_int, with_limits
 
 SCORE_DECIMALS = 4
 DEFAULT_THRESHOLD = 0.5
 
 
-class ClassificationRequest(TextsRequest):
+class RankingRequest(TextsRequest):
+    """What single- and multi-label requests share."""
+
     top_k: json_int(ge=1) | None = Field(None, description="how many labels to rank (default 3)")
 
 
-class MultiLabelClassificationRequest(ClassificationRequest):
+class ClassificationRequest(RankingRequest):
+    min_score: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description='"label" is null when the top score is under this (default: the deployment\'s, 0 unless set)',
+    )
+
+
+class MultiLabelClassificationRequest(RankingRequest):
     threshold: float | None = Field(
         None, ge=0, le=1, description=f"labels scoring at least this are in labels (default {DEFAULT_THRESHOLD})"
     )
@@ -37,7 +51,7 @@ class LabelScore(BaseModel):
 
 class Classification(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    label: str = Field(description="the highest-scoring label")
+    label: str | None = Field(description="the highest-scoring label; null when its score is under min_score")
     score: float
     top_k: list[LabelScore] = Field(description="the top_k labels, highest first")
     labels: list[LabelScore] | None = Field(
@@ -70,19 +84,27 @@ def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
 
 
 class Model:
-    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, *, default_top_k: int) -> None:
+    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, defaults: Defaults) -> None:
         self.encoder = encoder
         self.labels = package.labels
         self.multi_label = package.multi_label
-        self.default_top_k = min(default_top_k, len(self.labels))
+        self.default_top_k = min(defaults.top_k, len(self.labels))
+        # The deployment's default is for single-label packages; a multi-label one has its threshold.
+        self.default_min_score = 0.0 if self.multi_label else defaults.min_score
         self.request_model = request_model(package, limits)
 
     def answer(self, request: Any) -> dict[str, Any]:
         threshold = getattr(request, "threshold", None)
         threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        min_score = getattr(request, "min_score", None)
+        min_score = self.default_min_score if min_score is None else min_score
         probabilities = self.probabilities(request.batch)
         predictions = classifications(
-            probabilities, self.labels, request.top_k or self.default_top_k, threshold if self.multi_label else None
+            probabilities,
+            self.labels,
+            request.top_k or self.default_top_k,
+            threshold if self.multi_label else None,
+            min_score,
         )
         return {"predictions": predictions} if request.is_batch else predictions[0]
 
@@ -94,15 +116,20 @@ class Model:
         return probabilities
 
 
-def classifications(probabilities: np.ndarray, labels: list[str], top_k: int, threshold: float | None = None) -> list[dict[str, Any]]:
-    """One answer per row of scores: the best label, the top_k ranked and, given a threshold (multi-label
-    models), every label scoring at least that. Shared with image-classification."""
+def classifications(
+    probabilities: np.ndarray, labels: list[str], top_k: int, threshold: float | None = None, min_score: float = 0.0
+) -> list[dict[str, Any]]:
+    """One answer per row of scores: the best label (None when its score is under min_score), the
+    top_k ranked and, given a threshold (multi-label models), every label scoring at least that.
+    Shared with image-classification."""
     # Highest first; on a tie the stable sort ranks the lower label index first.
     ranked = np.argsort(-probabilities, axis=1, kind="stable")
     predictions = []
     for row, order in zip(probabilities.tolist(), ranked.tolist()):
         top = [_label_score(labels[i], row[i]) for i in order[:top_k]]
-        prediction: dict[str, Any] = {"label": top[0]["label"], "score": top[0]["score"], "top_k": top}
+        # The rounded score, as the caller sees it: "label" is null exactly when "score" < min_score.
+        label = top[0]["label"] if top[0]["score"] >= min_score else None
+        prediction: dict[str, Any] = {"label": label, "score": top[0]["score"], "top_k": top}
         if threshold is not None:
             prediction["labels"] = [_label_score(labels[i], row[i]) for i in order if row[i] >= threshold]
         predictions.append(prediction)

@@ -17,7 +17,7 @@ from tokenizers import Encoding
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, with_limits
 
 SCORE_DECIMALS = 4
 OUTSIDE = "O"
@@ -64,7 +64,7 @@ def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
 
 
 class Model:
-    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, *, default_top_k: int) -> None:
+    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, defaults: Defaults) -> None:
         self.encoder = encoder
         self.labels = package.labels
         self.request_model = request_model(package, limits)
