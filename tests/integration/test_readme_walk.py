@@ -137,9 +137,9 @@ def _wait_until_serving(server: subprocess.Popen[str], port: int) -> None:
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise AssertionError(f"make serve stopped: {server.stdout.read() if server.stdout else ''}")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/models", timeout=2)
+        try:  # the server binds its port before it loads the packages: a read may wait for them
+            requests.get(f"http://127.0.0.1:{port}/models", timeout=10)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(1)
     raise AssertionError("make serve did not answer in 10 minutes")
