@@ -68,7 +68,10 @@ def test_it_says_which_configuration_it_priced_as_the_templates_say_it(app: App,
     )
     # Not cdk.json's values: a synth with other options is priced as synthesized.
     other = App.from_assembly(synthesize_app("multi_model", tmp_path / "cdk.out").directory)
-    assert other.describe(5).startswith("Priced: transaction-classifier 2048 MB x86_64, embeddings 1024 MB x86_64;")
+    assert other.describe(5).startswith(
+        "Priced: transaction-classifier 2048 MB x86_64, embeddings 1024 MB x86_64, merchant-normalizer 2048 MB x86_64, "
+        "digits 512 MB x86_64;"
+    )
     onnx = App.from_assembly(synthesize_app("onnx", tmp_path / "cdk.out-onnx").directory)
     assert onnx.serving == ("onnx", "fp32") and "onnx fp32" in onnx.describe(5)
 
@@ -126,21 +129,24 @@ def test_snapstart_is_off_in_the_default_app(app: App) -> None:
     assert "SnapStart snapshot cache" not in by_item(app)
 
 
-def test_two_models_are_priced_each_with_its_memory_function_and_image(tmp_path_factory: pytest.TempPathFactory) -> None:
-    two = App.from_assembly(synthesize_app("multi_model", tmp_path_factory.mktemp("cdk.out-multi-model")).directory)
-    assert {name: function["MemorySize"] for name, function in two.models.items()} == {
+def test_several_models_are_priced_each_with_its_memory_function_and_image(tmp_path_factory: pytest.TempPathFactory) -> None:
+    several = App.from_assembly(synthesize_app("multi_model", tmp_path_factory.mktemp("cdk.out-multi-model")).directory)
+    assert {name: function["MemorySize"] for name, function in several.models.items()} == {
         "transaction-classifier": 2048,
         "embeddings": 1024,
+        "merchant-normalizer": 2048,
+        "digits": 512,
     }
-    costs, one = by_item(two), by_item(App.from_assembly(synthesize_app("default", tmp_path_factory.mktemp("cdk.out-one")).directory))
+    costs, one = by_item(several), by_item(App.from_assembly(synthesize_app("default", tmp_path_factory.mktemp("cdk.out-one")).directory))
     pings = 730 * 60 / 5
-    for name, memory_gb in (("transaction-classifier", 2), ("embeddings", 1)):
+    for name, memory_gb in (("transaction-classifier", 2), ("embeddings", 1), ("merchant-normalizer", 2), ("digits", 0.5)):
         duration = costs[f"Lambda duration (warm-up) ({name})"][0]
         assert duration == pytest.approx(pings * 0.002 * memory_gb * LAMBDA_GB_SECOND["x86_64"])
         assert f"Lambda init after recycling ({name})" in costs
-    assert costs["Lambda requests (warm-up)"][0] == pytest.approx(2 * one["Lambda requests (warm-up)"][0])
-    assert costs["ECR image storage"][0] == pytest.approx(2 * one["ECR image storage"][0])
-    assert costs["CloudWatch alarms"][0] == pytest.approx(one["CloudWatch alarms"][0] + 2 * ALARM_MONTH)
+    assert costs["Lambda requests (warm-up)"][0] == pytest.approx(4 * one["Lambda requests (warm-up)"][0])
+    assert costs["ECR image storage"][0] == pytest.approx(4 * one["ECR image storage"][0])
+    # Each model beyond the first adds its function's error and throttle alarms.
+    assert costs["CloudWatch alarms"][0] == pytest.approx(one["CloudWatch alarms"][0] + 3 * 2 * ALARM_MONTH)
 
 
 @pytest.mark.slow

@@ -8,7 +8,11 @@ import json
 import pytest
 
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp, synthesize_app
-from tests.infrastructure.test_deploy_rehearsal import publish_file_assets, without_custom_resources
+from tests.infrastructure.test_deploy_rehearsal import (
+    publish_file_assets,
+    with_mock_integrations_filled_in,
+    without_custom_resources,
+)
 from tools.smoke import parse_args, resolve_target
 
 # moto creates what it can of the template and warns about the rest (see the deploy rehearsal).
@@ -24,7 +28,7 @@ def iam_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
 def test_an_iam_stack_is_called_at_its_api_url_with_sigv4_for_execute_api(aws, iam_app):
     # As in the deploy rehearsal: the file assets published first, the custom resource left out.
     publish_file_assets(aws, iam_app)
-    template = without_custom_resources(iam_app.templates[STACK])
+    template = with_mock_integrations_filled_in(without_custom_resources(iam_app.templates[STACK]))
     cloudformation = aws.client("cloudformation")
     cloudformation.create_stack(StackName=STACK, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"])
     (stack,) = cloudformation.describe_stacks(StackName=STACK)["Stacks"]
