@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -107,12 +107,18 @@ print(json.dumps([statistics.median(batches), statistics.median(singles)]))
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bulk", description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=5000, help="lines per run (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help="runs of each way, taking turns (default: %(default)s)")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="runs of each way, taking turns (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     values = lines(max(args.lines, BATCH_RUNS * BATCH_SIZE))[: args.lines]
     bulk_runs, single_runs = [], []
     with tempfile.TemporaryDirectory() as work:
-        source, bulk_out, single_out = Path(work) / "lines.jsonl", Path(work) / "bulk.jsonl", Path(work) / "single.jsonl"
+        source, bulk_out, single_out = (
+            Path(work) / "lines.jsonl",
+            Path(work) / "bulk.jsonl",
+            Path(work) / "single.jsonl",
+        )
         source.write_text("".join(json.dumps(value) + "\n" for value in values))
         # The two ways take turns, so load from elsewhere on the machine falls on both alike.
         with local_server(Path(work) / "server.log") as url:
@@ -130,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]
     report = f"""# Bulk scoring, measured
 
-`python -m benchmarks.bulk --lines {args.lines} --rounds {args.rounds}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC,
+`python -m benchmarks.bulk --lines {args.lines} --rounds {args.rounds}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,
 {os.cpu_count()} cores, load average {load:.1f} (a machine shared with other work), TORCH_THREADS=1.
 
 Median of {args.rounds} round(s), the two ways taking turns (bulk runs: {", ".join(f"{t:.1f}" for t in bulk_runs)} s;

@@ -42,10 +42,16 @@ class Naive:
             self.model = DigitsCNN(len(self.card["labels"]))
             self.model.load_state_dict(load_file(os.path.join(MODEL_DIR, "model.safetensors")))
         elif TASK == "token-classification":
-            self.pipeline = transformers.pipeline("token-classification", model=MODEL_DIR, aggregation_strategy="simple", device="cpu")
+            self.pipeline = transformers.pipeline(
+                "token-classification", model=MODEL_DIR, aggregation_strategy="simple", device="cpu"
+            )
             self.tokenizer, self.model = self.pipeline.tokenizer, self.pipeline.model
         else:
-            auto = transformers.AutoModelForSequenceClassification if TASK == "text-classification" else transformers.AutoModel
+            auto = (
+                transformers.AutoModelForSequenceClassification
+                if TASK == "text-classification"
+                else transformers.AutoModel
+            )
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(MODEL_DIR)
             self.model = auto.from_pretrained(MODEL_DIR)
         self.model.eval()

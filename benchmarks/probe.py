@@ -20,7 +20,13 @@ context = types.SimpleNamespace(**request["context"])
 # The modules the handler needs before it loads the model: timed as "imports". The runtime imports
 # its backend's framework (torch, or onnxruntime) only when it loads the graph; it is imported here
 # first so that "model load" is loading the package, not importing a framework.
-HANDLER_IMPORTS = ["aws_lambda_powertools", "inference.events", "inference.runtime", "inference.schema", "inference.settings"]
+HANDLER_IMPORTS = [
+    "aws_lambda_powertools",
+    "inference.events",
+    "inference.runtime",
+    "inference.schema",
+    "inference.settings",
+]
 BACKEND_FRAMEWORK = {"torch": "torch", "onnx": "onnxruntime"}
 
 
@@ -69,6 +75,7 @@ def serve_handler(answer) -> dict:
     # The package's graph alone on inputs prepared beforehand (tokenized, or decoded): what the
     # handler adds to its model.
     import numpy as np
+
     from inference.handler import RUNTIME
 
     encoded = []
@@ -84,10 +91,13 @@ def serve_handler(answer) -> dict:
         graph = encoder.graph
         for event in request["singles"]:
             encoding = encoder.tokenizer.encode(json.loads(event["body"])["text"])
-            encoded.append((np.array([encoding.ids], dtype=np.int64), np.array([encoding.attention_mask], dtype=np.int64)))
+            encoded.append(
+                (np.array([encoding.ids], dtype=np.int64), np.array([encoding.attention_mask], dtype=np.int64))
+            )
     forwards = timed(lambda inputs=inputs: graph(*inputs) for inputs in encoded)
     batches = {
-        size: timed(lambda event=event: answer(event) for event in events) for size, events in request["batches"].items()
+        size: timed(lambda event=event: answer(event) for event in events)
+        for size, events in request["batches"].items()
     }
     warmups = timed(lambda: answer({"warmup": True}) for _ in range(50))
     return {"singles": singles, "forwards": forwards, "batches": batches, "warmups": warmups}

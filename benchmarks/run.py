@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.ner_package import ner_package
@@ -86,7 +86,7 @@ GOALS = {
     "payload_gb": 1.2,  # what an image adds to the Lambda base image, at most
 }
 VARIANTS = ("fp32", "int8", "onnx")
-  # the handler's subjects: torch fp32, torch int8, onnx (fp32)
+# the handler's subjects: torch fp32, torch int8, onnx (fp32)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,8 @@ class Workload:
             render(image).save(buffer, "PNG")
             pngs.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
         singles = [
-            rest_api_event(pngs[i % len(pngs)], headers={"Content-Type": "image/png"}, is_base64=True) for i in range(SINGLE_REQUESTS)
+            rest_api_event(pngs[i % len(pngs)], headers={"Content-Type": "image/png"}, is_base64=True)
+            for i in range(SINGLE_REQUESTS)
         ]
         batches = {}
         for size in BATCH_SIZES:
@@ -202,7 +203,10 @@ class Workload:
 def custom_workload() -> Workload:
     """The same statement lines, as the custom demo's requests ({"sentence": ...}); cold starts answer the first."""
     texts = [row["text"] for row in read_split("test")]
-    events = [rest_api_event(json.dumps({"sentence": text}), headers={"Content-Type": "application/json"}) for text in texts[:SINGLE_REQUESTS]]
+    events = [
+        rest_api_event(json.dumps({"sentence": text}), headers={"Content-Type": "application/json"})
+        for text in texts[:SINGLE_REQUESTS]
+    ]
     return Workload(events, {})
 
 
@@ -217,14 +221,21 @@ def measure_custom(runs: int, paths: dict[str, list[str]], scratch: Path, say) -
     for number in range(runs):
         say(f"custom package, run {number + 1}/{runs}: {len(CUSTOM_SUBJECTS)} fresh processes")
         for subject in CUSTOM_SUBJECTS:
-            reports[subject.name].append(probe(subject, "custom", CUSTOM_PACKAGE, "cold", workload, subject_paths[subject.kind], scratch))
+            reports[subject.name].append(
+                probe(subject, "custom", CUSTOM_PACKAGE, "cold", workload, subject_paths[subject.kind], scratch)
+            )
     cold = {name.removesuffix(" 1t"): summarize_cold(runs_) for name, runs_ in reports.items()}
     ratio = cold["handler fp32"]["total"] / cold["naive"]["total"]
     card = json.loads((CUSTOM_PACKAGE / "model_card.json").read_text(encoding="utf-8"))
     return {
         "package": {"name": card["name"], "path": str(CUSTOM_PACKAGE.relative_to(REPO))},
         "cold": cold,
-        "goal": {"goal": "cold start / naive", "measured": ratio, "target": f"≤ {GOALS['cold_start']}", "met": ratio <= GOALS["cold_start"]},
+        "goal": {
+            "goal": "cold start / naive",
+            "measured": ratio,
+            "target": f"≤ {GOALS['cold_start']}",
+            "met": ratio <= GOALS["cold_start"],
+        },
     }
 
 
@@ -249,7 +260,9 @@ def custom_markdown(custom: dict) -> list[str]:
     return lines
 
 
-def probe(subject: Subject, task: str, package: Path, mode: str, workload: Workload, paths: list[str], scratch: Path) -> dict:
+def probe(
+    subject: Subject, task: str, package: Path, mode: str, workload: Workload, paths: list[str], scratch: Path
+) -> dict:
     """One fresh process; its report with the phase stamps turned into seconds since spawn."""
     request = {
         "subject": subject.kind,
@@ -349,9 +362,11 @@ def served_files(package: Path, graph: str | None) -> list[Path]:
         if path.name in GRAPH_FILES.values():
             if path.name == graph:
                 files.append(path)
-        elif graph is None and fnmatch.fnmatch(path.name, "*.safetensors"):
-            files.append(path)
-        elif not any(fnmatch.fnmatch(path.name, pattern) for pattern in NOT_SERVED):
+        elif (
+            graph is None
+            and fnmatch.fnmatch(path.name, "*.safetensors")
+            or not any(fnmatch.fnmatch(path.name, pattern) for pattern in NOT_SERVED)
+        ):
             files.append(path)
     return files
 
@@ -472,14 +487,30 @@ def goals(tasks: dict, size: dict) -> list[dict]:
     for task, measured in tasks.items():
         cold, warm = measured["cold"], measured["warm"]
         rows.append(
-            (task, "cold start / naive", {v: cold[f"handler {v}"]["total"] / cold["naive"]["total"] for v in VARIANTS}, "≤", GOALS["cold_start"])
+            (
+                task,
+                "cold start / naive",
+                {v: cold[f"handler {v}"]["total"] / cold["naive"]["total"] for v in VARIANTS},
+                "≤",
+                GOALS["cold_start"],
+            )
         )
         for threads in (1, 2):
             baseline = warm[f"naive {threads}t"]["forward_p50_ms"]
             ratios = {v: warm[f"handler {v} {threads}t"]["p50_ms"] / baseline for v in VARIANTS}
-            rows.append((task, f"warm p50 / naive forward, {threads} thread{'s' if threads > 1 else ''}", ratios, "≤", GOALS["warm_p50"]))
+            rows.append(
+                (
+                    task,
+                    f"warm p50 / naive forward, {threads} thread{'s' if threads > 1 else ''}",
+                    ratios,
+                    "≤",
+                    GOALS["warm_p50"],
+                )
+            )
         images = size["tasks"][task]
-        rows.append((task, "image payload (GB)", {v: images[v]["total_gb"] for v in VARIANTS}, "≤", GOALS["payload_gb"]))
+        rows.append(
+            (task, "image payload (GB)", {v: images[v]["total_gb"] for v in VARIANTS}, "≤", GOALS["payload_gb"])
+        )
     cuda = {v: float(len(size["cuda_files"]["onnx" if v == "onnx" else "torch"])) for v in VARIANTS}
     rows.append(("all", "CUDA files in the image", cuda, "=", 0))
     return [
@@ -519,7 +550,9 @@ def markdown(results: dict) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | :---: |",
     ]
     for g in results["goals"]:
-        values = " | ".join(f"{g['measured'][v]:.2f}" if g["task"] != "all" else f"{g['measured'][v]:.0f}" for v in VARIANTS)
+        values = " | ".join(
+            f"{g['measured'][v]:.2f}" if g["task"] != "all" else f"{g['measured'][v]:.0f}" for v in VARIANTS
+        )
         lines.append(f"| {g['task']} | {g['goal']} | {values} | {g['target']} | {'yes' if g['met'] else '**no**'} |")
     lines += [
         "",
@@ -603,13 +636,20 @@ def markdown(results: dict) -> str:
     ]
     for task, images in size["tasks"].items():
         lines.append(
-            f"| {task} | " + " | ".join(f"**{images[v]['total_gb']:.2f}** (model {images[v]['model_gb']:.3f})" for v in (*VARIANTS, "naive")) + " |"
+            f"| {task} | "
+            + " | ".join(
+                f"**{images[v]['total_gb']:.2f}** (model {images[v]['model_gb']:.3f})" for v in (*VARIANTS, "naive")
+            )
+            + " |"
         )
     lines += [
         "",
-        "- largest packages of the torch image (MB): " + ", ".join(f"{n} {mb:.0f}" for n, mb in size["largest_packages_mb"].items()),
+        "- largest packages of the torch image (MB): "
+        + ", ".join(f"{n} {mb:.0f}" for n, mb in size["largest_packages_mb"].items()),
         "- CUDA libraries (libcudart, libcublas, libcudnn, libnccl, ...) or nvidia-* packages: "
-        + "; ".join(f"{layout} image: {', '.join(files) if files else 'none'}" for layout, files in size["cuda_files"].items()),
+        + "; ".join(
+            f"{layout} image: {', '.join(files) if files else 'none'}" for layout, files in size["cuda_files"].items()
+        ),
         "",
         "## Cost per 1M single-text predictions (USD)",
         "",
@@ -633,7 +673,10 @@ def markdown(results: dict) -> str:
         "",
         f"Warm-up rule ({first_task}): {WARMUP_PINGS_PER_MONTH:,} pings a month (every 5 minutes), each billed "
         f"{max(1, math.ceil(warm['handler fp32 1t']['warmup_ms']))} ms (measured {warm['handler fp32 1t']['warmup_ms']:.2f} ms): "
-        + ", ".join(f"${w['usd_per_month']:.4f}/month at {w['memory_mb']} MB {w['architecture']}" for w in results["warmup_cost"])
+        + ", ".join(
+            f"${w['usd_per_month']:.4f}/month at {w['memory_mb']} MB {w['architecture']}"
+            for w in results["warmup_cost"]
+        )
         + ". Logs, metrics and recycled environments: `python -m tools.idle_cost`.",
         "",
     ]
@@ -653,7 +696,11 @@ def _task_root(scratch: Path) -> Path:
 
 def machine_facts() -> dict:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     import torch
@@ -671,12 +718,21 @@ def machine_facts() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for latest.json and latest.md")
-    parser.add_argument("--markdown-only", action="store_true", help="rewrite latest.md from latest.json, measure nothing")
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite latest.md from latest.json, measure nothing"
+    )
     parser.add_argument("--runs", type=int, default=RUNS, help=f"rounds of fresh processes (default {RUNS})")
     parser.add_argument(
-        "--tasks", type=lambda value: tuple(value.split(",")), default=TASKS, help=f"comma-separated, of {', '.join(TASKS)} (default: all)"
+        "--tasks",
+        type=lambda value: tuple(value.split(",")),
+        default=TASKS,
+        help=f"comma-separated, of {', '.join(TASKS)} (default: all)",
     )
-    parser.add_argument("--custom-only", action="store_true", help="measure only the custom package's cold start; print it, write nothing")
+    parser.add_argument(
+        "--custom-only",
+        action="store_true",
+        help="measure only the custom package's cold start; print it, write nothing",
+    )
     args = parser.parse_args(argv)
     measured = [task for task in TASKS if task in args.tasks]
     if args.markdown_only:
@@ -692,7 +748,12 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_facts() | {"load_before": round(os.getloadavg()[0], 2)}
     if args.custom_only:
         with tempfile.TemporaryDirectory() as scratch:
-            custom = measure_custom(args.runs, {"torch": [str(_task_root(Path(scratch))), str(installed(cache=IMAGE_TARGET_CACHE))]}, Path(scratch), say)
+            custom = measure_custom(
+                args.runs,
+                {"torch": [str(_task_root(Path(scratch))), str(installed(cache=IMAGE_TARGET_CACHE))]},
+                Path(scratch),
+                say,
+            )
         print("\n".join(custom_markdown(custom)))
         return 0
     say("installing the layouts and building the NER package (both cached after the first run)")
@@ -741,9 +802,16 @@ def main(argv: list[str] | None = None) -> int:
     say("int8 against fp32 on the test split, payload sizes")
     tasks = {
         task: {
-            "package": {"name": json.loads((packages[task] / "model_card.json").read_text())["name"], "path": str(packages[task].relative_to(REPO))},
+            "package": {
+                "name": json.loads((packages[task] / "model_card.json").read_text())["name"],
+                "path": str(packages[task].relative_to(REPO)),
+            },
             # Every process measured started cold: the cold figures are those of the 1-thread ones.
-            "cold": {name.removesuffix(" 1t"): summarize_cold(runs) for name, runs in reports[task].items() if name.endswith(" 1t")},
+            "cold": {
+                name.removesuffix(" 1t"): summarize_cold(runs)
+                for name, runs in reports[task].items()
+                if name.endswith(" 1t")
+            },
             "warm": {name: summarize_warm(runs) for name, runs in reports[task].items()},
         }
         for task in measured
@@ -752,7 +820,7 @@ def main(argv: list[str] | None = None) -> int:
     quality = int8_quality(packages) if {"text-classification", "feature-extraction"} <= set(measured) else None
     machine["load_after"] = round(os.getloadavg()[0], 2)
     results = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
         "settings": {
             "runs": args.runs,

@@ -31,7 +31,9 @@ class InferenceStack(cdk.Stack):
         limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
         # One function per package, by folder name (construct ids too, so reordering `models` replaces
         # nothing); kept for infra/nag.py and infra/checkov_skips.py, which cover each one.
-        self.models = {name: ModelFunction(self, f"Model-{name}", config=config, package=name) for name in config.models}
+        self.models = {
+            name: ModelFunction(self, f"Model-{name}", config=config, package=name) for name in config.models
+        }
         model = self.models[config.models[0]]
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.
         self.predict_api = PredictApi(
@@ -57,7 +59,9 @@ class InferenceStack(cdk.Stack):
         )
         if config.warmup_enabled:
             for name, function in self.models.items():
-                WarmupSchedule(self, f"Warmup-{name}", target=function.invoke_target, rate_minutes=config.warmup_rate_minutes)
+                WarmupSchedule(
+                    self, f"Warmup-{name}", target=function.invoke_target, rate_minutes=config.warmup_rate_minutes
+                )
         # Kept for infra/checkov_skips.py, which skips checks on the job's log group. It scores with
         # the first model, as POST /predict does.
         self.bulk = bulk = None
@@ -87,7 +91,10 @@ class InferenceStack(cdk.Stack):
         )
 
         cdk.CfnOutput(
-            self, "ApiUrl", value=self.predict_api.predict_url, description=f"POST your requests here ({config.models[0]})"
+            self,
+            "ApiUrl",
+            value=self.predict_api.predict_url,
+            description=f"POST your requests here ({config.models[0]})",
         )
         cdk.CfnOutput(
             self,
@@ -119,13 +126,17 @@ class InferenceStack(cdk.Stack):
         cdk.CfnOutput(
             self,
             "ModelFunctionNames",
-            value=self.to_json_string({name: function.function.function_name for name, function in self.models.items()}),
+            value=self.to_json_string(
+                {name: function.function.function_name for name, function in self.models.items()}
+            ),
             description="Each model's function, by package name (JSON)",
         )
         cdk.CfnOutput(
             self,
             "ModelLogGroupNames",
-            value=self.to_json_string({name: function.log_group.log_group_name for name, function in self.models.items()}),
+            value=self.to_json_string(
+                {name: function.log_group.log_group_name for name, function in self.models.items()}
+            ),
             description="Each model's log group, by package name (JSON)",
         )
         if self.predict_api.access_logs:
@@ -141,7 +152,9 @@ class InferenceStack(cdk.Stack):
                 self, "BulkStateMachineArn", value=bulk.state_machine.state_machine_arn, description="The bulk job"
             )
             bucket = bulk.bucket.bucket_name
-            cdk.CfnOutput(self, "BulkInputUri", value=f"s3://{bucket}/{INPUT_PREFIX}", description="Bulk job inputs go here")
+            cdk.CfnOutput(
+                self, "BulkInputUri", value=f"s3://{bucket}/{INPUT_PREFIX}", description="Bulk job inputs go here"
+            )
             cdk.CfnOutput(
                 self, "BulkOutputUri", value=f"s3://{bucket}/{OUTPUT_PREFIX}", description="Bulk job results come here"
             )
@@ -155,4 +168,3 @@ class InferenceStack(cdk.Stack):
             )
             cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="The dashboard")
             cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")
-

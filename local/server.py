@@ -249,8 +249,10 @@ def served_folders(models: str | None, environ: dict) -> dict[str, Path]:
     """The package folders to serve by name (the route's), the first also on POST /predict:
     MODELS's, else MODEL_DIR's alone, else every package of model_artifacts/ with the default first."""
     if models is not None and "MODEL_DIR" in environ:
-        raise StartupError("MODELS and MODEL_DIR are both set: MODELS names folders of model_artifacts/, "
-                           "MODEL_DIR one package anywhere; set one of them")
+        raise StartupError(
+            "MODELS and MODEL_DIR are both set: MODELS names folders of model_artifacts/, "
+            "MODEL_DIR one package anywhere; set one of them"
+        )
     if models is not None:
         try:
             return {name: PACKAGES_DIR / name for name in parse_model_names(models)}

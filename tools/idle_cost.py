@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.constructs.warmup import WARMUP_EVENT
-from infra.staging import STACK_NAME_PREFIX
 from inference.package import PackageError
+from infra.constructs.warmup import WARMUP_EVENT
 from infra.packages import served_packages
+from infra.staging import STACK_NAME_PREFIX
 from tools.preflight import REPO
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
@@ -121,7 +121,9 @@ class App:
         functions = [f for f in self.of_type("AWS::Lambda::Function") if f.get("PackageType") == "Image"]
         if not functions:
             raise AssemblyError("expected an image-based Lambda function per model, found 0")
-        return {f.get("Environment", {}).get("Variables", {}).get("MODEL_NAME", str(i)): f for i, f in enumerate(functions)}
+        return {
+            f.get("Environment", {}).get("Variables", {}).get("MODEL_NAME", str(i)): f for i, f in enumerate(functions)
+        }
 
     @property
     def function(self) -> dict[str, Any]:
@@ -157,7 +159,9 @@ class App:
         if not rules:
             return None
         if len(rules) != len(self.models):
-            raise AssemblyError(f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found {len(rules)}")
+            raise AssemblyError(
+                f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found {len(rules)}"
+            )
         rule = rules[0]
         schedule = rule.get("ScheduleExpression", "")
         try:
@@ -313,7 +317,11 @@ def idle_costs(
                 Cost(
                     f"Provisioned concurrency{of}",
                     f"{provisioned} × {memory_gb:g} GB × {HOURS_PER_MONTH} h",
-                    provisioned * memory_gb * HOURS_PER_MONTH * 3600 * PROVISIONED_GB_SECOND[function["Architectures"][0]],
+                    provisioned
+                    * memory_gb
+                    * HOURS_PER_MONTH
+                    * 3600
+                    * PROVISIONED_GB_SECOND[function["Architectures"][0]],
                 )
             )
     # WarmUps is one metric (its dimension is the service); ColdStart one per function (function_name).

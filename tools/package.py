@@ -150,7 +150,9 @@ class Graph(torch.nn.Module):
 def _export(model: Any, built: ModelPackage, task: str) -> None:
     """model.pt, model.int8.pt and model.onnx, from one trace each (docs/models.md: why TorchScript)."""
     # A padded batch, so that the traced graph takes the masked path every input then takes.
-    encodings = load_tokenizer(built).encode_batch(["a padded example", "a longer example of a text to trace the graph with"])
+    encodings = load_tokenizer(built).encode_batch(
+        ["a padded example", "a longer example of a text to trace the graph with"]
+    )
     input_ids = torch.tensor([e.ids for e in encodings])
     attention_mask = torch.tensor([e.attention_mask for e in encodings])
     with warnings.catch_warnings():
@@ -293,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=Path, help="a Hugging Face model folder (save_pretrained's output)")
     parser.add_argument("out", type=Path, help="the package folder to write, e.g. model_artifacts/<name>")
     # Not argparse's `choices`: its refusal is a usage block, not the one line every other refusal is.
-    parser.add_argument("--task", help=f"{', '.join(TASKS)}; default: model_card.json's task, else inferred from config.json")
+    parser.add_argument(
+        "--task", help=f"{', '.join(TASKS)}; default: model_card.json's task, else inferred from config.json"
+    )
     parser.add_argument("--name", help="default: model_card.json's name, else OUT's folder name")
     parser.add_argument("--version", help="default: model_card.json's version, else 1.0.0")
     args = parser.parse_args(argv)
@@ -303,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make package: {error}", file=sys.stderr)
         return 2
     parity = ", ".join(f"{backend} {difference:.0e}" for backend, difference in built.card["parity"].items())
-    print(f"wrote {built.directory}: {built.name} {built.version}, {built.task}, {built.card['architecture']}; "
-          f"answers match transformers' within {parity}")
+    print(
+        f"wrote {built.directory}: {built.name} {built.version}, {built.task}, {built.card['architecture']}; "
+        f"answers match transformers' within {parity}"
+    )
     return 0
 
 

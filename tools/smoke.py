@@ -189,8 +189,7 @@ def _reversed(body: dict, batch: Result) -> str:
         raise CheckFailed("needs the batch of 3 to pass first")
     forward, backward = batch.reply.body["predictions"], body["predictions"][::-1]
     same = len(forward) == len(backward) and all(
-        a["label"] == b["label"] and abs(a["score"] - b["score"]) <= SCORE_TOLERANCE
-        for a, b in zip(forward, backward)
+        a["label"] == b["label"] and abs(a["score"] - b["score"]) <= SCORE_TOLERANCE for a, b in zip(forward, backward)
     )
     if not same:
         raise CheckFailed("the predictions do not follow the order of the texts")

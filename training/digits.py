@@ -130,14 +130,23 @@ def build(output_dir: Path) -> dict:
             raise SystemExit(f"training.digits: model.onnx is off model.pt by {parity:.1e} (limit {PARITY_LIMIT:.0e})")
         held_accuracy = accuracy(logits["fp32"], held_labels)
         if held_accuracy < MIN_ACCURACY:
-            raise SystemExit(f"training.digits: held-out accuracy {held_accuracy:.4f} is under {MIN_ACCURACY}: no package written")
+            raise SystemExit(
+                f"training.digits: held-out accuracy {held_accuracy:.4f} is under {MIN_ACCURACY}: no package written"
+            )
         save_file(model.state_dict(), str(folder / "model.safetensors"))
         card = {
             "name": NAME,
             "version": VERSION,
             "task": "image-classification",
             "labels": [str(label) for label in range(10)],
-            "image": {"width": 8, "height": 8, "mode": "L", "invert": True, "mean": [round(mean, 6)], "std": [round(std, 6)]},
+            "image": {
+                "width": 8,
+                "height": 8,
+                "mode": "L",
+                "invert": True,
+                "mean": [round(mean, 6)],
+                "std": [round(std, 6)],
+            },
             "metrics": {
                 "held_out_accuracy": round(held_accuracy, 4),
                 "held_out_accuracy_int8": round(accuracy(logits["int8"], held_labels), 4),

@@ -103,10 +103,16 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - started
     score = exact_match(network, data["test"], predictor.name_case)
     merchants = len({pair.merchant for pair in data["test"]})
-    print(f"trained in {seconds:.0f} s; exact match on {len(data['test'])} lines of {merchants} merchants never trained on: {score:.3f}")
+    print(
+        f"trained in {seconds:.0f} s; exact match on {len(data['test'])} lines of {merchants} merchants never trained on: {score:.3f}"
+    )
     card = {
         **CARD,
-        "metrics": {"exact_match_unseen_merchants": round(score, 4), "test_lines": len(data["test"]), "test_merchants": merchants},
+        "metrics": {
+            "exact_match_unseen_merchants": round(score, 4),
+            "test_lines": len(data["test"]),
+            "test_merchants": merchants,
+        },
         "training": {"lines": len(data["train"]), "steps": args.steps, "batch": BATCH, "seed": SEED},
     }
     output = args.output_dir

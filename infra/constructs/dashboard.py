@@ -84,7 +84,6 @@ class ServiceDashboard(Construct):
                 _graph("Bulk lines scored, and lines refused", *_bulk_line_metrics()),
             )
 
-
     def _add_function(self, name: str, function: lambda_.Function, log_group: logs.ILogGroup) -> None:
         """Two rows for one model's function, titled with its package name."""
         cold_starts = cloudwatch.Metric(

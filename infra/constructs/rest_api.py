@@ -21,7 +21,9 @@ SIZE_RULES = ("maxLength", "maxItems")
 # The error shape of docs/api.md for errors API Gateway answers itself (bad body,
 # missing API key, throttling, ...). Gateway templates only substitute variables;
 # messageString is already a quoted JSON string.
-ERROR_TEMPLATE = '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
+ERROR_TEMPLATE = (
+    '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
+)
 CORS_HEADERS = ["Content-Type", "X-Api-Key", "Authorization", "X-Amz-Date", "X-Amz-Security-Token"]
 # One JSON line per request: who (source IP), when, what route, how it ended and how long it
 # took. Never the body, the path's values or the query string: they may carry personal data.
@@ -116,7 +118,9 @@ class PredictApi(Construct):
             ),
         )
         # One invoke permission per function for the whole API instead of two per method.
-        integrations = {route.name: apigw.LambdaIntegration(route.handler, scope_permission_to_method=False) for route in routes}
+        integrations = {
+            route.name: apigw.LambdaIntegration(route.handler, scope_permission_to_method=False) for route in routes
+        }
         # No parameters are declared, so validating them costs nothing (and cdk-nag's APIG2 asks for it).
         self._validator = self.api.add_request_validator(
             "PredictValidator", validate_request_body=True, validate_request_parameters=True
@@ -163,7 +167,9 @@ class PredictApi(Construct):
         self.predict_url = self.api.url_for_path(predict.path)
         self.models_url = self.api.url_for_path(models.path)
 
-    def _add_predict(self, resource: apigw.Resource, integration: apigw.Integration, model: apigw.Model) -> apigw.Method:
+    def _add_predict(
+        self, resource: apigw.Resource, integration: apigw.Integration, model: apigw.Model
+    ) -> apigw.Method:
         """POST with the body validated against the model (JSON bodies only: another media type, an
         image, has no model and goes to the function as it is), and ANY for the handler's 405."""
         post = resource.add_method(

@@ -60,14 +60,21 @@ class Function:
                 http_request = HttpRequest.from_event(event, kind)
                 origin = http_request.headers.get("origin")
                 settings, package = self.runtime.settings, self.runtime.package
-                payload = http_request.payload(settings.max_body_bytes, settings.route_name, tasks.binary_media_types(package))
+                payload = http_request.payload(
+                    settings.max_body_bytes, settings.route_name, tasks.binary_media_types(package)
+                )
             body, inputs = self.runtime.answer(payload)
             return 200, body, inputs, origin
         except RequestError as error:
             return error.status, self._error_body(error.code, error.message), [], origin
         except Exception:  # a bug: the traceback goes to the log, never to the caller
             self.logger.exception("unhandled error")
-            return 500, self._error_body("internal_error", "internal error: quote the request id when reporting it"), [], origin
+            return (
+                500,
+                self._error_body("internal_error", "internal error: quote the request id when reporting it"),
+                [],
+                origin,
+            )
 
     def _answer_bulk_batch(self, event: dict) -> list[dict]:
         """One result per item of a bulk job batch (inference/bulk.py), and one log line: counts, never texts."""
@@ -77,7 +84,12 @@ class Function:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self.logger.info(
             "bulk batch",
-            extra={"event_kind": EventKind.BULK.value, "items": len(results), "item_errors": errors, "latency_ms": latency_ms},
+            extra={
+                "event_kind": EventKind.BULK.value,
+                "items": len(results),
+                "item_errors": errors,
+                "latency_ms": latency_ms,
+            },
         )
         self.metrics.add_metric(name="BulkItems", unit=MetricUnit.Count, value=len(results))
         self.metrics.add_metric(name="BulkItemErrors", unit=MetricUnit.Count, value=errors)
@@ -121,7 +133,11 @@ class Function:
                 body["error"]["status"] = status
         if kind is EventKind.DIRECT:
             return body
-        headers = {**JSON_HEADERS, **cors_headers(self.runtime.settings.cors_allow_origins, origin), "X-Request-Id": request_id}
+        headers = {
+            **JSON_HEADERS,
+            **cors_headers(self.runtime.settings.cors_allow_origins, origin),
+            "X-Request-Id": request_id,
+        }
         if status == 405:
             headers["Allow"] = ALLOWED_METHOD
         return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

@@ -83,15 +83,20 @@ def test_cmd_names_the_handler() -> None:
 
 
 @pytest.mark.parametrize(
-    "source", [source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]]
+    "source",
+    [source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]],
 )
 def test_every_copied_path_is_in_the_image_build_context(default_app: SynthesizedApp, source: str) -> None:
     context_dir = default_app.image_context
     assert (context_dir / source.replace("${PACKAGE}", "transaction-classifier")).exists()
 
 
-@pytest.mark.parametrize(("variant", "graph"), [("default", "model.pt"), ("onnx", "model.onnx"), ("int8", "model.int8.pt")])
-def test_the_build_context_holds_the_served_graph_and_nothing_the_runtime_never_reads(synthesize, variant, graph) -> None:
+@pytest.mark.parametrize(
+    ("variant", "graph"), [("default", "model.pt"), ("onnx", "model.onnx"), ("int8", "model.int8.pt")]
+)
+def test_the_build_context_holds_the_served_graph_and_nothing_the_runtime_never_reads(
+    synthesize, variant, graph
+) -> None:
     context_dir = synthesize(variant).image_context
     package = {path.name for path in (context_dir / "model_artifacts" / "transaction-classifier").iterdir()}
     assert package == {graph, "config.json", "model_card.json", "tokenizer.json", "tokenizer_config.json"}

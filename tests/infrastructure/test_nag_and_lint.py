@@ -38,5 +38,7 @@ def test_cfn_lint_finds_no_errors(synthesize, variant: str) -> None:
     assert len(templates) == 2
     for name, template in templates.items():
         matches = lint(json.dumps(template), config=ManualArgs(regions=LINT_REGIONS))
-        errors = [f"{match.rule.id} {match.path}: {match.message}" for match in matches if match.rule.id.startswith("E")]
+        errors = [
+            f"{match.rule.id} {match.path}: {match.message}" for match in matches if match.rule.id.startswith("E")
+        ]
         assert errors == [], name

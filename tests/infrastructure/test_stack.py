@@ -9,7 +9,6 @@ from aws_cdk.assertions import Match, Template
 
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
 
-
 # Errors, throttles, API 5xx, p99 latency and, with the bulk job (on by default), failed jobs.
 ALARMS = 5
 
@@ -59,9 +58,10 @@ def resource_path(template: Template, reference: dict) -> str:
 def methods(template: Template) -> dict[tuple[str, str], dict]:
     """Every API method's properties by (path, HTTP method), the root being "/"."""
     return {
-        (resource_path(template, method["Properties"]["ResourceId"]) or "/", method["Properties"]["HttpMethod"]): method[
-            "Properties"
-        ]
+        (
+            resource_path(template, method["Properties"]["ResourceId"]) or "/",
+            method["Properties"]["HttpMethod"],
+        ): method["Properties"]
         for method in template.find_resources("AWS::ApiGateway::Method").values()
     }
 
@@ -75,7 +75,9 @@ def test_function_is_a_container_image_with_the_configured_size(template: Templa
         "AWS::Lambda::Function",
         {
             "PackageType": "Image",
-            "Code": {"ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/transaction-classifier:")}},
+            "Code": {
+                "ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/transaction-classifier:")}
+            },
             "MemorySize": 2048,
             "Architectures": ["x86_64"],
             "Timeout": 28,

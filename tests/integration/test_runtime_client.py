@@ -83,7 +83,9 @@ class RuntimeApi:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                api.record(self.path, self.headers.get("Lambda-Runtime-Function-Error-Type"), json.loads(body or b"null"))
+                api.record(
+                    self.path, self.headers.get("Lambda-Runtime-Function-Error-Type"), json.loads(body or b"null")
+                )
                 self.answer(202, b"", {})
 
             def answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:

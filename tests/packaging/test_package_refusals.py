@@ -100,7 +100,11 @@ def cli(tiny_folder: Callable[..., Path], tmp_path_factory: pytest.TempPathFacto
     for run, args in runs.values():
         run.process = subprocess.Popen(
             [sys.executable, "-m", "tools.package", *args],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
     try:
         for run, _ in runs.values():

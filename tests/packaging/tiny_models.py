@@ -146,7 +146,11 @@ def _unigram(specials: list[str], unk: str, first: str, last: str, *, lowercase:
 
 
 BERT_SPECIALS = {
-    "unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"
+    "unk_token": "[UNK]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "mask_token": "[MASK]",
 }
 TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     "bert-wordpiece": TokenizerKind(
@@ -160,32 +164,52 @@ TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     "mpnet-wordpiece": TokenizerKind(  # MPNet's: WordPiece with RoBERTa's special tokens, <pad> = 1
         lambda: _wordpiece(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=True),
         {
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "mask_token": "<mask>",
         },
         ("input_ids", "attention_mask"),
     ),
     "byte-level-bpe": TokenizerKind(
         _byte_level_bpe,
         {
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "mask_token": "<mask>",
         },
         ("input_ids", "attention_mask"),
     ),
     "xlmr-unigram": TokenizerKind(  # XLM-RoBERTa's SentencePiece: <s> x </s>, <pad> = 1
         lambda: _unigram(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=False),
         {
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "mask_token": "<mask>",
         },
         ("input_ids", "attention_mask"),
     ),
     "deberta-unigram": TokenizerKind(  # DeBERTa-v2's SentencePiece: [CLS] x [SEP], [PAD] = 0
         lambda: _unigram(["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"], "[UNK]", "[CLS]", "[SEP]", lowercase=False),
         {
-            "bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "[UNK]", "pad_token": "[PAD]",
-            "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]",
+            "bos_token": "[CLS]",
+            "eos_token": "[SEP]",
+            "unk_token": "[UNK]",
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "sep_token": "[SEP]",
+            "mask_token": "[MASK]",
         },
     ),
     "albert-unigram": TokenizerKind(  # ALBERT's SentencePiece: lowercased, <pad> = 0, [CLS] x [SEP]

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from inference.runtime import Runtime
 from inference.package import PackageError
+from inference.runtime import Runtime
 from inference.settings import REPO_MODEL_DIR, Settings
 from tests.lambda_events import TRANSACTIONS
 
@@ -51,7 +51,11 @@ def test_the_onnx_backend_never_imports_torch():
         "print(r.answer({'text': 'STARBUCKS STORE 10432 SEATTLE WA'})[0]['label'], 'torch' in sys.modules)"
     )
     run = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd="lambda_image", timeout=120,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd="lambda_image",
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "POWERTOOLS_METRICS_DISABLED": "true"},
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -68,4 +72,7 @@ def test_a_package_without_its_backends_graph_is_refused_with_one_line(tmp_path)
         (tmp_path / name).write_bytes((REPO_MODEL_DIR / name).read_bytes())
     with pytest.raises(PackageError) as refused:
         Runtime.load(Settings(MODEL_DIR=str(tmp_path), MODEL_BACKEND="onnx"))
-    assert str(refused.value) == f"{tmp_path}: model.onnx is missing (the onnx backend's graph); build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+    assert (
+        str(refused.value)
+        == f"{tmp_path}: model.onnx is missing (the onnx backend's graph); build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+    )

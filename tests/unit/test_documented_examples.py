@@ -24,7 +24,8 @@ EXAMPLE = re.compile(
 
 # `$ curl -s localhost:3000<path> -H 'Content-Type: <type>' --data-binary @<file>`, then the answer.
 IMAGE_EXAMPLE = re.compile(
-    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary @(?P<file>\S+)\n(?P<answer>\{.*)$", re.M
+    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary @(?P<file>\S+)\n(?P<answer>\{.*)$",
+    re.M,
 )
 
 
@@ -55,13 +56,20 @@ def test_a_documented_example_gets_the_documented_answer(invoke, path, body, doc
 
 # `$ curl -s localhost:3000<path> -d "{\"image\": \"$(base64 -w0 <file>)\", ...}"`, then the answer.
 BASE64_EXAMPLE = re.compile(
-    r'^\$ curl -s localhost:3000(?P<path>\S+) -d "(?P<body>.*?\$\(base64 -w0 (?P<file>\S+)\).*?)"\n(?P<answer>\{.*)$', re.M
+    r'^\$ curl -s localhost:3000(?P<path>\S+) -d "(?P<body>.*?\$\(base64 -w0 (?P<file>\S+)\).*?)"\n(?P<answer>\{.*)$',
+    re.M,
 )
 
 
 def documented_image_examples() -> list:
     return [
-        pytest.param(match["path"], match["type"], match["file"], json.loads(match["answer"]), id=f"{document.name}:{match['type']}:{match['file']}")
+        pytest.param(
+            match["path"],
+            match["type"],
+            match["file"],
+            json.loads(match["answer"]),
+            id=f"{document.name}:{match['type']}:{match['file']}",
+        )
         for document in DOCUMENTS
         for match in IMAGE_EXAMPLE.finditer(document.read_text(encoding="utf-8"))
     ]
@@ -73,7 +81,9 @@ def test_a_documented_base64_image_example_gets_the_documented_answer(invoke, se
     image = b64((REPO / match["file"]).read_bytes())
     body = match["body"].replace('\\"', '"').replace(f"$(base64 -w0 {match['file']})", image)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert_same_answer(http_answer(invoke(rest_event(body, path=match["path"], headers=headers)))[1], json.loads(match["answer"]))
+    assert_same_answer(
+        http_answer(invoke(rest_event(body, path=match["path"], headers=headers)))[1], json.loads(match["answer"])
+    )
 
 
 def test_the_documents_show_images_sent_as_png_jpeg_and_refused():
@@ -82,9 +92,13 @@ def test_the_documents_show_images_sent_as_png_jpeg_and_refused():
 
 
 @pytest.mark.parametrize(("path", "content_type", "file", "documented"), documented_image_examples())
-def test_a_documented_image_example_gets_the_documented_answer(invoke, serve_task, path, content_type, file, documented):
+def test_a_documented_image_example_gets_the_documented_answer(
+    invoke, serve_task, path, content_type, file, documented
+):
     serve_task("image-classification")
-    event = rest_event(b64((REPO / file).read_bytes()), path=path, headers={"Content-Type": content_type}, is_base64=True)
+    event = rest_event(
+        b64((REPO / file).read_bytes()), path=path, headers={"Content-Type": content_type}, is_base64=True
+    )
     assert_same_answer(http_answer(invoke(event))[1], documented)
 
 
@@ -104,9 +118,7 @@ def assert_same_answer(answer: object, documented: object) -> None:
         assert answer == documented
 
 
-SIMILARITY = re.compile(
-    r"^\$ curl -s localhost:3001/predict -d '(?P<body>[^']*)' \\\n.*\n(?P<printed>\[.*\])$", re.M
-)
+SIMILARITY = re.compile(r"^\$ curl -s localhost:3001/predict -d '(?P<body>[^']*)' \\\n.*\n(?P<printed>\[.*\])$", re.M)
 
 
 def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_computes(task_runtimes):
@@ -126,7 +138,9 @@ NORMALIZER_EXAMPLE = re.compile(
 
 def normalizer_examples() -> list:
     return [
-        pytest.param(match["path"], match["body"], json.loads(match["answer"]), id=f"{document.name}:{match['body'][:40]}")
+        pytest.param(
+            match["path"], match["body"], json.loads(match["answer"]), id=f"{document.name}:{match['body'][:40]}"
+        )
         for document in DOCUMENTS
         for match in NORMALIZER_EXAMPLE.finditer(document.read_text(encoding="utf-8"))
     ]

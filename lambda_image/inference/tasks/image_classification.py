@@ -66,7 +66,12 @@ def decode(encoded: str, spec: ImageInput, limits: Limits) -> DecodedImage:
     except ValueError:  # binascii.Error, or a character outside ASCII
         raise _refuse("invalid_image", "not valid base64") from None
     if len(raw) > limits.max_image_bytes:
-        raise _refuse("image_too_large", "{size} bytes, over the limit of {limit} bytes", size=len(raw), limit=limits.max_image_bytes)
+        raise _refuse(
+            "image_too_large",
+            "{size} bytes, over the limit of {limit} bytes",
+            size=len(raw),
+            limit=limits.max_image_bytes,
+        )
     too_many_pixels = "{width}x{height} pixels, over the limit of {limit} pixels"
     try:
         # Image.open reads the header only. Pillow's own decompression-bomb check raises past twice
@@ -75,7 +80,9 @@ def decode(encoded: str, spec: ImageInput, limits: Limits) -> DecodedImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("image_too_large", "more pixels than the limit of {limit}", limit=limits.max_image_pixels) from None
+        raise _refuse(
+            "image_too_large", "more pixels than the limit of {limit}", limit=limits.max_image_pixels
+        ) from None
     except Exception:  # whatever the parsers raise on hostile bytes, the bytes are at fault
         raise _refuse("invalid_image", "not a PNG or JPEG image") from None
     width, height = image.size
@@ -213,7 +220,9 @@ class Model:
 
     def answer(self, request: Any) -> dict[str, Any]:
         pixels = np.stack([image.pixels for image in request.batch])
-        logits = np.concatenate([self.graph(pixels[start : start + FORWARD_CHUNK]) for start in range(0, len(pixels), FORWARD_CHUNK)])
+        logits = np.concatenate(
+            [self.graph(pixels[start : start + FORWARD_CHUNK]) for start in range(0, len(pixels), FORWARD_CHUNK)]
+        )
         predictions = classifications(softmax(logits), self.labels, request.top_k or self.default_top_k)
         return {"predictions": predictions} if request.is_batch else predictions[0]
 

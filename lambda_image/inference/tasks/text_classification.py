@@ -80,7 +80,9 @@ CONTRACT = Contract(
 def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
     base = MultiLabelClassificationRequest if package.multi_label else ClassificationRequest
     top_k = json_int(ge=1, le=len(package.labels))
-    return with_limits(base, limits, top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)")))
+    return with_limits(
+        base, limits, top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)"))
+    )
 
 
 class Model:
