@@ -200,7 +200,7 @@ def check_parity(source: Path, built: ModelPackage, model: Any, texts: list[str]
 
 
 def _served(built: ModelPackage, backend: str) -> Callable[[list[str]], Any]:
-    encoder = TextEncoder(built, backend, "fp32", THREADS)  # type: ignore[arg-type]
+    encoder = TextEncoder(built, backend, "fp32", THREADS)  # type: ignore[arg-type]  # backend: "torch" or "onnx", a str
     limits = Limits(max_text_chars=10**6, max_batch=10**6)
     if built.task == "text-classification":
         return text_classification.Model(built, encoder, limits, Defaults(top_k=1)).probabilities
