@@ -423,9 +423,9 @@ def int8_quality(packages: dict[str, Path]) -> dict:
     cosines = (fp32 * int8).sum(axis=1)  # both normalized
     return {
         "test_texts": len(rows),
-        "agreement": sum(a == b for a, b in zip(labels["fp32"], labels["int8"])) / len(rows),
-        "fp32_accuracy": sum(p == row["label"] for p, row in zip(labels["fp32"], rows)) / len(rows),
-        "int8_accuracy": sum(p == row["label"] for p, row in zip(labels["int8"], rows)) / len(rows),
+        "agreement": sum(a == b for a, b in zip(labels["fp32"], labels["int8"], strict=True)) / len(rows),
+        "fp32_accuracy": sum(p == row["label"] for p, row in zip(labels["fp32"], rows, strict=True)) / len(rows),
+        "int8_accuracy": sum(p == row["label"] for p, row in zip(labels["int8"], rows, strict=True)) / len(rows),
         "embedding_cosine_mean": float(np.mean(cosines)),
         "embedding_cosine_min": float(np.min(cosines)),
     }

@@ -123,7 +123,7 @@ def _batch_problem(body: dict, texts: list[str], top_k: int) -> str | None:
     predictions = body["predictions"]
     if len(predictions) != len(texts):
         return f"{len(predictions)} predictions for {len(texts)} texts"
-    return next(filter(None, (_prediction_problem(p, t, top_k) for p, t in zip(predictions, texts))), None)
+    return next(filter(None, (_prediction_problem(p, t, top_k) for p, t in zip(predictions, texts, strict=True))), None)
 
 
 def _model_problem(body: dict) -> str | None:

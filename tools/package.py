@@ -253,11 +253,11 @@ def _difference(task: str, expected: Any, served: Any) -> float:
     if task != "token-classification":
         return float(np.abs(np.asarray(expected) - np.asarray(served)).max())
     worst = 0.0
-    for want, got in zip(expected, served):
+    for want, got in zip(expected, served, strict=True):
         spans = [(e["label"], e["start"], e["end"]) for e in want]
         if spans != [(e["label"], e["start"], e["end"]) for e in got]:
             return float("inf")
-        worst = max([worst, *(abs(w["score"] - g["score"]) for w, g in zip(want, got))])
+        worst = max([worst, *(abs(w["score"] - g["score"]) for w, g in zip(want, got, strict=True))])
     return worst
 
 

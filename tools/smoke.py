@@ -200,7 +200,8 @@ def _reversed(body: object, batch: Result) -> str:
         raise CheckFailed("needs the batch of 3 to pass first")
     forward, backward = _json_object(batch.reply.body)["predictions"], _json_object(body)["predictions"][::-1]
     same = len(forward) == len(backward) and all(
-        a["label"] == b["label"] and abs(a["score"] - b["score"]) <= SCORE_TOLERANCE for a, b in zip(forward, backward)
+        a["label"] == b["label"] and abs(a["score"] - b["score"]) <= SCORE_TOLERANCE
+        for a, b in zip(forward, backward, strict=True)
     )
     if not same:
         raise CheckFailed("the predictions do not follow the order of the texts")
@@ -247,7 +248,9 @@ def report(target: Target, results: list[Result]) -> str:
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     lines = [f"Smoke test of {target.url} (auth: {target.auth})", ""]
-    lines += ["  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]) for row in rows]
+    lines += [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)), row[-1]]) for row in rows
+    ]
     failed = sum(not result.passed for result in results)
     lines += ["", f"{len(results) - failed}/{len(results)} checks passed" + (f", {failed} FAILED" if failed else "")]
     return "\n".join(lines)

@@ -44,7 +44,9 @@ def test_a_distilbert_folder_is_packaged_served_and_answers_what_transformers_an
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     with torch.inference_mode():
         probabilities = model(**tokenizer(TEXT, return_tensors="pt")).logits.softmax(-1)[0].tolist()
-    expected = sorted(zip(probabilities, (model.config.id2label[i] for i in range(len(probabilities)))), reverse=True)
+    expected = sorted(
+        zip(probabilities, (model.config.id2label[i] for i in range(len(probabilities))), strict=True), reverse=True
+    )
     assert answer["model"] == {"name": "my-model", "version": "1.0.0"}
     assert [entry["label"] for entry in answer["top_k"]] == [label for _, label in expected]
     assert [entry["score"] for entry in answer["top_k"]] == pytest.approx([p for p, _ in expected], abs=1.5e-4)

@@ -28,7 +28,7 @@ REQUESTS = 60
 
 def right_single_answer(request: dict) -> dict:
     """The answer the load test expects to a single request for any text of EXPECTED."""
-    ranked = [{"label": label, "score": score} for label, score in zip(LABELS, SCORES)][: request["top_k"]]
+    ranked = [{"label": label, "score": score} for label, score in zip(LABELS, SCORES, strict=True)][: request["top_k"]]
     return {"label": "food", "score": 0.99, "top_k": ranked, "model": MODEL}
 
 

@@ -84,7 +84,7 @@ def _check_classification(runtime: Runtime, case: Built) -> None:
     batch, singles = _answers(runtime, top_k=len(labels))
     for name, predictions in (("batch", batch["predictions"]), ("single", singles)):
         assert len(predictions) == len(TEXTS)
-        for text, row, prediction in zip(TEXTS, expected, predictions):
+        for text, row, prediction in zip(TEXTS, expected, predictions, strict=True):
             context = f"{name} answer for {text[:40]!r}"
             # top_k = every label: the whole distribution, highest first.
             ranked = prediction["top_k"]
@@ -105,7 +105,7 @@ def _check_classification(runtime: Runtime, case: Built) -> None:
     if runtime.package.multi_label:
         # The request's threshold, and the default top_k (3).
         batch, _ = runtime.answer({"texts": TEXTS, "threshold": 0.9})
-        for row, prediction in zip(expected, batch["predictions"]):
+        for row, prediction in zip(expected, batch["predictions"], strict=True):
             _check_threshold(prediction["labels"], row, labels, 0.9, "threshold 0.9")
             assert len(prediction["top_k"]) == 3
 
@@ -114,8 +114,8 @@ def _check_threshold(
     answered: list[dict[str, Any]], row: np.ndarray, labels: list[str], threshold: float, context: str
 ) -> None:
     """Every label at or above the threshold, highest first (labels within the limit of it may go either way)."""
-    sure_in = {label for label, p in zip(labels, row) if p >= threshold + LIMIT}
-    maybe = {label for label, p in zip(labels, row) if abs(p - threshold) < LIMIT}
+    sure_in = {label for label, p in zip(labels, row, strict=True) if p >= threshold + LIMIT}
+    maybe = {label for label, p in zip(labels, row, strict=True) if abs(p - threshold) < LIMIT}
     got = [item["label"] for item in answered]
     assert sure_in <= set(got) <= sure_in | maybe, (context, answered, row)
     assert [item["score"] for item in answered] == sorted((item["score"] for item in answered), reverse=True)
@@ -126,7 +126,7 @@ def _check_entities(runtime: Runtime, case: Built) -> None:
     batch, singles = _answers(runtime)
     for name, predictions in (("batch", batch["predictions"]), ("single", singles)):
         assert len(predictions) == len(TEXTS)
-        for text, want, prediction in zip(TEXTS, expected, predictions):
+        for text, want, prediction in zip(TEXTS, expected, predictions, strict=True):
             got = prediction["entities"]
             context = f"{name} answer for {text[:40]!r}"
             for entity in got:
@@ -137,7 +137,7 @@ def _check_entities(runtime: Runtime, case: Built) -> None:
             assert spans == want_spans, f"{context}: entities differ from transformers' pipeline\n" + _span_diff(
                 text, want_spans, spans
             )
-            worst = max((abs(g["score"] - w["score"]) for g, w in zip(got, want)), default=0.0)
+            worst = max((abs(g["score"] - w["score"]) for g, w in zip(got, want, strict=True)), default=0.0)
             assert worst <= SCORE_LIMIT, f"{context}: entity scores off by {worst:.2e}"
 
 
@@ -157,7 +157,7 @@ def _check_embeddings(runtime: Runtime, case: Built) -> None:
     dims = expected.shape[1]
     assert batch["dims"] == dims
     assert float(np.abs(np.array(batch["embeddings"]) - expected).max()) <= EMBEDDING_LIMIT
-    for text, row, single in zip(TEXTS, expected, singles):
+    for text, row, single in zip(TEXTS, expected, singles, strict=True):
         assert single["dims"] == dims
         assert float(np.abs(np.array(single["embedding"]) - row).max()) <= EMBEDDING_LIMIT, text[:40]
 
@@ -180,7 +180,7 @@ def test_the_comparison_is_not_trivial(
             assert (probabilities.max(axis=1) > 0.9).sum() >= len(TEXTS) * 2 / 3, probabilities
             assert len(set(probabilities.argmax(axis=1))) >= 2, probabilities
     elif task == "token-classification":
-        entities = [(text, e) for text, found in zip(TEXTS, case.reference.entities) for e in found]
+        entities = [(text, e) for text, found in zip(TEXTS, case.reference.entities, strict=True) for e in found]
         assert len(entities) >= 10
         assert {e["label"] for _, e in entities} == {"MERCHANT", "LOCATION"}
         count = token_counter(case.source)
@@ -211,7 +211,7 @@ def test_int8_variant_answers_in_the_same_shape(built: Callable[..., Built], tas
             assert 0 <= prediction["score"] <= 1
         assert np.allclose(runtime.model.probabilities(TEXTS).sum(axis=1), 1, atol=1e-5)
     elif task == "token-classification":
-        for text, prediction in zip(TEXTS * 2, batch["predictions"] + singles):
+        for text, prediction in zip(TEXTS * 2, batch["predictions"] + singles, strict=True):
             for entity in prediction["entities"]:
                 assert entity["text"] == text[entity["start"] : entity["end"]]
     else:

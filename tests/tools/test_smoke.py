@@ -52,7 +52,9 @@ def table_rows(out: str) -> dict[str, Row]:
     for line in lines[header + 1 :]:
         if not line:
             break
-        check, result, http, _latency, detail = (line[a:b].strip() for a, b in zip([0, *starts], [*starts, None]))
+        check, result, http, _latency, detail = (
+            line[a:b].strip() for a, b in zip([0, *starts], [*starts, None], strict=True)
+        )
         rows[check] = Row(result, http, detail)
     return rows
 

@@ -29,7 +29,7 @@ def test_both_backends_classify_alike(runtimes):
     answer = runtimes["classifier", "onnx"].answer(request)[0]["predictions"]
     expected = runtimes["classifier", "torch"].answer(request)[0]["predictions"]
     assert answer[0]["label"] == "food"
-    for got, want in zip(answer, expected):
+    for got, want in zip(answer, expected, strict=True):
         assert [e["label"] for e in got["top_k"]] == [e["label"] for e in want["top_k"]]
         assert got["score"] == pytest.approx(want["score"], abs=2e-4)
 
@@ -39,7 +39,7 @@ def test_both_backends_embed_alike(runtimes):
     answer = runtimes["embeddings", "onnx"].answer(request)[0]
     expected = runtimes["embeddings", "torch"].answer(request)[0]
     assert answer["dims"] == expected["dims"] == 384
-    for got, want in zip(answer["embeddings"], expected["embeddings"]):
+    for got, want in zip(answer["embeddings"], expected["embeddings"], strict=True):
         assert got == pytest.approx(want, abs=1e-5)
 
 

@@ -110,7 +110,7 @@ def assert_same_answer(answer: object, documented: object) -> None:
                 assert_same_answer(answer[key], value)
     elif isinstance(documented, list):
         assert isinstance(answer, list) and len(answer) == len(documented)
-        for item, documented_item in zip(answer, documented):
+        for item, documented_item in zip(answer, documented, strict=True):
             assert_same_answer(item, documented_item)
     elif isinstance(documented, float):
         assert answer == pytest.approx(documented, abs=0.01)
@@ -125,7 +125,7 @@ def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_com
     (match,) = SIMILARITY.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
     answer, _ = task_runtimes["feature-extraction"].answer(json.loads(match["body"]))
     first, *others = answer["embeddings"]
-    cosines = [round(sum(a * b for a, b in zip(first, other)), 2) for other in others]
+    cosines = [round(sum(a * b for a, b in zip(first, other, strict=True)), 2) for other in others]
     assert cosines == json.loads(match["printed"])
     assert cosines[0] > cosines[1]  # STARBUCKS COFFEE is nearer COSTA COFFEE than SHELL OIL
 

@@ -67,7 +67,7 @@ class Model:
         """One pooled (and, if declared, normalized) vector per text, in input order."""
         rows: dict[int, np.ndarray] = {}
         for chunk in self.encoder.run(texts):
-            for index, vector in zip(chunk.indices, self._pool(chunk.output, chunk.attention_mask)):
+            for index, vector in zip(chunk.indices, self._pool(chunk.output, chunk.attention_mask), strict=True):
                 rows[index] = vector
         vectors = np.stack([rows[i] for i in range(len(texts))])
         if self.normalize:
