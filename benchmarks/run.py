@@ -362,10 +362,8 @@ def served_files(package: Path, graph: str | None) -> list[Path]:
         if path.name in GRAPH_FILES.values():
             if path.name == graph:
                 files.append(path)
-        elif (
-            graph is None
-            and fnmatch.fnmatch(path.name, "*.safetensors")
-            or not any(fnmatch.fnmatch(path.name, pattern) for pattern in NOT_SERVED)
+        elif (graph is None and fnmatch.fnmatch(path.name, "*.safetensors")) or not any(
+            fnmatch.fnmatch(path.name, pattern) for pattern in NOT_SERVED
         ):
             files.append(path)
     return files

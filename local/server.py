@@ -186,9 +186,13 @@ class LocalServer(TcpWSGIServer):
             # `request` is the one still being received; `requests` are those being answered.
             # Blank lines between requests are no request yet: only the idle timeout applies.
             request = channel.request
-            if request is not None and not only_blank_lines(request) and not channel.requests:
-                if channel.request_started < cutoff:
-                    channel.will_close = True
+            if (
+                request is not None
+                and not only_blank_lines(request)
+                and not channel.requests
+                and channel.request_started < cutoff
+            ):
+                channel.will_close = True
 
 
 def only_blank_lines(parser: HTTPRequestParser) -> bool:
