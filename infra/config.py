@@ -286,7 +286,8 @@ class InferenceConfig:
                 raise ConfigError(f"model_memory_mb names {name}, which is not in models ({hint})")
         if self.backend == "onnx" and self.model_variant != "fp32":
             raise ConfigError(
-                f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only"
+                f"backend=onnx with model_variant={self.model_variant} is not allowed: "
+                "the onnx backend serves fp32 only"
             )
         # Lambda refuses SnapStart together with either (docs/deploy.md).
         if self.snapstart and self.provisioned_concurrency:

@@ -290,7 +290,8 @@ def test_a_missing_key_says_where_to_set_it() -> None:
         ),
         (
             "backend=onnx model_variant=int8",
-            "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",
+            "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: "
+            "the onnx backend serves fp32 only",
         ),
         (
             "snapstart=true provisioned_concurrency=1",

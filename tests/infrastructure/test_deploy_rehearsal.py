@@ -1,4 +1,5 @@
-"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process, so tools that read the deployed stack can be tested end to end without AWS.
+"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process, so tools that
+read the deployed stack can be tested end to end without AWS.
 
 moto skips the types it lacks (API Gateway Stage, Model, RequestValidator, GatewayResponse,
 CloudWatch Alarm, S3 BucketPolicy) with a warning, and creates the rest: roles, log groups,

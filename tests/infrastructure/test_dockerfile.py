@@ -72,7 +72,8 @@ def test_build_stops_clearly_without_the_graph_it_serves(tmp_path) -> None:
     missing = subprocess.run(run_check, capture_output=True, text=True, env=env)
     assert missing.returncode == 1
     assert missing.stderr == (
-        "model_artifacts/embeddings/model.onnx is missing: run 'make model' (or make package) before building the image\n"
+        "model_artifacts/embeddings/model.onnx is missing: "
+        "run 'make model' (or make package) before building the image\n"
     )
     (tmp_path / "model.onnx").write_bytes(b"graph")
     assert subprocess.run(run_check, env=env).returncode == 0

@@ -77,11 +77,16 @@ def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, aws, bo
 
     assert code == 0
     assert lines == {
-        "AWS account": f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto",
+        "AWS account": (
+            f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto"
+        ),
         "CDK bootstrap": "ok    CDK bootstrap: version 28 (qualifier hnb659fds)",
         "API Gateway logging role": f"ok    API Gateway logging role: {LOGGING_ROLE}",
         "Docker": "ok    Docker: `docker info` answers",
-        "model": "ok    model: model_artifacts/transaction-classifier: transaction-classifier-minilm 1.0.0, text-classification",
+        "model": (
+            "ok    model: model_artifacts/transaction-classifier: transaction-classifier-minilm 1.0.0, "
+            "text-classification"
+        ),
     }
 
 

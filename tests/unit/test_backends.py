@@ -73,6 +73,6 @@ def test_a_package_without_its_backends_graph_is_refused_with_one_line(tmp_path)
     with pytest.raises(PackageError) as refused:
         Runtime.load(Settings(MODEL_DIR=str(tmp_path), MODEL_BACKEND="onnx"))
     assert (
-        str(refused.value)
-        == f"{tmp_path}: model.onnx is missing (the onnx backend's graph); build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+        str(refused.value) == f"{tmp_path}: model.onnx is missing (the onnx backend's graph); "
+        "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
     )
