@@ -28,9 +28,9 @@ allowed = [
 foreign = sorted(
     name
     for name, module in list(sys.modules.items())
-    if getattr(module, "__file__", None)
-    and Path(module.__file__).resolve() != Path(__file__).resolve()
-    and not any(Path(module.__file__).resolve().is_relative_to(root) for root in allowed)
+    if (file := getattr(module, "__file__", None))
+    and Path(file).resolve() != Path(__file__).resolve()
+    and not any(Path(file).resolve().is_relative_to(root) for root in allowed)
 )
 report = {
     "answers": answers,

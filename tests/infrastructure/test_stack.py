@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
@@ -13,7 +15,7 @@ from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
 ALARMS = 5
 
 
-def only(template: Template, resource_type: str) -> dict:
+def only(template: Template, resource_type: str) -> Mapping[str, Any]:
     (resource,) = template.find_resources(resource_type).values()
     return resource
 

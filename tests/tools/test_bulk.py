@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import boto3
@@ -37,7 +37,7 @@ def own_environment(handler_module, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "environ", os.environ.copy())
 
 
-def write_jsonl(path: Path, values: list[object]) -> Path:
+def write_jsonl(path: Path, values: Sequence[object]) -> Path:
     path.write_text("".join((value if isinstance(value, str) else json.dumps(value)) + "\n" for value in values))
     return path
 
@@ -88,8 +88,9 @@ def test_ten_thousand_local_lines_get_the_apis_answers_in_order(tmp_path, one_th
 
 
 def test_bad_local_lines_are_error_objects_on_their_own_lines(tmp_path, invoke) -> None:
+    first = {"id": "a", "text": "STARBUCKS STORE 10432 SEATTLE WA"}
     lines = [
-        {"id": "a", "text": "STARBUCKS STORE 10432 SEATTLE WA"},
+        first,
         '{"id": "broken", "text": ',
         {"id": "b", "text": ""},
         "",
@@ -98,7 +99,7 @@ def test_bad_local_lines_are_error_objects_on_their_own_lines(tmp_path, invoke) 
     assert bulk.main([str(write_jsonl(tmp_path / "in.jsonl", lines)), str(output)]) == 0
     results = read_jsonl(output)
     assert [r["id"] for r in results] == ["a", 2, "b", 4]
-    assert results[0]["label"] == invoke({"text": lines[0]["text"]})["label"]
+    assert results[0]["label"] == invoke({"text": first["text"]})["label"]
     assert [r["error"]["code"] for r in results[1:]] == ["invalid_json", "invalid_request", "invalid_json"]
 
 
