@@ -246,15 +246,18 @@ def custom_markdown(custom: dict) -> list[str]:
         f"## Custom package: {custom['package']['name']} (`{custom['package']['path']}`), cold start",
         "",
         "Its naive baseline is the plain script a tutorial writes for its own `nn.Module` (benchmarks/naive_custom.py: "
-        "`import torch`, the class from the package's predictor.py, `load_state_dict`, one answer), in the image's layout. "
-        f"Goal: {goal['goal']} {goal['target']}: measured {goal['measured']:.2f}, {'met' if goal['met'] else '**not met**'}.",
+        "`import torch`, the class from the package's predictor.py, `load_state_dict`, one answer), in the "
+        "image's layout. "
+        f"Goal: {goal['goal']} {goal['target']}: measured {goal['measured']:.2f}, "
+        f"{'met' if goal['met'] else '**not met**'}.",
         "",
         "| subject | interpreter | imports | model load | first answer | total | × naive |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, c in cold.items():
         lines.append(
-            f"| {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | {c['first_inference']:.3f} "
+            f"| {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | "
+            f"{c['first_inference']:.3f} "
             f"| **{c['total']:.2f}** | {c['total'] / cold['naive']['total']:.2f} |"
         )
     return lines
@@ -530,14 +533,19 @@ def markdown(results: dict) -> str:
         "",
         *(f"Note: {note}." for note in results.get("notes", [])),
         *([""] if results.get("notes") else []),
-        f"`make bench` on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, torch {machine['torch']}, "
-        f"{results['date']}, run under `{machine['command']}`. Load average (1 min) before/after: {machine['load_before']} / "
-        f"{machine['load_after']} (the machine is shared: absolute times are noisy; the ratios compare subjects measured in "
+        f"`make bench` on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, torch "
+        f"{machine['torch']}, "
+        f"{results['date']}, run under `{machine['command']}`. Load average (1 min) before/after: "
+        f"{machine['load_before']} / "
+        f"{machine['load_after']} (the machine is shared: absolute times are noisy; the ratios compare subjects "
+        "measured in "
         "turn in the same run).",
         "",
-        "Subjects per task: **naive** (module-level `import torch, transformers`, `from_pretrained`, tutorial post-processing; "
+        "Subjects per task: **naive** (module-level `import torch, transformers`, `from_pretrained`, tutorial "
+        "post-processing; "
         "warm baseline: its model's forward alone, dynamic padding, `torch.inference_mode`), the **handler** "
-        "(`inference.handler.lambda_handler`, REST API event in, JSON out) with **fp32** (model.pt), **int8** (model.int8.pt) "
+        "(`inference.handler.lambda_handler`, REST API event in, JSON out) with **fp32** (model.pt), **int8** "
+        "(model.int8.pt) "
         "and **onnx** (model.onnx, in the onnx image's layout: no torch).",
         "",
         "## Goals",
@@ -567,7 +575,8 @@ def markdown(results: dict) -> str:
         cold = measured["cold"]
         for name, c in cold.items():
             lines.append(
-                f"| {task} | {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | {c['first_inference']:.3f} "
+                f"| {task} | {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | "
+                f"{c['first_inference']:.3f} "
                 f"| **{c['total']:.2f}** | {c['total'] / cold['naive']['total']:.2f} |"
             )
     sizes = " / ".join(map(str, settings["batch_sizes"]))
@@ -576,12 +585,15 @@ def markdown(results: dict) -> str:
         f"## Warm latency and throughput (median of {settings['runs']} runs of {settings['single_requests']} "
         "single-text requests each)",
         "",
-        "Handler: the whole handler, REST API (v1) event in, JSON response out, logs and metrics included. Naive: its whole "
+        "Handler: the whole handler, REST API (v1) event in, JSON response out, logs and metrics included. Naive: "
+        "its whole "
         "handler (p50, p95), and its model's forward alone on inputs tokenized beforehand (the baseline of the goals). "
-        "Model forward of a handler: its package's graph alone (TorchScript or ONNX), also on inputs tokenized beforehand. "
+        "Model forward of a handler: its package's graph alone (TorchScript or ONNX), also on inputs tokenized "
+        "beforehand. "
         f"Batch throughput: {settings['texts_per_batch_size']} texts at each batch size, through the whole handler.",
         "",
-        f"| task | subject | p50 ms | p95 ms | model forward p50 ms | p50 / naive forward | texts/s at batch {sizes} | peak RSS MB |",
+        "| task | subject | p50 ms | p95 ms | model forward p50 ms | p50 / naive forward | texts/s at batch "
+        f"{sizes} | peak RSS MB |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for task, measured in tasks.items():
@@ -605,7 +617,8 @@ def markdown(results: dict) -> str:
         for v in VARIANTS:
             one, two = warm[f"handler {v} 1t"], warm[f"handler {v} 2t"]
             parts.append(
-                f"{v} {one['p50_ms']:.1f} → {two['p50_ms']:.1f} ms, {one['texts_per_s']['64']:.0f} → {two['texts_per_s']['64']:.0f} texts/s"
+                f"{v} {one['p50_ms']:.1f} → {two['p50_ms']:.1f} ms, {one['texts_per_s']['64']:.0f} → "
+                f"{two['texts_per_s']['64']:.0f} texts/s"
             )
         lines.append(f"- {task}: " + "; ".join(parts))
     quality = results["int8_quality"]
@@ -614,7 +627,8 @@ def markdown(results: dict) -> str:
             "",
             "## int8 variant on the test split",
             "",
-            f"- text-classification, {quality['test_texts']} texts: int8 agrees with fp32 on {quality['agreement']:.1%}; accuracy "
+            f"- text-classification, {quality['test_texts']} texts: int8 agrees with fp32 on "
+            f"{quality['agreement']:.1%}; accuracy "
             f"fp32 {quality['fp32_accuracy']:.1%}, int8 {quality['int8_accuracy']:.1%}.",
             f"- feature-extraction, the same texts: cosine similarity of int8's embeddings to fp32's: mean "
             f"{quality['embedding_cosine_mean']:.4f}, lowest {quality['embedding_cosine_min']:.4f}.",
@@ -626,8 +640,10 @@ def markdown(results: dict) -> str:
         "",
         "Runtime dependencies: torch image "
         + ", ".join(f"{layout} {gb:.2f}" for layout, gb in size["dependencies_gb"].items())
-        + f" (naive: torch + transformers); handler code {size['handler_mb']:.2f} MB; the package as the image carries it "
-        "(its graph for that image, config and tokenizer; no safetensors, except in the naive image, which reads them).",
+        + f" (naive: torch + transformers); handler code {size['handler_mb']:.2f} MB; the package as the image "
+        "carries it "
+        "(its graph for that image, config and tokenizer; no safetensors, except in the naive image, which reads "
+        "them).",
         "",
         "| task | torch fp32 image | torch int8 image | onnx image | naive image |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -653,8 +669,10 @@ def markdown(results: dict) -> str:
         "",
         f"Prices: {PRICE_NOTE}. Durations are modelled, not measured on Lambda: Lambda gives a function "
         f"memory/{LAMBDA_MB_PER_VCPU} MB of one vCPU's time; the handler runs one thread below 3,538 MB, so "
-        f"its duration is the one-thread p50 measured here × max(1, {LAMBDA_MB_PER_VCPU} / memory) (the naive one: its whole "
-        "handler's one-thread p50). arm64 is assumed as fast as this x86_64 machine (not measured). Billed ms rounded up; "
+        f"its duration is the one-thread p50 measured here × max(1, {LAMBDA_MB_PER_VCPU} / memory) (the naive "
+        "one: its whole "
+        "handler's one-thread p50). arm64 is assumed as fast as this x86_64 machine (not measured). Billed ms "
+        "rounded up; "
         "every request pays Lambda's and API Gateway's request fees, which dominate.",
         "",
         "| task | arch | memory MB | naive | fp32 (ms) | int8 (ms) | onnx (ms) | fp32, 64-text requests |",
@@ -670,7 +688,8 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         f"Warm-up rule ({first_task}): {WARMUP_PINGS_PER_MONTH:,} pings a month (every 5 minutes), each billed "
-        f"{max(1, math.ceil(warm['handler fp32 1t']['warmup_ms']))} ms (measured {warm['handler fp32 1t']['warmup_ms']:.2f} ms): "
+        f"{max(1, math.ceil(warm['handler fp32 1t']['warmup_ms']))} ms (measured "
+        f"{warm['handler fp32 1t']['warmup_ms']:.2f} ms): "
         + ", ".join(
             f"${w['usd_per_month']:.4f}/month at {w['memory_mb']} MB {w['architecture']}"
             for w in results["warmup_cost"]

@@ -100,7 +100,8 @@ class InferenceStack(cdk.Stack):
             self,
             "ModelsUrl",
             value=self.predict_api.models_url,
-            description="GET it for every model: its name, task, version, route (POST /models/<name>/predict) and example",
+            description="GET it for every model: its name, task, version, route (POST /models/<name>/predict) and "
+            "example",
         )
         # Tools that call the deployed API (tools/smoke.py) read how to authenticate from here.
         cdk.CfnOutput(

@@ -160,7 +160,8 @@ class App:
             return None
         if len(rules) != len(self.models):
             raise AssemblyError(
-                f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found {len(rules)}"
+                f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found "
+                f"{len(rules)}"
             )
         rule = rules[0]
         schedule = rule.get("ScheduleExpression", "")
@@ -328,7 +329,8 @@ def idle_costs(
     costs.append(
         Cost(
             "Custom metrics (WarmUps, ColdStart)",
-            f"WarmUps every hour + {len(models)} × ColdStart {RECYCLES_PER_DAY} hours a day, × ${CUSTOM_METRIC_MONTH:.2f}",
+            f"WarmUps every hour + {len(models)} × ColdStart {RECYCLES_PER_DAY} hours a day, × "
+            f"${CUSTOM_METRIC_MONTH:.2f}",
             (1 + len(models) * min(1.0, RECYCLES_PER_DAY / 24)) * CUSTOM_METRIC_MONTH,
             True,
         )

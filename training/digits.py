@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     card = build(args.output_dir)
     metrics = card["metrics"]
     print(
-        f"wrote {args.output_dir}: held-out accuracy {metrics['held_out_accuracy']:.4f} on {metrics['held_out_images']} images "
+        f"wrote {args.output_dir}: held-out accuracy {metrics['held_out_accuracy']:.4f} on "
+        f"{metrics['held_out_images']} images "
         f"(int8 {metrics['held_out_accuracy_int8']:.4f}, onnx {metrics['held_out_accuracy_onnx']:.4f}) "
         f"in {card['training']['seconds']} s"
     )

@@ -58,7 +58,7 @@ def evaluate(model_dir: Path, threads: int = TORCH_THREADS) -> dict:
     holdout_confidence, holdout_indices = holdout_probabilities.max(dim=1)
     holdout_misses = [
         {"text": row["text"], "label": row["label"], "predicted": labels[int(i)], "confidence": round(float(c), 3)}
-        for row, i, c in zip(holdout, holdout_indices, holdout_confidence)
+        for row, i, c in zip(holdout, holdout_indices, holdout_confidence, strict=True)
         if labels[int(i)] != row["label"]
     ]
 

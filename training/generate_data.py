@@ -620,7 +620,11 @@ class Generator:
             for kind, regions, pattern in self.rng.sample(patterns, len(patterns)):
                 region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
                 family = REGIONS[region].names
-                marked = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
+                marked = re.sub(
+                    r"<(\w+)>",
+                    lambda m, family=family, region=region: self._instance_slot(m.group(1), family, region),
+                    pattern,
+                )
                 core = re.search(r"\[(.*)\]", marked)
                 name = marked.replace("[", "").replace("]", "")
                 merchant = Merchant(label, kind, (region,), (name,), named=False, core=core.group(1) if core else "")
@@ -757,7 +761,7 @@ def main() -> None:
     write_entities(lines)
     for name, rows in splits.items():
         per_label = Counter(row["label"] for row in rows)
-        print(f"{name:<10} {len(rows):>5} lines  " + " ".join(f"{l}={per_label[l]}" for l in LABELS))
+        print(f"{name:<10} {len(rows):>5} lines  " + " ".join(f"{label}={per_label[label]}" for label in LABELS))
 
 
 if __name__ == "__main__":

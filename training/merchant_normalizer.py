@@ -60,7 +60,7 @@ def train(network: nn.Module, rows: list[Pair], steps: int, seed: int, log_every
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.1)
     network.train()
     started = time.perf_counter()
-    for step, batch in zip(range(1, steps + 1), batches(rows, rng)):
+    for step, batch in zip(range(1, steps + 1), batches(rows, rng), strict=False):
         source = network.source_ids([pair.line for pair in batch])
         target = network.target_ids([pair.name for pair in batch])
         log_probabilities = network(source, target[:, :-1])
@@ -83,7 +83,7 @@ def exact_match(network, rows: list[Pair], name_case) -> float:
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         written = network.normalize([pair.line for pair in chunk])
-        right += sum(output == name_case(pair.name) for output, pair in zip(written, chunk))
+        right += sum(output == name_case(pair.name) for output, pair in zip(written, chunk, strict=True))
     return right / len(rows)
 
 
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     score = exact_match(network, data["test"], predictor.name_case)
     merchants = len({pair.merchant for pair in data["test"]})
     print(
-        f"trained in {seconds:.0f} s; exact match on {len(data['test'])} lines of {merchants} merchants never trained on: {score:.3f}"
+        f"trained in {seconds:.0f} s; exact match on {len(data['test'])} lines of {merchants} merchants never "
+        f"trained on: {score:.3f}"
     )
     card = {
         **CARD,

@@ -164,7 +164,9 @@ def train(args: argparse.Namespace):
         "version": MODEL_VERSION,
         "base_model": BASE_MODEL,
         "labels": list(LABELS),
-        "data": {name: len(rows) for name, rows in zip(SPLITS, (train_rows, validation_rows, data["test"]))},
+        "data": {
+            name: len(rows) for name, rows in zip(SPLITS, (train_rows, validation_rows, data["test"]), strict=True)
+        },
         "metrics": {
             "validation_accuracy": round(best["accuracy"], 4),
             "validation_ece_uncalibrated": round(
@@ -227,7 +229,7 @@ def bake_temperature(model, temperature: float) -> None:
 
 def accuracy_on(model, tokenizer, rows: list[dict[str, str]]) -> float:
     predicted = predict_labels(model, tokenizer, [row["text"] for row in rows])
-    return sum(p == row["label"] for p, row in zip(predicted, rows)) / len(rows)
+    return sum(p == row["label"] for p, row in zip(predicted, rows, strict=True)) / len(rows)
 
 
 def save(model, tokenizer, card: dict, output_dir: Path, started: float) -> None:

@@ -56,7 +56,8 @@ class ServiceAlarms(Construct):
                     f"FunctionThrottles-{name}",
                     function.metric_throttles(period=PERIOD),
                     1,
-                    f"Invocations of the {name} function were throttled: the account or function concurrency limit was hit",
+                    f"Invocations of the {name} function were throttled: the account or function concurrency "
+                    "limit was hit",
                 ),
             ]
         watched += [

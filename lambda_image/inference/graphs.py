@@ -57,7 +57,7 @@ class OnnxGraph:
         self._output = self._session.get_outputs()[0].name
 
     def __call__(self, *inputs: np.ndarray) -> np.ndarray:
-        return self._session.run([self._output], dict(zip(self._inputs, inputs)))[0]
+        return self._session.run([self._output], dict(zip(self._inputs, inputs, strict=False)))[0]
 
 
 def load_graph(path: str, backend: Backend, threads: int) -> Graph:

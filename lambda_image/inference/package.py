@@ -199,7 +199,8 @@ class ModelPackage:
             valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
             if not valid or len(set(labels)) != len(labels):
                 raise PackageError(
-                    f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty strings: "
+                    f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty "
+                    "strings: "
                     "the class names, in the graph's output order"
                 )
             return list(labels)

@@ -263,7 +263,8 @@ def test_every_model_cdk_json_deploys_is_checked(repo, docker, bootstrapped, cap
     assert code == 2
     assert (
         lines["model"]
-        == "FAIL  model: cdk.json's models=transaction-classifier,embeddings is not allowed: embeddings is not a package of model_artifacts/ (packages there: transaction-classifier)"
+        == "FAIL  model: cdk.json's models=transaction-classifier,embeddings is not allowed: embeddings is not a "
+        "package of model_artifacts/ (packages there: transaction-classifier)"
     )
 
 

@@ -24,7 +24,8 @@ EXAMPLE = re.compile(
 
 # `$ curl -s localhost:3000<path> -H 'Content-Type: <type>' --data-binary @<file>`, then the answer.
 IMAGE_EXAMPLE = re.compile(
-    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary @(?P<file>\S+)\n(?P<answer>\{.*)$",
+    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary "
+    r"@(?P<file>\S+)\n(?P<answer>\{.*)$",
     re.M,
 )
 

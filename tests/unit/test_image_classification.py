@@ -131,7 +131,7 @@ def test_held_out_accuracy_recomputed_through_the_runtime_from_png_files(held_ou
     for start in range(0, len(images), 64):
         pngs = [b64(encoded(digits.render(image))) for image in images[start : start + 64]]
         predicted += [p["label"] for p in runtime.answer({"images": pngs})[0]["predictions"]]
-    accuracy = float(np.mean([p == str(label) for p, label in zip(predicted, labels)]))
+    accuracy = float(np.mean([p == str(label) for p, label in zip(predicted, labels, strict=True)]))
     card = runtime.package.card["metrics"]
     assert accuracy >= 0.97
     assert accuracy == pytest.approx(

@@ -127,7 +127,7 @@ def classifications(
     # Highest first; on a tie the stable sort ranks the lower label index first.
     ranked = np.argsort(-probabilities, axis=1, kind="stable")
     predictions = []
-    for row, order in zip(probabilities.tolist(), ranked.tolist()):
+    for row, order in zip(probabilities.tolist(), ranked.tolist(), strict=True):
         top = [_label_score(labels[i], row[i]) for i in order[:top_k]]
         # The rounded score, as the caller sees it: "label" is null exactly when "score" < min_score.
         label = top[0]["label"] if top[0]["score"] >= min_score else None
