@@ -14,6 +14,7 @@ from infra.constructs.dashboard import ServiceDashboard
 from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import ModelRoute, PredictApi
 from infra.constructs.warmup import WarmupSchedule
+from infra.nodes import timeout_of
 from infra.packages import binary_media_types, models_document, served_packages
 from infra.staging import staging_synthesizer
 
@@ -85,7 +86,7 @@ class InferenceStack(cdk.Stack):
             functions={name: function.function for name, function in self.models.items()},
             api=self.predict_api.api,
             bulk_state_machine=bulk.state_machine if bulk else None,
-            timeout=model.function.timeout,
+            timeout=timeout_of(model.function),
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
         )

@@ -43,7 +43,7 @@ class ServiceAlarms(Construct):
     ) -> None:
         """`functions`: each model's function, by package name."""
         super().__init__(scope, construct_id)
-        watched = []
+        watched: list[tuple[str, cloudwatch.Metric, float, str]] = []
         for name, function in functions.items():
             watched += [
                 (

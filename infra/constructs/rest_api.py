@@ -14,6 +14,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.nodes import default_child
+
 STAGE = "prod"
 # The contract's rules a request validator must leave to the handler: a text over MAX_TEXT_CHARS and
 # a batch over MAX_BATCH answer 413, which a request validator cannot do (it answers 400).
@@ -130,7 +132,9 @@ class PredictApi(Construct):
         predict = self.api.root.add_resource("predict")
         post = self._add_predict(predict, integrations[first.name], request_models[first.name])
         # As CloudFormation spells it: NONE or AWS_IAM.
-        self.authorization_type: str = post.node.default_child.authorization_type
+        authorization_type = default_child(post, apigw.CfnMethod).authorization_type
+        assert authorization_type is not None, "_add_predict sets it"
+        self.authorization_type: str = authorization_type
         self.api.root.add_method("ANY", integrations[first.name])
         self.api.root.add_proxy(default_integration=integrations[first.name], any_method=True)
 

@@ -11,6 +11,7 @@ is (headers and body may be null), so a hand-made or partial event is still unde
 import base64
 import enum
 from email.message import Message
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -106,7 +107,7 @@ class HttpRequest:
         self.is_base64 = is_base64
 
     @classmethod
-    def from_event(cls, event: dict, kind: EventKind) -> "HttpRequest":
+    def from_event(cls, event: dict[str, Any], kind: EventKind) -> "HttpRequest":
         try:
             if kind is EventKind.REST_V1:
                 return cls._from_rest_v1(_RestV1Event.model_validate(event))

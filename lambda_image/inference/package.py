@@ -197,11 +197,10 @@ class ModelPackage:
         if self.task == "image-classification":
             labels = self.card.get("labels")
             valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
-            if not valid or len(set(labels)) != len(labels):
+            if not valid or not isinstance(labels, list) or len(set(labels)) != len(labels):
                 raise PackageError(
                     f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty "
-                    "strings: "
-                    "the class names, in the graph's output order"
+                    "strings: the class names, in the graph's output order"
                 )
             return list(labels)
         id2label = self.config.get("id2label") or {}

@@ -141,14 +141,14 @@ def contract(package: ModelPackage) -> Contract:
     """The predictor's contract: Request, its answer (Response with "model", or any object with
     "model" when it declares none) and EXAMPLE."""
     predictor = predictor_of(package)
-    response = getattr(predictor, "Response", None)
-    if response is None:
-        answer = create_model("Answer", __config__=ConfigDict(extra="allow"), model=(ModelInfo, ...))
-    else:
-        answer = create_model(
-            response.__name__, __base__=response, __module__=response.__module__, model=(ModelInfo, ...)
-        )
+    answer = _answer_model(getattr(predictor, "Response", None))
     return Contract(request=predictor.Request, single=answer, batch=answer, example=predictor.EXAMPLE)
+
+
+def _answer_model(response: type[BaseModel] | None) -> type[BaseModel]:
+    if response is None:
+        return create_model("Answer", __config__=ConfigDict(extra="allow"), model=(ModelInfo, ...))
+    return create_model(response.__name__, __base__=response, __module__=response.__module__, model=(ModelInfo, ...))
 
 
 class Model:

@@ -78,6 +78,9 @@ class Model:
         mask = attention_mask[:, :, None].astype(tokens.dtype)
         if self.pooling == "cls":
             return tokens[:, 0]
+        pooled: np.ndarray
         if self.pooling == "max":
-            return np.where(mask > 0, tokens, np.finfo(tokens.dtype).min).max(axis=1)
-        return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            pooled = np.where(mask > 0, tokens, np.finfo(tokens.dtype).min).max(axis=1)
+        else:
+            pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled

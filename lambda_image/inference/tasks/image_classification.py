@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 
 from inference.graphs import Graph, load_graph
 from inference.package import ImageInput, ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, StrictRequest, json_int
+from inference.schema import Contract, Limits, ModelInfo, PositiveJsonInt, StrictRequest, json_int
 from inference.settings import Settings
 from inference.tasks.text_classification import LabelScore, classifications, softmax
 
@@ -130,7 +130,7 @@ class ImageRequest(StrictRequest):
 
     image: str | None = None
     images: list[str] | None = None
-    top_k: json_int(ge=1) | None = Field(None, description="how many labels to rank (default 3)")
+    top_k: PositiveJsonInt | None = Field(None, description="how many labels to rank (default 3)")
 
     @model_validator(mode="after")
     def _exactly_one_of_image_and_images(self) -> Self:
@@ -187,11 +187,11 @@ def request_model(package: ModelPackage, limits: Limits) -> type[ImageRequest]:
         AfterValidator(lambda value: decode(value, spec, limits)),
     ]
     images = Annotated[
-        list[image],  # type: ignore[valid-type]  (a type built from the limits)
+        list[image],
         Field(min_length=1, max_length=limits.max_batch, description=f"1 to {limits.max_batch} images"),
     ]
     top_k = json_int(ge=1, le=len(package.labels))
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         ImageRequest.__name__,
         __base__=ImageRequest,
         __module__=ImageRequest.__module__,

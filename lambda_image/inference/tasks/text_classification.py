@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, json_int, with_limits
+from inference.schema import Contract, Defaults, Limits, ModelInfo, PositiveJsonInt, TextsRequest, json_int, with_limits
 
 SCORE_DECIMALS = 4
 DEFAULT_THRESHOLD = 0.5
@@ -25,7 +25,7 @@ DEFAULT_THRESHOLD = 0.5
 class RankingRequest(TextsRequest):
     """What single- and multi-label requests share."""
 
-    top_k: json_int(ge=1) | None = Field(None, description="how many labels to rank (default 3)")
+    top_k: PositiveJsonInt | None = Field(None, description="how many labels to rank (default 3)")
 
 
 class ClassificationRequest(RankingRequest):
@@ -144,7 +144,8 @@ def _label_score(label: str, score: float) -> dict[str, Any]:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))  # shifted: exp cannot overflow
-    return exp / exp.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

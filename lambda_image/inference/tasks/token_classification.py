@@ -115,4 +115,5 @@ def _tag(label: str) -> tuple[str, str]:
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return probabilities
