@@ -779,15 +779,16 @@ def main(argv: list[str] | None = None) -> int:
         "onnx": installed(ONNX_IMAGE_REQUIREMENTS, IMAGE_TARGET_CACHE),
         "naive": installed(NAIVE_REQUIREMENTS, NAIVE_TARGET_CACHE, constraints=None),
     }
-    packages = {
+    candidates = {
         "text-classification": MODEL_DIR / "transaction-classifier",
         "feature-extraction": MODEL_DIR / "embeddings",
         "token-classification": ner_package() if "token-classification" in measured else None,
         "image-classification": MODEL_DIR / "digits",
     }
-    packages = {task: packages[task] for task in measured}
+    # None only for a task not measured.
+    packages = {task: package for task in measured if (package := candidates[task]) is not None}
     workloads = {task: Workload.for_task(task) for task in measured}
-    reports = {task: {s.name: [] for s in SUBJECTS} for task in measured}
+    reports: dict[str, dict[str, list[dict]]] = {task: {s.name: [] for s in SUBJECTS} for task in measured}
     with tempfile.TemporaryDirectory() as scratch:
         task_root = _task_root(Path(scratch))
         paths = {

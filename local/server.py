@@ -33,12 +33,14 @@ import threading
 import time
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
+from waitress.trigger import trigger as Trigger
 
 from inference.package import PackageError
 from inference.schema import Limits, RequestError, parse_json
@@ -47,6 +49,9 @@ from infra.packages import PACKAGES_DIR, available_packages, models_document, pa
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
 from tools.openapi import document as openapi_document
+
+if TYPE_CHECKING:
+    from waitress.wasyncore import _SocketMap  # the stubs' name for a dispatcher's socket map
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 OPENAPI_PATH = "/openapi.json"
@@ -174,13 +179,20 @@ class LocalServer(TcpWSGIServer):
     It listens on one address, LISTEN_HOST's, as waitress's create_server does for an IP address."""
 
     channel_class = DeadlineChannel
+    if TYPE_CHECKING:
+        # What waitress's BaseWSGIServer sets that its stubs (types-waitress) omit or declare otherwise.
+        effective_host: str  # the address bound (getsockname), for a URL
+        effective_port: int
+        _map: _SocketMap  # wasyncore's dispatcher's socket map: the sockets the loop watches
+        active_channels: dict[int, DeadlineChannel]  # type: ignore[assignment]  # stubs: one HTTPChannel
+        trigger: Trigger  # type: ignore[assignment]  # stubs: an int; waitress: the loop's wake-up dispatcher
 
     def __init__(self, application, request_deadline: float, **adjustments) -> None:
         self.request_deadline = request_deadline
         super().__init__(application, **adjustments)
 
     def maintenance(self, now: float) -> None:
-        super().maintenance(now)
+        super().maintenance(now)  # type: ignore[arg-type]  # stubs: an int; waitress passes time.time()
         cutoff = time.monotonic() - self.request_deadline
         for channel in self.active_channels.values():
             # `request` is the one still being received; `requests` are those being answered.

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from inference.package import PackageError
+from inference.package import Backend, PackageError, Variant
 from infra.constructs.warmup import WARMUP_EVENT
 from infra.packages import served_packages
 from infra.staging import STACK_NAME_PREFIX
@@ -131,7 +131,7 @@ class App:
         return next(iter(self.models.values()))
 
     @property
-    def serving(self) -> tuple[str, str]:
+    def serving(self) -> tuple[Backend, Variant]:
         """(backend, variant) the model functions were synthesized with (their environment)."""
         variables = self.function.get("Environment", {}).get("Variables", {})
         return variables.get("MODEL_BACKEND", "torch"), variables.get("MODEL_VARIANT", "fp32")

@@ -20,7 +20,6 @@ data of the transaction-entities package (training/train_entities.py).
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import random
 import re
@@ -590,7 +589,7 @@ class Generator:
             if rng.random() < 0.12:
                 spelling += " " + rng.choice(LEGAL_FORMS[line.region.lang])
             generic, regional = FORMATS[merchant.kind]
-            own = regional.get(line.region.lang, [])
+            own: tuple[str, ...] | list[str] = regional.get(line.region.lang, [])
             template = rng.choice(own) if own and rng.random() < 0.55 else rng.choice(generic)
             filled = line.fill_spans(template, spelling, merchant_part)
         if rng.random() < 0.08:
@@ -613,24 +612,26 @@ class Generator:
         """`count` local-looking merchants from (kind, regions, <SLOT> pattern)s, each its own
         group (none of the `taken` ones), in rounds over the patterns; round r's merchants go to
         split SPLIT_CYCLE[r]."""
-        merchants, seen = [], set(taken)
-        for round_ in itertools.count():
-            if len(merchants) >= count:
-                return merchants
+        merchants: list[tuple[Merchant, str]] = []
+        seen = set(taken)
+        round_ = 0
+        while len(merchants) < count:
             for kind, regions, pattern in self.rng.sample(patterns, len(patterns)):
                 region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
                 family = REGIONS[region].names
-                marked = re.sub(
-                    r"<(\w+)>",
-                    lambda m, family=family, region=region: self._instance_slot(m.group(1), family, region),
-                    pattern,
-                )
+
+                def slot(m: re.Match[str], family: str = family, region: str = region) -> str:
+                    return self._instance_slot(m.group(1), family, region)
+
+                marked = re.sub(r"<(\w+)>", slot, pattern)
                 core = re.search(r"\[(.*)\]", marked)
                 name = marked.replace("[", "").replace("]", "")
                 merchant = Merchant(label, kind, (region,), (name,), named=False, core=core.group(1) if core else "")
                 if merchant.group not in seen and len(merchants) < count:
                     seen.add(merchant.group)
                     merchants.append((merchant, SPLIT_CYCLE[round_ % len(SPLIT_CYCLE)]))
+            round_ += 1
+        return merchants
 
     def _instance_slot(self, name: str, family: str, region: str) -> str:
         rng = self.rng

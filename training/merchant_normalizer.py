@@ -15,6 +15,7 @@ import json
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,7 +55,9 @@ def batches(rows: list[Pair], rng: random.Random):
         yield from rng.sample(chunks, len(chunks))
 
 
-def train(network: nn.Module, rows: list[Pair], steps: int, seed: int, log_every: int = 100) -> None:
+def train(network: Any, rows: list[Pair], steps: int, seed: int, log_every: int = 100) -> None:
+    """`network`: the nn.Module class of the package's predictor.py (imported at run time), with
+    its source_ids and target_ids."""
     rng = random.Random(seed)
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.1)

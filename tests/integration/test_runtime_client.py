@@ -122,7 +122,7 @@ def function_environment(**overrides: str) -> dict[str, str]:
     config = InferenceConfig.from_context(cdk.App(context=CDK_CONTEXT).node)
     return {
         "PATH": os.environ["PATH"],
-        **runtime_environment(config),
+        **runtime_environment(config, "transaction-classifier"),
         **LIBRARY_ENVIRONMENT,
         "MODEL_DIR": str(REPO_ROOT / "model_artifacts" / "transaction-classifier"),
         "AWS_LAMBDA_FUNCTION_NAME": "classifier",

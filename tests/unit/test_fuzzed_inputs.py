@@ -15,6 +15,7 @@ the decoder as bodies and as base64 fields.
 import base64
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -43,7 +44,7 @@ ERROR_CODES = {
 }  # fmt: skip
 # The one log line per request: Powertools' Lambda context keys, then the handler's counts.
 # Every example of the valid-request test runs the model; invalid ones are answered in about a millisecond.
-MODEL_EXAMPLES = settings(max_examples=max(100, settings.default.max_examples // 5))
+MODEL_EXAMPLES = settings(max_examples=max(100, settings().max_examples // 5))  # settings(): the profile's
 LOG_KEYS = {
     "level", "location", "message", "timestamp", "service", "cold_start", "function_name", "function_memory_size",
     "function_arn", "function_request_id", "event_kind", "status", "error_code", "labels", "latency_ms",
@@ -97,7 +98,7 @@ KNOWN_IMAGES = [b64_bytes(raw) for raw in sevens().values()]
 def valid_requests(runtime) -> st.SearchStrategy:
     """Requests the runtime's contract accepts: an input or a batch (texts, images, a custom
     package's own fields), and its task's own fields."""
-    optional = {}
+    optional: dict[str, st.SearchStrategy[Any]] = {}
     if is_image_task(runtime):
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         return st.fixed_dictionaries({"image": IMAGES}, optional=optional) | st.fixed_dictionaries(
@@ -342,7 +343,7 @@ def contract_statuses(request: object, schema: dict) -> set[int]:
     # JSON text is Unicode: a lone surrogate is no string at all.
     if any(any("\ud800" <= c <= "\udfff" for c in text) for text in strings_in(request)):
         statuses.add(400)
-    if not statuses and "image" in schema["properties"]:
+    if not statuses and "image" in schema["properties"] and isinstance(request, dict):  # valid: an object
         images = [request["image"]] if "image" in request else request["images"]
         if not set(images) <= set(KNOWN_IMAGES):
             statuses.add(400)
