@@ -111,7 +111,7 @@ package: $(VENV)/.installed
 serve: $(VENV)/.installed $(PACKAGES)
 	PORT=$(PORT) $(PY) -m local.server
 
-test: install $(PACKAGES)
+test: lint install $(PACKAGES)
 	$(PY) -m pytest
 
 # Lint, format, types and the CI files (CONTRIBUTING.md); each tool pinned in requirements-dev.txt or
