@@ -107,8 +107,8 @@ package: $(VENV)/.installed
 	@test -n "$(MODEL)" -a -n "$(OUT)" || { echo "usage: make package MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]" >&2; exit 2; }
 	$(PY) -m tools.package "$(MODEL)" "$(OUT)" $(if $(TASK),--task "$(TASK)") $(if $(NAME),--name "$(NAME)") $(if $(VERSION),--version "$(VERSION)")
 
-# Serving needs no CDK CLI.
-serve: $(VENV)/.installed $(PACKAGES)
+# node_modules too, though serving needs no CDK CLI: the README's next commands (npx cdk ...) do.
+serve: $(VENV)/.installed node_modules/.installed $(PACKAGES)
 	PORT=$(PORT) $(PY) -m local.server
 
 test: lint install $(PACKAGES)
