@@ -23,7 +23,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
-	@echo "make test    - install, build the model if missing, run the whole test suite"
+	@echo "make test    - install, build the model if missing, make lint, run the whole test suite"
 	@echo "make lint    - ruff (lint and format), mypy, actionlint and the Dependabot config's schema (make -k lint: all of them)"
 	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier and the entities model)"
 	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
@@ -111,7 +111,7 @@ package: $(VENV)/.installed
 serve: $(VENV)/.installed node_modules/.installed $(PACKAGES)
 	PORT=$(PORT) $(PY) -m local.server
 
-test: install $(PACKAGES)
+test: lint install $(PACKAGES)
 	$(PY) -m pytest
 
 # Lint, format, types and the CI files (CONTRIBUTING.md); each tool pinned in requirements-dev.txt or

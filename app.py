@@ -12,13 +12,13 @@ from typing import Any
 # README asks for Node 22 or later and says so once.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import aws_cdk as cdk  # noqa: E402  (after the variable above)
+import aws_cdk as cdk
 
-from inference.package import PackageError  # noqa: E402
-from infra.checkov_skips import add_checkov_skips  # noqa: E402
-from infra.config import ConfigError, InferenceConfig  # noqa: E402
-from infra.nag import add_nag_checks  # noqa: E402
-from infra.stack import InferenceStack  # noqa: E402
+from inference.package import PackageError
+from infra.checkov_skips import add_checkov_skips
+from infra.config import ConfigError, InferenceConfig
+from infra.nag import add_nag_checks
+from infra.stack import InferenceStack
 
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:

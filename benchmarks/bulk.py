@@ -23,7 +23,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -51,8 +51,13 @@ def lines(count: int) -> list[dict]:
 
 def time_bulk(source: Path, target: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tools.bulk", str(source), str(target)], cwd=REPO, env=ENV, check=True,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "tools.bulk", str(source), str(target)],
+        cwd=REPO,
+        env=ENV,
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -60,8 +65,13 @@ def time_bulk(source: Path, target: Path) -> float:
 def local_server(log: Path) -> Iterator[str]:
     """The local server's POST /predict URL, warmed up."""
     with log.open("w") as stderr:
-        server = subprocess.Popen([sys.executable, "-m", "local.server"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr,
-                                  env={**ENV, "LISTEN_HOST": "127.0.0.1", "PORT": "0"})  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "local.server"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**ENV, "LISTEN_HOST": "127.0.0.1", "PORT": "0"},
+        )
     try:
         url = _serving_url(server, log) + "/predict"
         requests.post(url, json={"text": "STARBUCKS STORE 10432 SEATTLE WA"}, timeout=60).raise_for_status()
@@ -93,13 +103,24 @@ batches, singles = [], []
 for run in range({BATCH_RUNS}):
     chunk = values[run * {BATCH_SIZE}:(run + 1) * {BATCH_SIZE}]
     event = {{"Items": [{{"index": i, "value": v}} for i, v in enumerate(chunk)], "BatchInput": {{}}}}
-    started = time.perf_counter(); lambda_handler(event, context); batches.append(time.perf_counter() - started)
-    started = time.perf_counter(); lambda_handler({{"text": chunk[0]["text"]}}, context); singles.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    lambda_handler(event, context)
+    batches.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    lambda_handler({{"text": chunk[0]["text"]}}, context)
+    singles.append(time.perf_counter() - started)
 print(json.dumps([statistics.median(batches), statistics.median(singles)]))
 """
     env = {**ENV, "LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, input=json.dumps(values), capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env=env,
+        input=json.dumps(values),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     batch, single = json.loads(done.stdout.strip().splitlines()[-1])
     return batch, single
 
@@ -107,12 +128,18 @@ print(json.dumps([statistics.median(batches), statistics.median(singles)]))
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bulk", description=__doc__.split("\n\n")[0])
     parser.add_argument("--lines", type=int, default=5000, help="lines per run (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=ROUNDS, help="runs of each way, taking turns (default: %(default)s)")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help="runs of each way, taking turns (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     values = lines(max(args.lines, BATCH_RUNS * BATCH_SIZE))[: args.lines]
     bulk_runs, single_runs = [], []
     with tempfile.TemporaryDirectory() as work:
-        source, bulk_out, single_out = Path(work) / "lines.jsonl", Path(work) / "bulk.jsonl", Path(work) / "single.jsonl"
+        source, bulk_out, single_out = (
+            Path(work) / "lines.jsonl",
+            Path(work) / "bulk.jsonl",
+            Path(work) / "single.jsonl",
+        )
         source.write_text("".join(json.dumps(value) + "\n" for value in values))
         # The two ways take turns, so load from elsewhere on the machine falls on both alike.
         with local_server(Path(work) / "server.log") as url:
@@ -128,9 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     gb_second = MEMORY_MB / 1024 * LAMBDA_GB_SECOND["x86_64"]
     per_request = API_GATEWAY_REST_REQUEST + LAMBDA_REQUEST + max(request_s, 0.001) * gb_second
     load = os.getloadavg()[0]
+    bulk_way = f"`python -m tools.bulk` (whole command: start, model load, batches of {BATCH_SIZE})"
     report = f"""# Bulk scoring, measured
 
-`python -m benchmarks.bulk --lines {args.lines} --rounds {args.rounds}` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC,
+`python -m benchmarks.bulk --lines {args.lines} --rounds {args.rounds}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC,
 {os.cpu_count()} cores, load average {load:.1f} (a machine shared with other work), TORCH_THREADS=1.
 
 Median of {args.rounds} round(s), the two ways taking turns (bulk runs: {", ".join(f"{t:.1f}" for t in bulk_runs)} s;
@@ -138,7 +166,7 @@ one request per line: {", ".join(f"{t:.1f}" for t in single_runs)} s).
 
 | way | {args.lines:,} lines | lines/s |
 |---|---:|---:|
-| `python -m tools.bulk` (whole command: start, model load, batches of {BATCH_SIZE}) | {bulk_s:.1f} s | {args.lines / bulk_s:.0f} |
+| {bulk_way} | {bulk_s:.1f} s | {args.lines / bulk_s:.0f} |
 | one POST /predict per line to the running local server | {single_s:.1f} s | {args.lines / single_s:.0f} |
 | **bulk / one request per line** | | **{single_s / bulk_s:.1f}x** |
 

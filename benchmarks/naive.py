@@ -20,6 +20,7 @@ import base64
 import io
 import json
 import os
+from typing import Any
 
 import torch
 
@@ -35,6 +36,10 @@ else:
 
 
 class Naive:
+    # A transformers tokenizer and model, a pipeline's, or the digits' nn.Module: one class per task.
+    tokenizer: Any
+    model: Any
+
     def __init__(self) -> None:
         if TASK == "image-classification":
             with open(os.path.join(MODEL_DIR, "model_card.json")) as card:
@@ -42,10 +47,16 @@ class Naive:
             self.model = DigitsCNN(len(self.card["labels"]))
             self.model.load_state_dict(load_file(os.path.join(MODEL_DIR, "model.safetensors")))
         elif TASK == "token-classification":
-            self.pipeline = transformers.pipeline("token-classification", model=MODEL_DIR, aggregation_strategy="simple", device="cpu")
+            self.pipeline = transformers.pipeline(
+                "token-classification", model=MODEL_DIR, aggregation_strategy="simple", device="cpu"
+            )
             self.tokenizer, self.model = self.pipeline.tokenizer, self.pipeline.model
         else:
-            auto = transformers.AutoModelForSequenceClassification if TASK == "text-classification" else transformers.AutoModel
+            auto = (
+                transformers.AutoModelForSequenceClassification
+                if TASK == "text-classification"
+                else transformers.AutoModel
+            )
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(MODEL_DIR)
             self.model = auto.from_pretrained(MODEL_DIR)
         self.model.eval()
@@ -55,7 +66,11 @@ class Naive:
 
     def decode(self, raw: bytes) -> dict:
         spec = self.card["image"]
-        image = Image.open(io.BytesIO(raw)).convert(spec["mode"]).resize((spec["width"], spec["height"]), Image.BOX)
+        image = (
+            Image.open(io.BytesIO(raw))
+            .convert(spec["mode"])
+            .resize((spec["width"], spec["height"]), Image.Resampling.BOX)
+        )
         pixels = 1 - np.asarray(image, dtype=np.float32) / 255  # the card's invert: dark ink, light paper
         return {"pixels": torch.from_numpy((pixels - spec["mean"][0]) / spec["std"][0])[None, None]}
 

@@ -13,6 +13,7 @@ import torch
 
 MODEL_DIR = os.environ["MODEL_DIR"]
 _spec = importlib.util.spec_from_file_location("predictor", os.path.join(MODEL_DIR, "predictor.py"))
+assert _spec is not None and _spec.loader is not None  # a .py file's spec has a loader
 predictor = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(predictor)
 

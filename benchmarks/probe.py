@@ -12,6 +12,7 @@ import os
 import sys
 import time
 import types
+from typing import Any
 
 started = time.perf_counter()
 request = json.load(sys.stdin)
@@ -20,7 +21,13 @@ context = types.SimpleNamespace(**request["context"])
 # The modules the handler needs before it loads the model: timed as "imports". The runtime imports
 # its backend's framework (torch, or onnxruntime) only when it loads the graph; it is imported here
 # first so that "model load" is loading the package, not importing a framework.
-HANDLER_IMPORTS = ["aws_lambda_powertools", "inference.events", "inference.runtime", "inference.schema", "inference.settings"]
+HANDLER_IMPORTS = [
+    "aws_lambda_powertools",
+    "inference.events",
+    "inference.runtime",
+    "inference.schema",
+    "inference.settings",
+]
 BACKEND_FRAMEWORK = {"torch": "torch", "onnx": "onnxruntime"}
 
 
@@ -69,25 +76,31 @@ def serve_handler(answer) -> dict:
     # The package's graph alone on inputs prepared beforehand (tokenized, or decoded): what the
     # handler adds to its model.
     import numpy as np
+
     from inference.handler import RUNTIME
 
-    encoded = []
+    # The task's own class (TaskModel declares only the answer): its graph, encoder, request_model.
+    model: Any = RUNTIME.model
+    encoded: list[tuple[np.ndarray, ...]] = []
     if request["task"] == "image-classification":
         from inference.schema import validate
 
-        graph = RUNTIME.model.graph
+        graph = model.graph
         for event in request["singles"]:
-            [image] = validate(RUNTIME.model.request_model, {"image": event["body"]}).batch
+            [image] = validate(model.request_model, {"image": event["body"]}).batch
             encoded.append((image.pixels[None],))
     else:
-        encoder = RUNTIME.model.encoder
+        encoder = model.encoder
         graph = encoder.graph
         for event in request["singles"]:
             encoding = encoder.tokenizer.encode(json.loads(event["body"])["text"])
-            encoded.append((np.array([encoding.ids], dtype=np.int64), np.array([encoding.attention_mask], dtype=np.int64)))
+            encoded.append(
+                (np.array([encoding.ids], dtype=np.int64), np.array([encoding.attention_mask], dtype=np.int64))
+            )
     forwards = timed(lambda inputs=inputs: graph(*inputs) for inputs in encoded)
     batches = {
-        size: timed(lambda event=event: answer(event) for event in events) for size, events in request["batches"].items()
+        size: timed(lambda event=event: answer(event) for event in events)
+        for size, events in request["batches"].items()
     }
     warmups = timed(lambda: answer({"warmup": True}) for _ in range(50))
     return {"singles": singles, "forwards": forwards, "batches": batches, "warmups": warmups}
@@ -104,16 +117,16 @@ def serve_naive(answer, model) -> dict:
 
 if request["subject"] == "handler":
     imported, answer = load_handler()
-    extra = ()
+    naive_model = None
 else:
-    imported, answer, *extra = load_naive()
+    imported, answer, naive_model = load_naive()
 loaded = time.perf_counter()
 first = answer(request["singles"][0])
 answered = time.perf_counter()
 assert first["statusCode"] == 200, first
 report = {"started": started, "imported": imported, "loaded": loaded, "answered": answered}
 if request["mode"] == "warm":
-    report |= serve_handler(answer) if request["subject"] == "handler" else serve_naive(answer, *extra)
+    report |= serve_handler(answer) if request["subject"] == "handler" else serve_naive(answer, naive_model)
 # VmHWM, this address space's peak: ru_maxrss would carry the bench process's own peak over (a
 # child started with vfork records its parent's high-water mark when it execs).
 with open("/proc/self/status") as status:

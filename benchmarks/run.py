@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.ner_package import ner_package
@@ -86,7 +86,7 @@ GOALS = {
     "payload_gb": 1.2,  # what an image adds to the Lambda base image, at most
 }
 VARIANTS = ("fp32", "int8", "onnx")
-  # the handler's subjects: torch fp32, torch int8, onnx (fp32)
+# the handler's subjects: torch fp32, torch int8, onnx (fp32)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,8 @@ class Workload:
             render(image).save(buffer, "PNG")
             pngs.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
         singles = [
-            rest_api_event(pngs[i % len(pngs)], headers={"Content-Type": "image/png"}, is_base64=True) for i in range(SINGLE_REQUESTS)
+            rest_api_event(pngs[i % len(pngs)], headers={"Content-Type": "image/png"}, is_base64=True)
+            for i in range(SINGLE_REQUESTS)
         ]
         batches = {}
         for size in BATCH_SIZES:
@@ -202,7 +203,10 @@ class Workload:
 def custom_workload() -> Workload:
     """The same statement lines, as the custom demo's requests ({"sentence": ...}); cold starts answer the first."""
     texts = [row["text"] for row in read_split("test")]
-    events = [rest_api_event(json.dumps({"sentence": text}), headers={"Content-Type": "application/json"}) for text in texts[:SINGLE_REQUESTS]]
+    events = [
+        rest_api_event(json.dumps({"sentence": text}), headers={"Content-Type": "application/json"})
+        for text in texts[:SINGLE_REQUESTS]
+    ]
     return Workload(events, {})
 
 
@@ -217,14 +221,21 @@ def measure_custom(runs: int, paths: dict[str, list[str]], scratch: Path, say) -
     for number in range(runs):
         say(f"custom package, run {number + 1}/{runs}: {len(CUSTOM_SUBJECTS)} fresh processes")
         for subject in CUSTOM_SUBJECTS:
-            reports[subject.name].append(probe(subject, "custom", CUSTOM_PACKAGE, "cold", workload, subject_paths[subject.kind], scratch))
+            reports[subject.name].append(
+                probe(subject, "custom", CUSTOM_PACKAGE, "cold", workload, subject_paths[subject.kind], scratch)
+            )
     cold = {name.removesuffix(" 1t"): summarize_cold(runs_) for name, runs_ in reports.items()}
     ratio = cold["handler fp32"]["total"] / cold["naive"]["total"]
     card = json.loads((CUSTOM_PACKAGE / "model_card.json").read_text(encoding="utf-8"))
     return {
         "package": {"name": card["name"], "path": str(CUSTOM_PACKAGE.relative_to(REPO))},
         "cold": cold,
-        "goal": {"goal": "cold start / naive", "measured": ratio, "target": f"≤ {GOALS['cold_start']}", "met": ratio <= GOALS["cold_start"]},
+        "goal": {
+            "goal": "cold start / naive",
+            "measured": ratio,
+            "target": f"≤ {GOALS['cold_start']}",
+            "met": ratio <= GOALS["cold_start"],
+        },
     }
 
 
@@ -235,21 +246,26 @@ def custom_markdown(custom: dict) -> list[str]:
         f"## Custom package: {custom['package']['name']} (`{custom['package']['path']}`), cold start",
         "",
         "Its naive baseline is the plain script a tutorial writes for its own `nn.Module` (benchmarks/naive_custom.py: "
-        "`import torch`, the class from the package's predictor.py, `load_state_dict`, one answer), in the image's layout. "
-        f"Goal: {goal['goal']} {goal['target']}: measured {goal['measured']:.2f}, {'met' if goal['met'] else '**not met**'}.",
+        "`import torch`, the class from the package's predictor.py, `load_state_dict`, one answer), in the "
+        "image's layout. "
+        f"Goal: {goal['goal']} {goal['target']}: measured {goal['measured']:.2f}, "
+        f"{'met' if goal['met'] else '**not met**'}.",
         "",
         "| subject | interpreter | imports | model load | first answer | total | × naive |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, c in cold.items():
         lines.append(
-            f"| {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | {c['first_inference']:.3f} "
+            f"| {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | "
+            f"{c['first_inference']:.3f} "
             f"| **{c['total']:.2f}** | {c['total'] / cold['naive']['total']:.2f} |"
         )
     return lines
 
 
-def probe(subject: Subject, task: str, package: Path, mode: str, workload: Workload, paths: list[str], scratch: Path) -> dict:
+def probe(
+    subject: Subject, task: str, package: Path, mode: str, workload: Workload, paths: list[str], scratch: Path
+) -> dict:
     """One fresh process; its report with the phase stamps turned into seconds since spawn."""
     request = {
         "subject": subject.kind,
@@ -349,9 +365,9 @@ def served_files(package: Path, graph: str | None) -> list[Path]:
         if path.name in GRAPH_FILES.values():
             if path.name == graph:
                 files.append(path)
-        elif graph is None and fnmatch.fnmatch(path.name, "*.safetensors"):
-            files.append(path)
-        elif not any(fnmatch.fnmatch(path.name, pattern) for pattern in NOT_SERVED):
+        elif (graph is None and fnmatch.fnmatch(path.name, "*.safetensors")) or not any(
+            fnmatch.fnmatch(path.name, pattern) for pattern in NOT_SERVED
+        ):
             files.append(path)
     return files
 
@@ -408,9 +424,9 @@ def int8_quality(packages: dict[str, Path]) -> dict:
     cosines = (fp32 * int8).sum(axis=1)  # both normalized
     return {
         "test_texts": len(rows),
-        "agreement": sum(a == b for a, b in zip(labels["fp32"], labels["int8"])) / len(rows),
-        "fp32_accuracy": sum(p == row["label"] for p, row in zip(labels["fp32"], rows)) / len(rows),
-        "int8_accuracy": sum(p == row["label"] for p, row in zip(labels["int8"], rows)) / len(rows),
+        "agreement": sum(a == b for a, b in zip(labels["fp32"], labels["int8"], strict=True)) / len(rows),
+        "fp32_accuracy": sum(p == row["label"] for p, row in zip(labels["fp32"], rows, strict=True)) / len(rows),
+        "int8_accuracy": sum(p == row["label"] for p, row in zip(labels["int8"], rows, strict=True)) / len(rows),
         "embedding_cosine_mean": float(np.mean(cosines)),
         "embedding_cosine_min": float(np.min(cosines)),
     }
@@ -472,14 +488,30 @@ def goals(tasks: dict, size: dict) -> list[dict]:
     for task, measured in tasks.items():
         cold, warm = measured["cold"], measured["warm"]
         rows.append(
-            (task, "cold start / naive", {v: cold[f"handler {v}"]["total"] / cold["naive"]["total"] for v in VARIANTS}, "≤", GOALS["cold_start"])
+            (
+                task,
+                "cold start / naive",
+                {v: cold[f"handler {v}"]["total"] / cold["naive"]["total"] for v in VARIANTS},
+                "≤",
+                GOALS["cold_start"],
+            )
         )
         for threads in (1, 2):
             baseline = warm[f"naive {threads}t"]["forward_p50_ms"]
             ratios = {v: warm[f"handler {v} {threads}t"]["p50_ms"] / baseline for v in VARIANTS}
-            rows.append((task, f"warm p50 / naive forward, {threads} thread{'s' if threads > 1 else ''}", ratios, "≤", GOALS["warm_p50"]))
+            rows.append(
+                (
+                    task,
+                    f"warm p50 / naive forward, {threads} thread{'s' if threads > 1 else ''}",
+                    ratios,
+                    "≤",
+                    GOALS["warm_p50"],
+                )
+            )
         images = size["tasks"][task]
-        rows.append((task, "image payload (GB)", {v: images[v]["total_gb"] for v in VARIANTS}, "≤", GOALS["payload_gb"]))
+        rows.append(
+            (task, "image payload (GB)", {v: images[v]["total_gb"] for v in VARIANTS}, "≤", GOALS["payload_gb"])
+        )
     cuda = {v: float(len(size["cuda_files"]["onnx" if v == "onnx" else "torch"])) for v in VARIANTS}
     rows.append(("all", "CUDA files in the image", cuda, "=", 0))
     return [
@@ -501,14 +533,19 @@ def markdown(results: dict) -> str:
         "",
         *(f"Note: {note}." for note in results.get("notes", [])),
         *([""] if results.get("notes") else []),
-        f"`make bench` on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, torch {machine['torch']}, "
-        f"{results['date']}, run under `{machine['command']}`. Load average (1 min) before/after: {machine['load_before']} / "
-        f"{machine['load_after']} (the machine is shared: absolute times are noisy; the ratios compare subjects measured in "
+        f"`make bench` on {machine['cpu']} ({machine['cores']} cores), Python {machine['python']}, torch "
+        f"{machine['torch']}, "
+        f"{results['date']}, run under `{machine['command']}`. Load average (1 min) before/after: "
+        f"{machine['load_before']} / "
+        f"{machine['load_after']} (the machine is shared: absolute times are noisy; the ratios compare subjects "
+        "measured in "
         "turn in the same run).",
         "",
-        "Subjects per task: **naive** (module-level `import torch, transformers`, `from_pretrained`, tutorial post-processing; "
+        "Subjects per task: **naive** (module-level `import torch, transformers`, `from_pretrained`, tutorial "
+        "post-processing; "
         "warm baseline: its model's forward alone, dynamic padding, `torch.inference_mode`), the **handler** "
-        "(`inference.handler.lambda_handler`, REST API event in, JSON out) with **fp32** (model.pt), **int8** (model.int8.pt) "
+        "(`inference.handler.lambda_handler`, REST API event in, JSON out) with **fp32** (model.pt), **int8** "
+        "(model.int8.pt) "
         "and **onnx** (model.onnx, in the onnx image's layout: no torch).",
         "",
         "## Goals",
@@ -519,7 +556,9 @@ def markdown(results: dict) -> str:
         "| --- | --- | ---: | ---: | ---: | ---: | :---: |",
     ]
     for g in results["goals"]:
-        values = " | ".join(f"{g['measured'][v]:.2f}" if g["task"] != "all" else f"{g['measured'][v]:.0f}" for v in VARIANTS)
+        values = " | ".join(
+            f"{g['measured'][v]:.2f}" if g["task"] != "all" else f"{g['measured'][v]:.0f}" for v in VARIANTS
+        )
         lines.append(f"| {g['task']} | {g['goal']} | {values} | {g['target']} | {'yes' if g['met'] else '**no**'} |")
     lines += [
         "",
@@ -536,7 +575,8 @@ def markdown(results: dict) -> str:
         cold = measured["cold"]
         for name, c in cold.items():
             lines.append(
-                f"| {task} | {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | {c['first_inference']:.3f} "
+                f"| {task} | {name} | {c['interpreter']:.2f} | {c['imports']:.2f} | {c['model_load']:.2f} | "
+                f"{c['first_inference']:.3f} "
                 f"| **{c['total']:.2f}** | {c['total'] / cold['naive']['total']:.2f} |"
             )
     sizes = " / ".join(map(str, settings["batch_sizes"]))
@@ -545,12 +585,15 @@ def markdown(results: dict) -> str:
         f"## Warm latency and throughput (median of {settings['runs']} runs of {settings['single_requests']} "
         "single-text requests each)",
         "",
-        "Handler: the whole handler, REST API (v1) event in, JSON response out, logs and metrics included. Naive: its whole "
+        "Handler: the whole handler, REST API (v1) event in, JSON response out, logs and metrics included. Naive: "
+        "its whole "
         "handler (p50, p95), and its model's forward alone on inputs tokenized beforehand (the baseline of the goals). "
-        "Model forward of a handler: its package's graph alone (TorchScript or ONNX), also on inputs tokenized beforehand. "
+        "Model forward of a handler: its package's graph alone (TorchScript or ONNX), also on inputs tokenized "
+        "beforehand. "
         f"Batch throughput: {settings['texts_per_batch_size']} texts at each batch size, through the whole handler.",
         "",
-        f"| task | subject | p50 ms | p95 ms | model forward p50 ms | p50 / naive forward | texts/s at batch {sizes} | peak RSS MB |",
+        "| task | subject | p50 ms | p95 ms | model forward p50 ms | p50 / naive forward | texts/s at batch "
+        f"{sizes} | peak RSS MB |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for task, measured in tasks.items():
@@ -574,7 +617,8 @@ def markdown(results: dict) -> str:
         for v in VARIANTS:
             one, two = warm[f"handler {v} 1t"], warm[f"handler {v} 2t"]
             parts.append(
-                f"{v} {one['p50_ms']:.1f} → {two['p50_ms']:.1f} ms, {one['texts_per_s']['64']:.0f} → {two['texts_per_s']['64']:.0f} texts/s"
+                f"{v} {one['p50_ms']:.1f} → {two['p50_ms']:.1f} ms, {one['texts_per_s']['64']:.0f} → "
+                f"{two['texts_per_s']['64']:.0f} texts/s"
             )
         lines.append(f"- {task}: " + "; ".join(parts))
     quality = results["int8_quality"]
@@ -583,7 +627,8 @@ def markdown(results: dict) -> str:
             "",
             "## int8 variant on the test split",
             "",
-            f"- text-classification, {quality['test_texts']} texts: int8 agrees with fp32 on {quality['agreement']:.1%}; accuracy "
+            f"- text-classification, {quality['test_texts']} texts: int8 agrees with fp32 on "
+            f"{quality['agreement']:.1%}; accuracy "
             f"fp32 {quality['fp32_accuracy']:.1%}, int8 {quality['int8_accuracy']:.1%}.",
             f"- feature-extraction, the same texts: cosine similarity of int8's embeddings to fp32's: mean "
             f"{quality['embedding_cosine_mean']:.4f}, lowest {quality['embedding_cosine_min']:.4f}.",
@@ -595,28 +640,39 @@ def markdown(results: dict) -> str:
         "",
         "Runtime dependencies: torch image "
         + ", ".join(f"{layout} {gb:.2f}" for layout, gb in size["dependencies_gb"].items())
-        + f" (naive: torch + transformers); handler code {size['handler_mb']:.2f} MB; the package as the image carries it "
-        "(its graph for that image, config and tokenizer; no safetensors, except in the naive image, which reads them).",
+        + f" (naive: torch + transformers); handler code {size['handler_mb']:.2f} MB; the package as the image "
+        "carries it "
+        "(its graph for that image, config and tokenizer; no safetensors, except in the naive image, which reads "
+        "them).",
         "",
         "| task | torch fp32 image | torch int8 image | onnx image | naive image |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     for task, images in size["tasks"].items():
         lines.append(
-            f"| {task} | " + " | ".join(f"**{images[v]['total_gb']:.2f}** (model {images[v]['model_gb']:.3f})" for v in (*VARIANTS, "naive")) + " |"
+            f"| {task} | "
+            + " | ".join(
+                f"**{images[v]['total_gb']:.2f}** (model {images[v]['model_gb']:.3f})" for v in (*VARIANTS, "naive")
+            )
+            + " |"
         )
     lines += [
         "",
-        "- largest packages of the torch image (MB): " + ", ".join(f"{n} {mb:.0f}" for n, mb in size["largest_packages_mb"].items()),
+        "- largest packages of the torch image (MB): "
+        + ", ".join(f"{n} {mb:.0f}" for n, mb in size["largest_packages_mb"].items()),
         "- CUDA libraries (libcudart, libcublas, libcudnn, libnccl, ...) or nvidia-* packages: "
-        + "; ".join(f"{layout} image: {', '.join(files) if files else 'none'}" for layout, files in size["cuda_files"].items()),
+        + "; ".join(
+            f"{layout} image: {', '.join(files) if files else 'none'}" for layout, files in size["cuda_files"].items()
+        ),
         "",
         "## Cost per 1M single-text predictions (USD)",
         "",
         f"Prices: {PRICE_NOTE}. Durations are modelled, not measured on Lambda: Lambda gives a function "
         f"memory/{LAMBDA_MB_PER_VCPU} MB of one vCPU's time; the handler runs one thread below 3,538 MB, so "
-        f"its duration is the one-thread p50 measured here × max(1, {LAMBDA_MB_PER_VCPU} / memory) (the naive one: its whole "
-        "handler's one-thread p50). arm64 is assumed as fast as this x86_64 machine (not measured). Billed ms rounded up; "
+        f"its duration is the one-thread p50 measured here × max(1, {LAMBDA_MB_PER_VCPU} / memory) (the naive "
+        "one: its whole "
+        "handler's one-thread p50). arm64 is assumed as fast as this x86_64 machine (not measured). Billed ms "
+        "rounded up; "
         "every request pays Lambda's and API Gateway's request fees, which dominate.",
         "",
         "| task | arch | memory MB | naive | fp32 (ms) | int8 (ms) | onnx (ms) | fp32, 64-text requests |",
@@ -632,8 +688,12 @@ def markdown(results: dict) -> str:
     lines += [
         "",
         f"Warm-up rule ({first_task}): {WARMUP_PINGS_PER_MONTH:,} pings a month (every 5 minutes), each billed "
-        f"{max(1, math.ceil(warm['handler fp32 1t']['warmup_ms']))} ms (measured {warm['handler fp32 1t']['warmup_ms']:.2f} ms): "
-        + ", ".join(f"${w['usd_per_month']:.4f}/month at {w['memory_mb']} MB {w['architecture']}" for w in results["warmup_cost"])
+        f"{max(1, math.ceil(warm['handler fp32 1t']['warmup_ms']))} ms (measured "
+        f"{warm['handler fp32 1t']['warmup_ms']:.2f} ms): "
+        + ", ".join(
+            f"${w['usd_per_month']:.4f}/month at {w['memory_mb']} MB {w['architecture']}"
+            for w in results["warmup_cost"]
+        )
         + ". Logs, metrics and recycled environments: `python -m tools.idle_cost`.",
         "",
     ]
@@ -653,7 +713,11 @@ def _task_root(scratch: Path) -> Path:
 
 def machine_facts() -> dict:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     import torch
@@ -671,12 +735,21 @@ def machine_facts() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for latest.json and latest.md")
-    parser.add_argument("--markdown-only", action="store_true", help="rewrite latest.md from latest.json, measure nothing")
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite latest.md from latest.json, measure nothing"
+    )
     parser.add_argument("--runs", type=int, default=RUNS, help=f"rounds of fresh processes (default {RUNS})")
     parser.add_argument(
-        "--tasks", type=lambda value: tuple(value.split(",")), default=TASKS, help=f"comma-separated, of {', '.join(TASKS)} (default: all)"
+        "--tasks",
+        type=lambda value: tuple(value.split(",")),
+        default=TASKS,
+        help=f"comma-separated, of {', '.join(TASKS)} (default: all)",
     )
-    parser.add_argument("--custom-only", action="store_true", help="measure only the custom package's cold start; print it, write nothing")
+    parser.add_argument(
+        "--custom-only",
+        action="store_true",
+        help="measure only the custom package's cold start; print it, write nothing",
+    )
     args = parser.parse_args(argv)
     measured = [task for task in TASKS if task in args.tasks]
     if args.markdown_only:
@@ -692,7 +765,12 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_facts() | {"load_before": round(os.getloadavg()[0], 2)}
     if args.custom_only:
         with tempfile.TemporaryDirectory() as scratch:
-            custom = measure_custom(args.runs, {"torch": [str(_task_root(Path(scratch))), str(installed(cache=IMAGE_TARGET_CACHE))]}, Path(scratch), say)
+            custom = measure_custom(
+                args.runs,
+                {"torch": [str(_task_root(Path(scratch))), str(installed(cache=IMAGE_TARGET_CACHE))]},
+                Path(scratch),
+                say,
+            )
         print("\n".join(custom_markdown(custom)))
         return 0
     say("installing the layouts and building the NER package (both cached after the first run)")
@@ -701,15 +779,16 @@ def main(argv: list[str] | None = None) -> int:
         "onnx": installed(ONNX_IMAGE_REQUIREMENTS, IMAGE_TARGET_CACHE),
         "naive": installed(NAIVE_REQUIREMENTS, NAIVE_TARGET_CACHE, constraints=None),
     }
-    packages = {
+    candidates = {
         "text-classification": MODEL_DIR / "transaction-classifier",
         "feature-extraction": MODEL_DIR / "embeddings",
         "token-classification": ner_package() if "token-classification" in measured else None,
         "image-classification": MODEL_DIR / "digits",
     }
-    packages = {task: packages[task] for task in measured}
+    # None only for a task not measured.
+    packages = {task: package for task in measured if (package := candidates[task]) is not None}
     workloads = {task: Workload.for_task(task) for task in measured}
-    reports = {task: {s.name: [] for s in SUBJECTS} for task in measured}
+    reports: dict[str, dict[str, list[dict]]] = {task: {s.name: [] for s in SUBJECTS} for task in measured}
     with tempfile.TemporaryDirectory() as scratch:
         task_root = _task_root(Path(scratch))
         paths = {
@@ -741,9 +820,16 @@ def main(argv: list[str] | None = None) -> int:
     say("int8 against fp32 on the test split, payload sizes")
     tasks = {
         task: {
-            "package": {"name": json.loads((packages[task] / "model_card.json").read_text())["name"], "path": str(packages[task].relative_to(REPO))},
+            "package": {
+                "name": json.loads((packages[task] / "model_card.json").read_text())["name"],
+                "path": str(packages[task].relative_to(REPO)),
+            },
             # Every process measured started cold: the cold figures are those of the 1-thread ones.
-            "cold": {name.removesuffix(" 1t"): summarize_cold(runs) for name, runs in reports[task].items() if name.endswith(" 1t")},
+            "cold": {
+                name.removesuffix(" 1t"): summarize_cold(runs)
+                for name, runs in reports[task].items()
+                if name.endswith(" 1t")
+            },
             "warm": {name: summarize_warm(runs) for name, runs in reports[task].items()},
         }
         for task in measured
@@ -752,7 +838,7 @@ def main(argv: list[str] | None = None) -> int:
     quality = int8_quality(packages) if {"text-classification", "feature-extraction"} <= set(measured) else None
     machine["load_after"] = round(os.getloadavg()[0], 2)
     results = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine,
         "settings": {
             "runs": args.runs,

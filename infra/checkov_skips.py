@@ -14,6 +14,7 @@ from aws_cdk import aws_apigateway as apigw
 from constructs import IConstruct
 
 from infra.config import InferenceConfig
+from infra.nodes import default_child
 
 if TYPE_CHECKING:  # infra/stack.py imports infra/staging.py, which imports this module
     from infra.stack import InferenceStack
@@ -44,7 +45,7 @@ OPEN_METHOD = (
 
 def skip(construct: IConstruct, check_id: str, reason: str) -> None:
     """Adds the skip to the CloudFormation resource of `construct` (itself, or its default child)."""
-    resource = construct if isinstance(construct, cdk.CfnResource) else construct.node.default_child
+    resource = construct if isinstance(construct, cdk.CfnResource) else default_child(construct, cdk.CfnResource)
     skips = (resource.get_metadata("checkov") or {}).get("skip", [])
     resource.add_metadata("checkov", {"skip": [*skips, {"id": check_id, "comment": reason}]})
 

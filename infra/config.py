@@ -18,6 +18,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from inference.package import Backend, Variant
 from infra.packages import NAME, parse_model_names
 
 
@@ -30,7 +31,8 @@ class Refused(ValueError):
 
 
 class Rule(Protocol):
-    allowed: str
+    @property
+    def allowed(self) -> str: ...
 
     def parse(self, raw: Any) -> Any: ...
 
@@ -137,7 +139,7 @@ class MemoryPerModel:
 
     def parse(self, raw: Any) -> dict[str, int]:
         if isinstance(raw, dict):
-            pairs = [(str(name), value) for name, value in raw.items()]
+            pairs: list[tuple[Any, ...]] = [(str(name), value) for name, value in raw.items()]
         else:
             pairs = [tuple(item.split("=", 1)) for item in str(raw).split(",") if item.strip()]
             if any(len(pair) != 2 for pair in pairs):
@@ -219,9 +221,9 @@ class InferenceConfig:
     # 0 derives the thread count from memory; Lambda gives a function at most 6 vCPUs.
     torch_threads: int = setting(IntRange(0, 6))
     # fp32, or int8 (faster, a little less accurate): measured in benchmarks/results/latest.md.
-    model_variant: str = setting(Choice({"fp32": "fp32", "int8": "int8"}))
+    model_variant: Variant = setting(Choice({"fp32": "fp32", "int8": "int8"}))
     # torch, or onnx: an image without torch that starts ~4x faster (benchmarks/README.md); fp32 only.
-    backend: str = setting(Choice({"torch": "torch", "onnx": "onnx"}))
+    backend: Backend = setting(Choice({"torch": "torch", "onnx": "onnx"}))
     max_text_chars: int = setting(IntRange(1, 100_000))
     max_batch: int = setting(IntRange(1, 1024))
     # Lambda refuses synchronous request payloads over 6 MB.
@@ -286,7 +288,8 @@ class InferenceConfig:
                 raise ConfigError(f"model_memory_mb names {name}, which is not in models ({hint})")
         if self.backend == "onnx" and self.model_variant != "fp32":
             raise ConfigError(
-                f"backend=onnx with model_variant={self.model_variant} is not allowed: the onnx backend serves fp32 only"
+                f"backend=onnx with model_variant={self.model_variant} is not allowed: "
+                "the onnx backend serves fp32 only"
             )
         # Lambda refuses SnapStart together with either (docs/deploy.md).
         if self.snapstart and self.provisioned_concurrency:

@@ -17,6 +17,7 @@ from constructs import IConstruct
 
 from infra.config import InferenceConfig
 from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, BulkJob
+from infra.nodes import default_child
 from infra.stack import InferenceStack
 
 
@@ -63,8 +64,10 @@ def _acknowledge_api(stack: InferenceStack, config: InferenceConfig) -> None:
     )
     if config.xray_tracing:
         for model in stack.models.values():
+            role = model.function.role
+            assert role is not None, "CDK creates the function's role"
             _acknowledge(
-                model.function.role,
+                role,
                 "AwsSolutions-IAM5[Resource::*]",
                 "X-Ray's PutTraceSegments and PutTelemetryRecords, which tracing needs, have no resource-level "
                 "permissions.",
@@ -108,7 +111,12 @@ def _acknowledge_bulk_job(job: BulkJob) -> None:
     )
     # How cdk-nag spells the execution ARNs of this state machine: its name is the 7th part of its ARN.
     name = json.dumps(
-        {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.get_logical_id(state_machine.node.default_child)}]}]},
+        {
+            "Fn::Select": [
+                6,
+                {"Fn::Split": [":", {"Ref": stack.get_logical_id(default_child(state_machine, cdk.CfnElement))}]},
+            ]
+        },
         separators=(",", ":"),
     )
     executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
@@ -135,7 +143,7 @@ def _acknowledge_bulk_job(job: BulkJob) -> None:
 
 def _nag_arn(construct: IConstruct) -> str:
     """How cdk-nag shows the ARN of a construct of this stack: <LogicalId.Arn>."""
-    return f"<{cdk.Stack.of(construct).get_logical_id(construct.node.default_child)}.Arn>"
+    return f"<{cdk.Stack.of(construct).get_logical_id(default_child(construct, cdk.CfnElement))}.Arn>"
 
 
 def _acknowledge_staging(staging_stack: DefaultStagingStack) -> None:

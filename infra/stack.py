@@ -14,6 +14,7 @@ from infra.constructs.dashboard import ServiceDashboard
 from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import ModelRoute, PredictApi
 from infra.constructs.warmup import WarmupSchedule
+from infra.nodes import timeout_of
 from infra.packages import binary_media_types, models_document, served_packages
 from infra.staging import staging_synthesizer
 
@@ -31,7 +32,9 @@ class InferenceStack(cdk.Stack):
         limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
         # One function per package, by folder name (construct ids too, so reordering `models` replaces
         # nothing); kept for infra/nag.py and infra/checkov_skips.py, which cover each one.
-        self.models = {name: ModelFunction(self, f"Model-{name}", config=config, package=name) for name in config.models}
+        self.models = {
+            name: ModelFunction(self, f"Model-{name}", config=config, package=name) for name in config.models
+        }
         model = self.models[config.models[0]]
         # Kept for infra/nag.py, which acknowledges findings on the API's constructs.
         self.predict_api = PredictApi(
@@ -57,7 +60,9 @@ class InferenceStack(cdk.Stack):
         )
         if config.warmup_enabled:
             for name, function in self.models.items():
-                WarmupSchedule(self, f"Warmup-{name}", target=function.invoke_target, rate_minutes=config.warmup_rate_minutes)
+                WarmupSchedule(
+                    self, f"Warmup-{name}", target=function.invoke_target, rate_minutes=config.warmup_rate_minutes
+                )
         # Kept for infra/checkov_skips.py, which skips checks on the job's log group. It scores with
         # the first model, as POST /predict does.
         self.bulk = bulk = None
@@ -81,19 +86,23 @@ class InferenceStack(cdk.Stack):
             functions={name: function.function for name, function in self.models.items()},
             api=self.predict_api.api,
             bulk_state_machine=bulk.state_machine if bulk else None,
-            timeout=model.function.timeout,
+            timeout=timeout_of(model.function),
             alarm_email=config.alarm_email,
             alarm_topic_arn=config.alarm_topic_arn,
         )
 
         cdk.CfnOutput(
-            self, "ApiUrl", value=self.predict_api.predict_url, description=f"POST your requests here ({config.models[0]})"
+            self,
+            "ApiUrl",
+            value=self.predict_api.predict_url,
+            description=f"POST your requests here ({config.models[0]})",
         )
         cdk.CfnOutput(
             self,
             "ModelsUrl",
             value=self.predict_api.models_url,
-            description="GET it for every model: its name, task, version, route (POST /models/<name>/predict) and example",
+            description="GET it for every model: its name, task, version, route (POST /models/<name>/predict) and "
+            "example",
         )
         # Tools that call the deployed API (tools/smoke.py) read how to authenticate from here.
         cdk.CfnOutput(
@@ -119,13 +128,17 @@ class InferenceStack(cdk.Stack):
         cdk.CfnOutput(
             self,
             "ModelFunctionNames",
-            value=self.to_json_string({name: function.function.function_name for name, function in self.models.items()}),
+            value=self.to_json_string(
+                {name: function.function.function_name for name, function in self.models.items()}
+            ),
             description="Each model's function, by package name (JSON)",
         )
         cdk.CfnOutput(
             self,
             "ModelLogGroupNames",
-            value=self.to_json_string({name: function.log_group.log_group_name for name, function in self.models.items()}),
+            value=self.to_json_string(
+                {name: function.log_group.log_group_name for name, function in self.models.items()}
+            ),
             description="Each model's log group, by package name (JSON)",
         )
         if self.predict_api.access_logs:
@@ -141,7 +154,9 @@ class InferenceStack(cdk.Stack):
                 self, "BulkStateMachineArn", value=bulk.state_machine.state_machine_arn, description="The bulk job"
             )
             bucket = bulk.bucket.bucket_name
-            cdk.CfnOutput(self, "BulkInputUri", value=f"s3://{bucket}/{INPUT_PREFIX}", description="Bulk job inputs go here")
+            cdk.CfnOutput(
+                self, "BulkInputUri", value=f"s3://{bucket}/{INPUT_PREFIX}", description="Bulk job inputs go here"
+            )
             cdk.CfnOutput(
                 self, "BulkOutputUri", value=f"s3://{bucket}/{OUTPUT_PREFIX}", description="Bulk job results come here"
             )
@@ -155,4 +170,3 @@ class InferenceStack(cdk.Stack):
             )
             cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name, description="The dashboard")
             cdk.CfnOutput(self, "DashboardUrl", value=dashboard.url, description="The dashboard in the AWS console")
-

@@ -19,8 +19,10 @@ the same way, gets the same two treatments (log_to_a_group_of_its_stack, narrow_
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import jsii
-from aws_cdk import App, Environment, RemovalPolicy, Stack
+from aws_cdk import App, CfnResource, CustomResourceProviderBase, Environment, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -33,10 +35,10 @@ from aws_cdk.app_staging_synthesizer_alpha import (
     IStagingResources,
     IStagingResourcesFactory,
 )
-from constructs import IConstruct
 
 from infra.checkov_skips import skip_repository_checks, skip_staging_checks
 from infra.config import InferenceConfig
+from infra.nodes import default_child, find_child
 
 # Construct ids aws-cdk-lib gives the bucket-emptying Lambda's provider and its parts.
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
@@ -75,6 +77,11 @@ BUCKET_EMPTYING_ACTIONS = [
 # Construct ids aws-cdk-lib gives the staging bucket and the file publishing role.
 STAGING_BUCKET = "CdkStagingBucket"
 FILE_PUBLISHING_ROLE = "CdkFileRole"
+# s3.BlockPublicAccess.BLOCK_ALL and {"scanOnPush": True} as the L1 properties type them.
+BLOCK_ALL = s3.CfnBucket.PublicAccessBlockConfigurationProperty(
+    block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
+)
+SCAN_ON_PUSH = ecr.CfnRepository.ImageScanningConfigurationProperty(scan_on_push=True)
 # AppStagingSynthesizer's naming: the stack is StagingStack-<app id> in every environment.
 STACK_NAME_PREFIX = "StagingStack"
 
@@ -107,37 +114,37 @@ class StagingStack(DefaultStagingStack):
         self._log_retention = config.log_retention_days
         self._deploy_role_arn = deploy_role_arn
 
-    def add_file(self, asset) -> FileStagingLocation:
+    def add_file(self, asset: Any) -> FileStagingLocation:  # type: ignore[override]  # jsii passes the struct
         # jsii hands an override its struct argument whole; the base method takes it as keywords.
         location = super().add_file(**asset._values)
-        provider = self.node.try_find_child(AUTO_DELETE_PROVIDER)
+        provider = cast(CustomResourceProviderBase | None, self.node.try_find_child(AUTO_DELETE_PROVIDER))
         if provider is not None and provider.node.try_find_child("Logs") is None:
             log_group = log_to_a_group_of_its_stack(provider, self._log_retention)
             # Once, right after the base method created the bucket, the provider and their grants.
-            bucket = self.node.find_child(STAGING_BUCKET)
-            bucket.node.default_child.tags.set_tag(AUTO_DELETE_TAG, "true")
+            bucket = find_child(self, STAGING_BUCKET, s3.Bucket)
+            default_child(bucket, s3.CfnBucket).tags.set_tag(AUTO_DELETE_TAG, "true")
             # Only CDK's roles ever read or write it: no ACL or policy may make it public.
-            bucket.node.default_child.public_access_block_configuration = s3.BlockPublicAccess.BLOCK_ALL
+            default_child(bucket, s3.CfnBucket).public_access_block_configuration = BLOCK_ALL
             self._grant_only_the_s3_actions_used(bucket, provider)
-            skip_staging_checks(bucket, provider.node.find_child("Handler"), log_group)
+            skip_staging_checks(bucket, find_child(provider, "Handler", CfnResource), log_group)
         return location
 
-    def add_docker_image(self, asset) -> ImageStagingLocation:
+    def add_docker_image(self, asset: Any) -> ImageStagingLocation:  # type: ignore[override]  # jsii passes the struct
         location = super().add_docker_image(**asset._values)
         # Each pushed image is scanned for known vulnerabilities (ECR basic scanning costs nothing).
         for repository in (child for child in self.node.children if isinstance(child, ecr.Repository)):
-            repository.node.default_child.image_scanning_configuration = {"scanOnPush": True}
+            default_child(repository, ecr.CfnRepository).image_scanning_configuration = SCAN_ON_PUSH
             # Once per repository: this runs again for every image of the app.
-            if not repository.node.default_child.get_metadata("checkov"):
+            if not default_child(repository, ecr.CfnRepository).get_metadata("checkov"):
                 skip_repository_checks(repository)
         return location
 
-    def _grant_only_the_s3_actions_used(self, bucket: s3.Bucket, emptying_provider: IConstruct) -> None:
+    def _grant_only_the_s3_actions_used(self, bucket: s3.Bucket, emptying_provider: CustomResourceProviderBase) -> None:
         """Replaces the documents CDK rendered for the file role's policy and the bucket policy (its
         L2 documents cannot drop a statement). The bucket is S3-managed encrypted: no key to grant."""
         bucket_and_objects = [bucket.bucket_arn, bucket.arn_for_objects("*")]
         file_role_policy = self.node.find_child(FILE_PUBLISHING_ROLE).node.find_child("DefaultPolicy")
-        file_role_policy.node.default_child.policy_document = iam.PolicyDocument(
+        default_child(file_role_policy, iam.CfnPolicy).policy_document = iam.PolicyDocument(
             statements=[iam.PolicyStatement(actions=FILE_PUBLISHING_ACTIONS, resources=bucket_and_objects)]
         )
         deploy = []
@@ -153,7 +160,7 @@ class StagingStack(DefaultStagingStack):
 
 
 def narrow_emptied_bucket_policy(
-    bucket: s3.Bucket, emptying_provider: IConstruct, *others: iam.PolicyStatement
+    bucket: s3.Bucket, emptying_provider: CustomResourceProviderBase, *others: iam.PolicyStatement
 ) -> None:
     """Replaces the policy CDK rendered for a TLS-only bucket that is emptied on delete (its L2
     document cannot drop a statement): the TLS Deny, the emptying Lambda's explicit actions, `others`."""
@@ -174,17 +181,21 @@ def narrow_emptied_bucket_policy(
         ),
         *others,
     ]
-    bucket.policy.node.default_child.policy_document = iam.PolicyDocument(statements=statements)
+    policy = bucket.policy
+    assert policy is not None, "enforce_ssl=True gives the bucket a policy"
+    default_child(policy, s3.CfnBucketPolicy).policy_document = iam.PolicyDocument(statements=statements)
 
 
-def log_to_a_group_of_its_stack(provider: IConstruct, retention: logs.RetentionDays) -> logs.LogGroup:
+def log_to_a_group_of_its_stack(provider: CustomResourceProviderBase, retention: logs.RetentionDays) -> logs.LogGroup:
     """The bucket-emptying Lambda logs to a log group of the stack, not to one it would create."""
     log_group = logs.LogGroup(provider, "Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
     # Deleted after the Lambda (which refers to it), so its last run still has somewhere to log.
-    provider.node.find_child("Handler").add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
+    find_child(provider, "Handler", CfnResource).add_property_override(
+        "LoggingConfig.LogGroup", log_group.log_group_name
+    )
     # Instead of the basic execution policy: without logs:CreateLogGroup, no run (not even one
     # racing the stack's deletion) can create a log group outside the stack.
-    provider.node.find_child("Role").add_property_deletion_override("ManagedPolicyArns")
+    find_child(provider, "Role", CfnResource).add_property_deletion_override("ManagedPolicyArns")
     provider.add_to_role_policy(
         {
             "Effect": "Allow",
@@ -205,8 +216,11 @@ class StagingStackFactory:
     def obtain_staging_resources(
         self, stack: Stack, *, environment_string: str, qualifier: str, deploy_role_arn: str | None = None
     ) -> IStagingResources:
-        return StagingStack(
-            App.of(stack),
+        # jsii calls StagingStack's add_file and add_docker_image with their struct (see there).
+        app = App.of(stack)
+        assert isinstance(app, App), "the stack is in the app"
+        return StagingStack(  # type: ignore[return-value]  # jsii passes the struct
+            app,
             f"{STACK_NAME_PREFIX}-{self._config.app_id}-{environment_string}",
             config=self._config,
             env=Environment(account=stack.account, region=stack.region),

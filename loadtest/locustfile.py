@@ -28,7 +28,15 @@ INVALID = [
     ("malformed json", "POST", "/predict", '{"text": ', "application/json", 400, "invalid_json"),
     ("empty batch", "POST", "/predict", '{"texts": []}', "application/json", 400, "invalid_request"),
     ("text too long", "POST", "/predict", json.dumps({"text": "x" * 5000}), "application/json", 413, "text_too_long"),
-    ("too many texts", "POST", "/predict", json.dumps({"texts": ["x"] * 500}), "application/json", 413, "too_many_texts"),
+    (
+        "too many texts",
+        "POST",
+        "/predict",
+        json.dumps({"texts": ["x"] * 500}),
+        "application/json",
+        413,
+        "too_many_texts",
+    ),
     ("wrong content type", "POST", "/predict", '{"text": "a"}', "text/plain", 415, "unsupported_media_type"),
     ("get", "GET", "/predict", None, "application/json", 405, "method_not_allowed"),
     ("other path", "POST", "/admin", '{"text": "a"}', "application/json", 404, "not_found"),
@@ -66,7 +74,12 @@ class ApiClient(FastHttpUser):
             return
         name, method, path, body, content_type, status, code = random.choice(INVALID)
         with self.client.request(
-            method, path, data=body, headers={"Content-Type": content_type}, name=f"invalid: {name}", catch_response=True
+            method,
+            path,
+            data=body,
+            headers={"Content-Type": content_type},
+            name=f"invalid: {name}",
+            catch_response=True,
         ) as response:
             _judge(response, lambda: _error_problem(response, status, code))
 
@@ -110,7 +123,7 @@ def _batch_problem(body: dict, texts: list[str], top_k: int) -> str | None:
     predictions = body["predictions"]
     if len(predictions) != len(texts):
         return f"{len(predictions)} predictions for {len(texts)} texts"
-    return next(filter(None, (_prediction_problem(p, t, top_k) for p, t in zip(predictions, texts))), None)
+    return next(filter(None, (_prediction_problem(p, t, top_k) for p, t in zip(predictions, texts, strict=True))), None)
 
 
 def _model_problem(body: dict) -> str | None:

@@ -116,7 +116,7 @@ def expected_answers(texts: list[str]) -> dict:
     return {
         "model": answer["model"],
         "labels": list(runtime.package.labels),
-        "answers": {text: [p["label"], p["score"]] for text, p in zip(texts, answer["predictions"])},
+        "answers": {text: [p["label"], p["score"]] for text, p in zip(texts, answer["predictions"], strict=True)},
     }
 
 

@@ -22,13 +22,12 @@ def rest_api_event(
 ) -> dict[str, Any]:
     """The event, with API Gateway's nulls where a request has nothing (no headers, no query)."""
     now = time.time()
-    headers_or_none = headers or None
     return {
         "resource": path,
         "path": path,
         "httpMethod": method,
         "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()} if headers_or_none else None,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()} if headers else None,
         "queryStringParameters": dict(query) if query else None,
         "multiValueQueryStringParameters": _multi_value(query) if query else None,
         "pathParameters": None,

@@ -33,12 +33,14 @@ import threading
 import time
 from http import HTTPStatus
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
+from waitress.trigger import trigger as Trigger
 
 from inference.package import PackageError
 from inference.schema import Limits, RequestError, parse_json
@@ -47,6 +49,9 @@ from infra.packages import PACKAGES_DIR, available_packages, models_document, pa
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
 from tools.openapi import document as openapi_document
+
+if TYPE_CHECKING:
+    from waitress.wasyncore import _SocketMap  # the stubs' name for a dispatcher's socket map
 
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 OPENAPI_PATH = "/openapi.json"
@@ -174,21 +179,32 @@ class LocalServer(TcpWSGIServer):
     It listens on one address, LISTEN_HOST's, as waitress's create_server does for an IP address."""
 
     channel_class = DeadlineChannel
+    if TYPE_CHECKING:
+        # What waitress's BaseWSGIServer sets that its stubs (types-waitress) omit or declare otherwise.
+        effective_host: str  # the address bound (getsockname), for a URL
+        effective_port: int
+        _map: _SocketMap  # wasyncore's dispatcher's socket map: the sockets the loop watches
+        active_channels: dict[int, DeadlineChannel]  # type: ignore[assignment]  # stubs: one HTTPChannel
+        trigger: Trigger  # type: ignore[assignment]  # stubs: an int; waitress: the loop's wake-up dispatcher
 
     def __init__(self, application, request_deadline: float, **adjustments) -> None:
         self.request_deadline = request_deadline
         super().__init__(application, **adjustments)
 
     def maintenance(self, now: float) -> None:
-        super().maintenance(now)
+        super().maintenance(now)  # type: ignore[arg-type]  # stubs: an int; waitress passes time.time()
         cutoff = time.monotonic() - self.request_deadline
         for channel in self.active_channels.values():
             # `request` is the one still being received; `requests` are those being answered.
             # Blank lines between requests are no request yet: only the idle timeout applies.
             request = channel.request
-            if request is not None and not only_blank_lines(request) and not channel.requests:
-                if channel.request_started < cutoff:
-                    channel.will_close = True
+            if (
+                request is not None
+                and not only_blank_lines(request)
+                and not channel.requests
+                and channel.request_started < cutoff
+            ):
+                channel.will_close = True
 
 
 def only_blank_lines(parser: HTTPRequestParser) -> bool:
@@ -249,8 +265,10 @@ def served_folders(models: str | None, environ: dict) -> dict[str, Path]:
     """The package folders to serve by name (the route's), the first also on POST /predict:
     MODELS's, else MODEL_DIR's alone, else every package of model_artifacts/ with the default first."""
     if models is not None and "MODEL_DIR" in environ:
-        raise StartupError("MODELS and MODEL_DIR are both set: MODELS names folders of model_artifacts/, "
-                           "MODEL_DIR one package anywhere; set one of them")
+        raise StartupError(
+            "MODELS and MODEL_DIR are both set: MODELS names folders of model_artifacts/, "
+            "MODEL_DIR one package anywhere; set one of them"
+        )
     if models is not None:
         try:
             return {name: PACKAGES_DIR / name for name in parse_model_names(models)}

@@ -153,7 +153,6 @@ def _load_handler():
     os.environ.setdefault("TORCH_THREADS", "1")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from inference.handler import lambda_handler
-
     from local.lambda_context import LocalLambdaContext
 
     return lambda_handler, LocalLambdaContext()

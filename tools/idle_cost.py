@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from inference.package import Backend, PackageError, Variant
 from infra.constructs.warmup import WARMUP_EVENT
-from infra.staging import STACK_NAME_PREFIX
-from inference.package import PackageError
 from infra.packages import served_packages
+from infra.staging import STACK_NAME_PREFIX
 from tools.preflight import REPO
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
@@ -121,7 +121,9 @@ class App:
         functions = [f for f in self.of_type("AWS::Lambda::Function") if f.get("PackageType") == "Image"]
         if not functions:
             raise AssemblyError("expected an image-based Lambda function per model, found 0")
-        return {f.get("Environment", {}).get("Variables", {}).get("MODEL_NAME", str(i)): f for i, f in enumerate(functions)}
+        return {
+            f.get("Environment", {}).get("Variables", {}).get("MODEL_NAME", str(i)): f for i, f in enumerate(functions)
+        }
 
     @property
     def function(self) -> dict[str, Any]:
@@ -129,7 +131,7 @@ class App:
         return next(iter(self.models.values()))
 
     @property
-    def serving(self) -> tuple[str, str]:
+    def serving(self) -> tuple[Backend, Variant]:
         """(backend, variant) the model functions were synthesized with (their environment)."""
         variables = self.function.get("Environment", {}).get("Variables", {})
         return variables.get("MODEL_BACKEND", "torch"), variables.get("MODEL_VARIANT", "fp32")
@@ -157,7 +159,10 @@ class App:
         if not rules:
             return None
         if len(rules) != len(self.models):
-            raise AssemblyError(f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found {len(rules)}")
+            raise AssemblyError(
+                f"expected a warm-up rule (AWS::Events::Rule) per model function ({len(self.models)}), found "
+                f"{len(rules)}"
+            )
         rule = rules[0]
         schedule = rule.get("ScheduleExpression", "")
         try:
@@ -313,14 +318,19 @@ def idle_costs(
                 Cost(
                     f"Provisioned concurrency{of}",
                     f"{provisioned} × {memory_gb:g} GB × {HOURS_PER_MONTH} h",
-                    provisioned * memory_gb * HOURS_PER_MONTH * 3600 * PROVISIONED_GB_SECOND[function["Architectures"][0]],
+                    provisioned
+                    * memory_gb
+                    * HOURS_PER_MONTH
+                    * 3600
+                    * PROVISIONED_GB_SECOND[function["Architectures"][0]],
                 )
             )
     # WarmUps is one metric (its dimension is the service); ColdStart one per function (function_name).
     costs.append(
         Cost(
             "Custom metrics (WarmUps, ColdStart)",
-            f"WarmUps every hour + {len(models)} × ColdStart {RECYCLES_PER_DAY} hours a day, × ${CUSTOM_METRIC_MONTH:.2f}",
+            f"WarmUps every hour + {len(models)} × ColdStart {RECYCLES_PER_DAY} hours a day, × "
+            f"${CUSTOM_METRIC_MONTH:.2f}",
             (1 + len(models) * min(1.0, RECYCLES_PER_DAY / 24)) * CUSTOM_METRIC_MONTH,
             True,
         )

@@ -33,7 +33,9 @@ class InstallError(RuntimeError):
 
 
 def installed(
-    requirements: Path = IMAGE_REQUIREMENTS, cache: Path = IMAGE_TARGET_CACHE, constraints: Path | None = IMAGE_CONSTRAINTS
+    requirements: Path = IMAGE_REQUIREMENTS,
+    cache: Path = IMAGE_TARGET_CACHE,
+    constraints: Path | None = IMAGE_CONSTRAINTS,
 ) -> Path:
     """The site-packages directory of `requirements` (under `constraints`, as the image installs
     it), installed once per content and interpreter.

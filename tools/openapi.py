@@ -19,7 +19,8 @@ from pydantic.json_schema import models_json_schema
 
 from inference.package import ModelPackage
 from inference.schema import ContractJsonSchema, Limits
-from inference.tasks import binary_media_types, contract as task_contract, request_model
+from inference.tasks import binary_media_types, request_model
+from inference.tasks import contract as task_contract
 from infra.packages import PACKAGES_DIR, SERVED_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,10 +63,15 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
         ref_template=REF,
         schema_generator=ContractJsonSchema,
     )
-    json_body = {"application/json": {"schema": {"$ref": REF.format(model=request.__name__)}, "example": contract.example}}
+    json_body = {
+        "application/json": {"schema": {"$ref": REF.format(model=request.__name__)}, "example": contract.example}
+    }
     # An image package also takes the image itself as the body (API Gateway's binary media types).
     binary = binary_media_types(package)
-    bodies = {**json_body, **{media_type: {"schema": {"type": "string", "contentMediaType": media_type}} for media_type in binary}}
+    bodies = {
+        **json_body,
+        **{media_type: {"schema": {"type": "string", "contentMediaType": media_type}} for media_type in binary},
+    }
     inputs = "image" if binary else "input" if package.task == "custom" else "text"
     refs = [{"$ref": REF.format(model=model.__name__)} for model in answers]
     answer = {"oneOf": refs} if len(refs) > 1 else refs[0]
@@ -87,7 +93,10 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
                     "summary": f"{package.task}: one {inputs} or a batch of up to {limits.max_batch}",
                     "requestBody": {"required": True, "content": bodies},
                     "responses": {
-                        "200": {"description": f"One answer per {inputs}, in input order", "content": {"application/json": {"schema": answer}}},
+                        "200": {
+                            "description": f"One answer per {inputs}, in input order",
+                            "content": {"application/json": {"schema": answer}},
+                        },
                         **{status: {"description": text, "content": error} for status, text in ERRORS.items()},
                     },
                 }
@@ -101,7 +110,10 @@ def current() -> str:
     """The document for the served package and cdk.json's limits, as written to docs/openapi.json."""
     context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"]
     limits = Limits(max_text_chars=int(context["max_text_chars"]), max_batch=int(context["max_batch"]))
-    return json.dumps(document(ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE), limits), indent=2, ensure_ascii=False) + "\n"
+    return (
+        json.dumps(document(ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE), limits), indent=2, ensure_ascii=False)
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

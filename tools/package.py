@@ -150,7 +150,9 @@ class Graph(torch.nn.Module):
 def _export(model: Any, built: ModelPackage, task: str) -> None:
     """model.pt, model.int8.pt and model.onnx, from one trace each (docs/models.md: why TorchScript)."""
     # A padded batch, so that the traced graph takes the masked path every input then takes.
-    encodings = load_tokenizer(built).encode_batch(["a padded example", "a longer example of a text to trace the graph with"])
+    encodings = load_tokenizer(built).encode_batch(
+        ["a padded example", "a longer example of a text to trace the graph with"]
+    )
     input_ids = torch.tensor([e.ids for e in encodings])
     attention_mask = torch.tensor([e.attention_mask for e in encodings])
     with warnings.catch_warnings():
@@ -198,7 +200,7 @@ def check_parity(source: Path, built: ModelPackage, model: Any, texts: list[str]
 
 
 def _served(built: ModelPackage, backend: str) -> Callable[[list[str]], Any]:
-    encoder = TextEncoder(built, backend, "fp32", THREADS)  # type: ignore[arg-type]
+    encoder = TextEncoder(built, backend, "fp32", THREADS)  # type: ignore[arg-type]  # backend: "torch" or "onnx", a str
     limits = Limits(max_text_chars=10**6, max_batch=10**6)
     if built.task == "text-classification":
         return text_classification.Model(built, encoder, limits, Defaults(top_k=1)).probabilities
@@ -251,11 +253,11 @@ def _difference(task: str, expected: Any, served: Any) -> float:
     if task != "token-classification":
         return float(np.abs(np.asarray(expected) - np.asarray(served)).max())
     worst = 0.0
-    for want, got in zip(expected, served):
+    for want, got in zip(expected, served, strict=True):
         spans = [(e["label"], e["start"], e["end"]) for e in want]
         if spans != [(e["label"], e["start"], e["end"]) for e in got]:
             return float("inf")
-        worst = max([worst, *(abs(w["score"] - g["score"]) for w, g in zip(want, got))])
+        worst = max([worst, *(abs(w["score"] - g["score"]) for w, g in zip(want, got, strict=True))])
     return worst
 
 
@@ -293,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model", type=Path, help="a Hugging Face model folder (save_pretrained's output)")
     parser.add_argument("out", type=Path, help="the package folder to write, e.g. model_artifacts/<name>")
     # Not argparse's `choices`: its refusal is a usage block, not the one line every other refusal is.
-    parser.add_argument("--task", help=f"{', '.join(TASKS)}; default: model_card.json's task, else inferred from config.json")
+    parser.add_argument(
+        "--task", help=f"{', '.join(TASKS)}; default: model_card.json's task, else inferred from config.json"
+    )
     parser.add_argument("--name", help="default: model_card.json's name, else OUT's folder name")
     parser.add_argument("--version", help="default: model_card.json's version, else 1.0.0")
     args = parser.parse_args(argv)
@@ -303,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make package: {error}", file=sys.stderr)
         return 2
     parity = ", ".join(f"{backend} {difference:.0e}" for backend, difference in built.card["parity"].items())
-    print(f"wrote {built.directory}: {built.name} {built.version}, {built.task}, {built.card['architecture']}; "
-          f"answers match transformers' within {parity}")
+    print(
+        f"wrote {built.directory}: {built.name} {built.version}, {built.task}, {built.card['architecture']}; "
+        f"answers match transformers' within {parity}"
+    )
     return 0
 
 

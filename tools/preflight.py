@@ -113,7 +113,9 @@ def docker(workspace: Workspace) -> str:
             [command, "info"], capture_output=True, text=True, timeout=DOCKER_INFO_TIMEOUT_SECONDS, check=False
         )
     except subprocess.TimeoutExpired:
-        raise CheckFailed(f"`{command} info` did not answer in {DOCKER_INFO_TIMEOUT_SECONDS} s: restart Docker") from None
+        raise CheckFailed(
+            f"`{command} info` did not answer in {DOCKER_INFO_TIMEOUT_SECONDS} s: restart Docker"
+        ) from None
     if info.returncode != 0:
         said = (info.stderr.strip() or info.stdout.strip() or f"exit code {info.returncode}").splitlines()[-1]
         raise CheckFailed(f"`{command} info` failed ({said}): start the Docker daemon")

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import requests
@@ -169,13 +170,23 @@ def judge(check: str, reply: Reply, expected_status: int, describe: Callable[[ob
         return Result(check, False, reply, f"unexpected body {_abridged(reply.body)}")
 
 
-def _single(body: dict, card: ModelCard | None) -> str:
+def _json_object(body: object) -> dict[str, Any]:
+    """The body as a JSON object; any other body is unexpected (a TypeError, as indexing it by a
+    name would raise, which judge reports)."""
+    if not isinstance(body, dict):
+        raise TypeError(f"not a JSON object: {type(body).__name__}")
+    return body
+
+
+def _single(body: object, card: ModelCard | None) -> str:
+    body = _json_object(body)
     model = body["model"]
     labels = card.labels_of(model) if card else None
     return f"{_prediction(body, labels)}; model {model['name']} {model['version']}"
 
 
-def _batch(body: dict, card: ModelCard | None) -> str:
+def _batch(body: object, card: ModelCard | None) -> str:
+    body = _json_object(body)
     predictions = body["predictions"]
     if len(predictions) != len(TEXTS):
         raise CheckFailed(f"{len(predictions)} predictions for {len(TEXTS)} texts")
@@ -183,14 +194,14 @@ def _batch(body: dict, card: ModelCard | None) -> str:
     return ", ".join(_prediction(prediction, labels) for prediction in predictions)
 
 
-def _reversed(body: dict, batch: Result) -> str:
+def _reversed(body: object, batch: Result) -> str:
     """The same texts in reverse order must get the same predictions in reverse order."""
     if not batch.passed:
         raise CheckFailed("needs the batch of 3 to pass first")
-    forward, backward = batch.reply.body["predictions"], body["predictions"][::-1]
+    forward, backward = _json_object(batch.reply.body)["predictions"], _json_object(body)["predictions"][::-1]
     same = len(forward) == len(backward) and all(
         a["label"] == b["label"] and abs(a["score"] - b["score"]) <= SCORE_TOLERANCE
-        for a, b in zip(forward, backward)
+        for a, b in zip(forward, backward, strict=True)
     )
     if not same:
         raise CheckFailed("the predictions do not follow the order of the texts")
@@ -210,7 +221,8 @@ def _prediction(prediction: dict, labels: frozenset[str] | None) -> str:
     return f"{label} {score:.2f}" if label is not None else f"null (under min_score; top {top} {score:.2f})"
 
 
-def _error(body: dict) -> str:
+def _error(body: object) -> str:
+    body = _json_object(body)
     code, message = body["error"]["code"], body["error"]["message"]
     if not (isinstance(code, str) and isinstance(message, str)):
         raise CheckFailed(f"not an error code and message: {_abridged(body)}")
@@ -236,7 +248,9 @@ def report(target: Target, results: list[Result]) -> str:
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]) - 1)]
     lines = [f"Smoke test of {target.url} (auth: {target.auth})", ""]
-    lines += ["  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)), row[-1]]) for row in rows]
+    lines += [
+        "  ".join([*(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)), row[-1]]) for row in rows
+    ]
     failed = sum(not result.passed for result in results)
     lines += ["", f"{len(results) - failed}/{len(results)} checks passed" + (f", {failed} FAILED" if failed else "")]
     return "\n".join(lines)

@@ -130,14 +130,23 @@ def build(output_dir: Path) -> dict:
             raise SystemExit(f"training.digits: model.onnx is off model.pt by {parity:.1e} (limit {PARITY_LIMIT:.0e})")
         held_accuracy = accuracy(logits["fp32"], held_labels)
         if held_accuracy < MIN_ACCURACY:
-            raise SystemExit(f"training.digits: held-out accuracy {held_accuracy:.4f} is under {MIN_ACCURACY}: no package written")
+            raise SystemExit(
+                f"training.digits: held-out accuracy {held_accuracy:.4f} is under {MIN_ACCURACY}: no package written"
+            )
         save_file(model.state_dict(), str(folder / "model.safetensors"))
         card = {
             "name": NAME,
             "version": VERSION,
             "task": "image-classification",
             "labels": [str(label) for label in range(10)],
-            "image": {"width": 8, "height": 8, "mode": "L", "invert": True, "mean": [round(mean, 6)], "std": [round(std, 6)]},
+            "image": {
+                "width": 8,
+                "height": 8,
+                "mode": "L",
+                "invert": True,
+                "mean": [round(mean, 6)],
+                "std": [round(std, 6)],
+            },
             "metrics": {
                 "held_out_accuracy": round(held_accuracy, 4),
                 "held_out_accuracy_int8": round(accuracy(logits["int8"], held_labels), 4),
@@ -188,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     card = build(args.output_dir)
     metrics = card["metrics"]
     print(
-        f"wrote {args.output_dir}: held-out accuracy {metrics['held_out_accuracy']:.4f} on {metrics['held_out_images']} images "
+        f"wrote {args.output_dir}: held-out accuracy {metrics['held_out_accuracy']:.4f} on "
+        f"{metrics['held_out_images']} images "
         f"(int8 {metrics['held_out_accuracy_int8']:.4f}, onnx {metrics['held_out_accuracy_onnx']:.4f}) "
         f"in {card['training']['seconds']} s"
     )

@@ -13,7 +13,6 @@ import argparse
 import json
 from pathlib import Path
 
-
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
@@ -59,7 +58,7 @@ def evaluate(model_dir: Path, threads: int = TORCH_THREADS) -> dict:
     holdout_confidence, holdout_indices = holdout_probabilities.max(dim=1)
     holdout_misses = [
         {"text": row["text"], "label": row["label"], "predicted": labels[int(i)], "confidence": round(float(c), 3)}
-        for row, i, c in zip(holdout, holdout_indices, holdout_confidence)
+        for row, i, c in zip(holdout, holdout_indices, holdout_confidence, strict=True)
         if labels[int(i)] != row["label"]
     ]
 
@@ -138,7 +137,9 @@ def markdown_table(results: dict) -> str:
     for label, s in results["test"]["per_label"].items():
         rows.append(f"| {label} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
     test, holdout = results["test"], results["holdout_handwritten"]
-    rows.append(f"| **all (accuracy / macro F1)** | | {test['accuracy']:.3f} | {test['macro_f1']:.3f} | {test['lines']} |")
+    rows.append(
+        f"| **all (accuracy / macro F1)** | | {test['accuracy']:.3f} | {test['macro_f1']:.3f} | {test['lines']} |"
+    )
     return "\n".join(rows) + (
         f"\n\nTest accuracy {test['accuracy']:.3f}, expected calibration error {test['ece']:.3f}"
         f" ({test['ece_bins']} bins, mean confidence {test['mean_confidence']:.3f})."
@@ -152,8 +153,10 @@ def main() -> None:
     results = evaluate(args.model_dir, args.threads)
     print(markdown_table(results))
     for miss in results["holdout_handwritten"]["misses"]:
-        print(f"  holdout miss: {miss['text']!r} is {miss['label']}, predicted {miss['predicted']}"
-              f" ({miss['confidence']:.2f})")
+        print(
+            f"  holdout miss: {miss['text']!r} is {miss['label']}, predicted {miss['predicted']}"
+            f" ({miss['confidence']:.2f})"
+        )
 
 
 if __name__ == "__main__":

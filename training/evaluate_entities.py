@@ -46,7 +46,9 @@ def found_entities(runtime: Runtime, texts: list[str]) -> list[set[tuple[str, in
 
 def scores(truth: list[set], found: list[set]) -> dict:
     """Exact-span precision, recall and F1, over all entities and per label."""
-    right, said, true = Counter(), Counter(), Counter()
+    right: Counter[str] = Counter()
+    said: Counter[str] = Counter()
+    true: Counter[str] = Counter()
     for expected, answered in zip(truth, found, strict=True):
         for label, *_ in answered & expected:
             right[label] += 1

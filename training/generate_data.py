@@ -20,7 +20,6 @@ data of the transaction-entities package (training/train_entities.py).
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import random
 import re
@@ -28,7 +27,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-
 
 from training.common import DATA_DIR, FIELDS, LABELS, REPO_ROOT, SEED, SPLITS
 
@@ -81,8 +79,15 @@ def _cities(spec: str) -> tuple[tuple[str, str], ...]:
 
 
 REGIONS = {
-    row["code"]: Region(row["formats"], row["names"], row["country"], row["currency"], _cities(row["cities"]),
-                        _split_list(row["banks"]), float(row["weight"]))
+    row["code"]: Region(
+        row["formats"],
+        row["names"],
+        row["country"],
+        row["currency"],
+        _cities(row["cities"]),
+        _split_list(row["banks"]),
+        float(row["weight"]),
+    )
     for row in read_tsv("regions.tsv")
 }
 # " GB" or " GBR" written into a format after a {slot}: the regions' codes and the 3-letter ones
@@ -96,8 +101,9 @@ def _read_formats() -> dict[str, dict[str, tuple[str, ...]]]:
     table: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for row in read_tsv("formats.tsv"):
         table[row["kind"]][row["formats"]].append(row["template"])
-    return {kind: {family: tuple(templates) for family, templates in by_family.items()}
-            for kind, by_family in table.items()}
+    return {
+        kind: {family: tuple(templates) for family, templates in by_family.items()} for kind, by_family in table.items()
+    }
 
 
 # Statement formats, by the kind of merchant and the bank's country. {M} is the merchant name;
@@ -173,19 +179,91 @@ _NAMES = _read_names()
 WORDS, SURNAMES, FIRST_NAMES = _NAMES["WORD"], _NAMES["SURNAME"], _NAMES["FIRST"]
 COMPANY_STEMS, COMPANY_NOUNS = _NAMES["COMPANY_STEM"]["ANY"], _NAMES["COMPANY_NOUN"]["ANY"]
 TICKERS, BROKERS, STREETS = _NAMES["TICKER"]["ANY"], _NAMES["BROKER"]["ANY"], _NAMES["STREET"]["ANY"]
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 MONTHS_LOCAL = {
-    "mon_de": ("januar", "februar", "maerz", "april", "mai", "juni", "juli", "august", "september", "oktober",
-               "november", "dezember"),
-    "mois": ("janvier", "fevrier", "mars", "avril", "mai", "juin", "juillet", "aout", "septembre", "octobre",
-             "novembre", "decembre"),
-    "mes": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-            "noviembre", "diciembre"),
-    "mese": ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
-             "ottobre", "novembre", "dicembre"),
-    "maand": ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-              "november", "december"),
+    "mon_de": (
+        "januar",
+        "februar",
+        "maerz",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "dezember",
+    ),
+    "mois": (
+        "janvier",
+        "fevrier",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "aout",
+        "septembre",
+        "octobre",
+        "novembre",
+        "decembre",
+    ),
+    "mes": (
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ),
+    "mese": (
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ),
+    "maand": (
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
 }
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "sat", "fri", "weekend")
 PSPS = ("okaxis", "ybl", "paytm", "icici", "hdfcbank", "oksbi", "axl", "ibl")
@@ -254,8 +332,9 @@ def read_catalogue(label: str, directory: Path = CATALOG_DIR) -> Catalogue:
         kind, regions, names = row["kind"], row["regions"], row["names"]
         if kind in MERCHANT_KINDS:
             key_brand = regions.startswith("!")
-            named.append(Merchant(label, kind, tuple(regions.lstrip("!").split()), _split_list(names, ";"), True,
-                                  key_brand))
+            named.append(
+                Merchant(label, kind, tuple(regions.lstrip("!").split()), _split_list(names, ";"), True, key_brand)
+            )
         elif kind.startswith("composed-") and kind.removeprefix("composed-") in MERCHANT_KINDS:
             patterns.append((kind.removeprefix("composed-"), tuple(regions.split()), names))
         elif kind == "note":
@@ -341,12 +420,21 @@ class Line:
             "vpa": lambda: f"{first.lower()}{rng.randint(1, 99)}@{rng.choice(PSPS)}",
             "time": lambda: f"{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}",
             "dm": lambda: f"{day:02d}/{month:02d}" if region.cc != "US" else f"{month:02d}/{day:02d}",
-            "dmy": lambda: f"{day:02d}{MONTHS[month - 1][:3].upper()}{year % 100:02d}"
-            if rng.random() < 0.5 else f"{day:02d}.{month:02d}.{year}",
+            "dmy": lambda: (
+                f"{day:02d}{MONTHS[month - 1][:3].upper()}{year % 100:02d}"
+                if rng.random() < 0.5
+                else f"{day:02d}.{month:02d}.{year}"
+            ),
             "ymd": lambda: f"{year}-{month:02d}-{day:02d}",
-            "date": lambda: rng.choice((f"{day:02d}/{month:02d}", f"{day:02d} {MONTHS[month - 1][:3].upper()}",
-                                        f"{year}-{month:02d}-{day:02d}", f"{day:02d}.{month:02d}.{year}",
-                                        f"{MONTHS[month - 1][:3].upper()}{day:02d}")),
+            "date": lambda: rng.choice(
+                (
+                    f"{day:02d}/{month:02d}",
+                    f"{day:02d} {MONTHS[month - 1][:3].upper()}",
+                    f"{year}-{month:02d}-{day:02d}",
+                    f"{day:02d}.{month:02d}.{year}",
+                    f"{MONTHS[month - 1][:3].upper()}{day:02d}",
+                )
+            ),
             "MON": lambda: rng.choice((MONTHS[month - 1][:3].upper(), MONTHS[month - 1].upper())),
             "month": lambda: rng.choice((MONTHS[month - 1], MONTHS[month - 1][:3])),
             "day": lambda: rng.choice(DAYS),
@@ -388,8 +476,21 @@ class Line:
 
     def _url(self, merchant: str) -> str:
         stem = re.sub(r"[^a-z0-9]", "", merchant.lower().split("*")[0].split(" ")[0]) or "shop"
-        tld = {"UK": ".co.uk", "DE": ".de", "FR": ".fr", "ES": ".es", "IT": ".it", "NL": ".nl", "IN": ".in",
-               "AU": ".com.au", "CA": ".ca", "BR": ".com.br", "MX": ".com.mx", "SE": ".se", "PL": ".pl"}
+        tld = {
+            "UK": ".co.uk",
+            "DE": ".de",
+            "FR": ".fr",
+            "ES": ".es",
+            "IT": ".it",
+            "NL": ".nl",
+            "IN": ".in",
+            "AU": ".com.au",
+            "CA": ".ca",
+            "BR": ".com.br",
+            "MX": ".com.mx",
+            "SE": ".se",
+            "PL": ".pl",
+        }
         suffix = self.rng.choice((".com", ".com", tld.get(self._region_code(), ".com")))
         return self.rng.choice((f"{stem}{suffix}", f"WWW.{stem.upper()}{suffix.upper()}", f"help.{stem}.com"))
 
@@ -399,7 +500,9 @@ class Line:
     def _phone(self) -> str:
         rng = self.rng
         if self.region.cc in ("US", "CA"):
-            return f"{rng.choice(('800', '866', '888', '877', '855'))}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+            return (
+                f"{rng.choice(('800', '866', '888', '877', '855'))}-{rng.randint(200, 999)}-{rng.randint(0, 9999):04d}"
+            )
         return f"+{rng.randint(30, 99)} {rng.randint(10, 99)} {rng.randint(1000000, 9999999)}"
 
 
@@ -486,7 +589,7 @@ class Generator:
             if rng.random() < 0.12:
                 spelling += " " + rng.choice(LEGAL_FORMS[line.region.lang])
             generic, regional = FORMATS[merchant.kind]
-            own = regional.get(line.region.lang, [])
+            own: tuple[str, ...] | list[str] = regional.get(line.region.lang, [])
             template = rng.choice(own) if own and rng.random() < 0.55 else rng.choice(generic)
             filled = line.fill_spans(template, spelling, merchant_part)
         if rng.random() < 0.08:
@@ -509,20 +612,26 @@ class Generator:
         """`count` local-looking merchants from (kind, regions, <SLOT> pattern)s, each its own
         group (none of the `taken` ones), in rounds over the patterns; round r's merchants go to
         split SPLIT_CYCLE[r]."""
-        merchants, seen = [], set(taken)
-        for round_ in itertools.count():
-            if len(merchants) >= count:
-                return merchants
+        merchants: list[tuple[Merchant, str]] = []
+        seen = set(taken)
+        round_ = 0
+        while len(merchants) < count:
             for kind, regions, pattern in self.rng.sample(patterns, len(patterns)):
                 region = self.rng.choice(self.any_regions if regions == ("ANY",) else regions)
                 family = REGIONS[region].names
-                marked = re.sub(r"<(\w+)>", lambda m: self._instance_slot(m.group(1), family, region), pattern)
+
+                def slot(m: re.Match[str], family: str = family, region: str = region) -> str:
+                    return self._instance_slot(m.group(1), family, region)
+
+                marked = re.sub(r"<(\w+)>", slot, pattern)
                 core = re.search(r"\[(.*)\]", marked)
                 name = marked.replace("[", "").replace("]", "")
                 merchant = Merchant(label, kind, (region,), (name,), named=False, core=core.group(1) if core else "")
                 if merchant.group not in seen and len(merchants) < count:
                     seen.add(merchant.group)
                     merchants.append((merchant, SPLIT_CYCLE[round_ % len(SPLIT_CYCLE)]))
+            round_ += 1
+        return merchants
 
     def _instance_slot(self, name: str, family: str, region: str) -> str:
         rng = self.rng
@@ -653,7 +762,7 @@ def main() -> None:
     write_entities(lines)
     for name, rows in splits.items():
         per_label = Counter(row["label"] for row in rows)
-        print(f"{name:<10} {len(rows):>5} lines  " + " ".join(f"{l}={per_label[l]}" for l in LABELS))
+        print(f"{name:<10} {len(rows):>5} lines  " + " ".join(f"{label}={per_label[label]}" for label in LABELS))
 
 
 if __name__ == "__main__":

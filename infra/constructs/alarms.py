@@ -43,7 +43,7 @@ class ServiceAlarms(Construct):
     ) -> None:
         """`functions`: each model's function, by package name."""
         super().__init__(scope, construct_id)
-        watched = []
+        watched: list[tuple[str, cloudwatch.Metric, float, str]] = []
         for name, function in functions.items():
             watched += [
                 (
@@ -56,7 +56,8 @@ class ServiceAlarms(Construct):
                     f"FunctionThrottles-{name}",
                     function.metric_throttles(period=PERIOD),
                     1,
-                    f"Invocations of the {name} function were throttled: the account or function concurrency limit was hit",
+                    f"Invocations of the {name} function were throttled: the account or function concurrency "
+                    "limit was hit",
                 ),
             ]
         watched += [

@@ -9,7 +9,7 @@ Execution input: {"input_key": "<INPUT_PREFIX>...", "output_prefix": "<OUTPUT_PR
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnResource, CustomResourceProviderBase, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -19,6 +19,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.checkov_skips import skip_bulk_bucket_checks
+from infra.nodes import find_child
 from infra.staging import AUTO_DELETE_PROVIDER, log_to_a_group_of_its_stack, narrow_emptied_bucket_policy
 
 # Where inputs go and results come out, in the job's bucket; the state machine may read the one
@@ -140,10 +141,10 @@ class BulkJob(Construct):
         )
         # The emptying Lambda (one per stack), like the staging stack's: its own log group, and
         # only the s3 actions it calls (infra/staging.py).
-        provider = Stack.of(self).node.find_child(AUTO_DELETE_PROVIDER)
+        provider = find_child(Stack.of(self), AUTO_DELETE_PROVIDER, CustomResourceProviderBase)
         emptying_logs = log_to_a_group_of_its_stack(provider, log_retention)
         narrow_emptied_bucket_policy(bucket, provider)
-        skip_bulk_bucket_checks(bucket, provider.node.find_child("Handler"), emptying_logs)
+        skip_bulk_bucket_checks(bucket, find_child(provider, "Handler", CfnResource), emptying_logs)
         return bucket
 
 
@@ -166,12 +167,17 @@ class _PrefixCsvReader(sfn.S3CsvItemReader):
 
 
 class _PrefixResultWriter(sfn.ResultWriterV2):
+    def _bucket(self) -> s3.IBucket:
+        bucket = self.bucket
+        assert bucket is not None, "the writer is given the bucket"
+        return bucket
+
     @jsii.member(jsii_name="providePolicyStatements")
     def provide_policy_statements(self) -> list[iam.PolicyStatement]:
         return [
             iam.PolicyStatement(
                 # Multipart uploads for large result files; GetObject reads back only results.
                 actions=["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
-                resources=[self.bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")],
+                resources=[self._bucket().arn_for_objects(f"{OUTPUT_PREFIX}*")],
             )
         ]

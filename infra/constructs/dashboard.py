@@ -17,6 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.model_function import METRICS_NAMESPACE, SERVICE_NAME
+from infra.nodes import timeout_of
 
 PERIOD = Duration.minutes(5)
 P50, P99 = cloudwatch.Stats.p(50), cloudwatch.Stats.p(99)
@@ -55,7 +56,7 @@ class ServiceDashboard(Construct):
         for name, (function, log_group) in functions.items():
             self._add_function(name, function, log_group)
         # Every model function has the configured timeout.
-        timeout = next(iter(functions.values()))[0].timeout
+        timeout = timeout_of(next(iter(functions.values()))[0])
         self.dashboard.add_widgets(
             _graph(
                 "API requests and errors",
@@ -84,7 +85,6 @@ class ServiceDashboard(Construct):
                 _graph("Bulk lines scored, and lines refused", *_bulk_line_metrics()),
             )
 
-
     def _add_function(self, name: str, function: lambda_.Function, log_group: logs.ILogGroup) -> None:
         """Two rows for one model's function, titled with its package name."""
         cold_starts = cloudwatch.Metric(
@@ -107,7 +107,7 @@ class ServiceDashboard(Construct):
                 f"{name}: function duration (ms)",
                 function.metric_duration(period=PERIOD, statistic=P50, label="p50"),
                 function.metric_duration(period=PERIOD, statistic=P99, label="p99"),
-                annotation=_timeout(function.timeout),
+                annotation=_timeout(timeout_of(function)),
             ),
         )
         self.dashboard.add_widgets(

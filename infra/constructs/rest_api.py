@@ -14,6 +14,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.nodes import default_child
+
 STAGE = "prod"
 # The contract's rules a request validator must leave to the handler: a text over MAX_TEXT_CHARS and
 # a batch over MAX_BATCH answer 413, which a request validator cannot do (it answers 400).
@@ -21,7 +23,9 @@ SIZE_RULES = ("maxLength", "maxItems")
 # The error shape of docs/api.md for errors API Gateway answers itself (bad body,
 # missing API key, throttling, ...). Gateway templates only substitute variables;
 # messageString is already a quoted JSON string.
-ERROR_TEMPLATE = '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
+ERROR_TEMPLATE = (
+    '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
+)
 CORS_HEADERS = ["Content-Type", "X-Api-Key", "Authorization", "X-Amz-Date", "X-Amz-Security-Token"]
 # One JSON line per request: who (source IP), when, what route, how it ended and how long it
 # took. Never the body, the path's values or the query string: they may carry personal data.
@@ -116,7 +120,9 @@ class PredictApi(Construct):
             ),
         )
         # One invoke permission per function for the whole API instead of two per method.
-        integrations = {route.name: apigw.LambdaIntegration(route.handler, scope_permission_to_method=False) for route in routes}
+        integrations = {
+            route.name: apigw.LambdaIntegration(route.handler, scope_permission_to_method=False) for route in routes
+        }
         # No parameters are declared, so validating them costs nothing (and cdk-nag's APIG2 asks for it).
         self._validator = self.api.add_request_validator(
             "PredictValidator", validate_request_body=True, validate_request_parameters=True
@@ -126,7 +132,9 @@ class PredictApi(Construct):
         predict = self.api.root.add_resource("predict")
         post = self._add_predict(predict, integrations[first.name], request_models[first.name])
         # As CloudFormation spells it: NONE or AWS_IAM.
-        self.authorization_type: str = post.node.default_child.authorization_type
+        authorization_type = default_child(post, apigw.CfnMethod).authorization_type
+        assert authorization_type is not None, "_add_predict sets it"
+        self.authorization_type: str = authorization_type
         self.api.root.add_method("ANY", integrations[first.name])
         self.api.root.add_proxy(default_integration=integrations[first.name], any_method=True)
 
@@ -163,7 +171,9 @@ class PredictApi(Construct):
         self.predict_url = self.api.url_for_path(predict.path)
         self.models_url = self.api.url_for_path(models.path)
 
-    def _add_predict(self, resource: apigw.Resource, integration: apigw.Integration, model: apigw.Model) -> apigw.Method:
+    def _add_predict(
+        self, resource: apigw.Resource, integration: apigw.Integration, model: apigw.Model
+    ) -> apigw.Method:
         """POST with the body validated against the model (JSON bodies only: another media type, an
         image, has no model and goes to the function as it is), and ANY for the handler's 405."""
         post = resource.add_method(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 # answer(request object) -> (HTTP status, response object), as the API would answer it.
-Answer = Callable[[dict], tuple[int, dict]]
+Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
 class BatchFailed(Exception):
@@ -26,7 +26,7 @@ def is_bulk_event(event: object) -> bool:
     return isinstance(event, dict) and isinstance(event.get("Items"), list)
 
 
-def answer_batch(event: dict, answer: Answer) -> list[dict[str, Any]]:
+def answer_batch(event: dict[str, Any], answer: Answer) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     pending: list[tuple[int, str]] = []  # (position in results, text) of the lines to answer
     for position, item in enumerate(event["Items"]):
@@ -38,7 +38,7 @@ def answer_batch(event: dict, answer: Answer) -> list[dict[str, Any]]:
     return results
 
 
-def _read_item(item: object, position: int) -> tuple[Any, Any, dict | None]:
+def _read_item(item: object, position: int) -> tuple[Any, Any, dict[str, Any] | None]:
     """(id, text, error): the error when the line is not an object with a "text" field."""
     value = item.get("value") if isinstance(item, dict) else None
     index = item.get("index") if isinstance(item, dict) else None
@@ -76,7 +76,7 @@ def _answer_texts(pending: list[tuple[int, Any]], answer: Answer, results: list[
     _answer_texts(pending[middle:], answer, results)
 
 
-def _check_not_a_failure(status: int, body: dict) -> None:
+def _check_not_a_failure(status: int, body: dict[str, Any]) -> None:
     if status >= 500:
         raise BatchFailed(f"the model failed on a batch ({status} {body['error']['code']})")
 

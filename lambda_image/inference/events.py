@@ -11,6 +11,7 @@ is (headers and body may be null), so a hand-made or partial event is still unde
 import base64
 import enum
 from email.message import Message
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -23,6 +24,7 @@ ROUTE = "/predict"
 def model_route(name: str) -> str:
     """The route of one package of several (docs/api.md)."""
     return f"/models/{name}/predict"
+
 
 ALLOWED_METHOD = "POST"
 # curl -d sends application/x-www-form-urlencoded; its body is read as JSON like the others.
@@ -105,7 +107,7 @@ class HttpRequest:
         self.is_base64 = is_base64
 
     @classmethod
-    def from_event(cls, event: dict, kind: EventKind) -> "HttpRequest":
+    def from_event(cls, event: dict[str, Any], kind: EventKind) -> "HttpRequest":
         try:
             if kind is EventKind.REST_V1:
                 return cls._from_rest_v1(_RestV1Event.model_validate(event))
@@ -162,7 +164,9 @@ class HttpRequest:
         if media_type in binary_media_types:
             return True
         charset = header.get_content_charset()
-        is_json = media_type in JSON_MEDIA_TYPES or (media_type.startswith("application/") and media_type.endswith("+json"))
+        is_json = media_type in JSON_MEDIA_TYPES or (
+            media_type.startswith("application/") and media_type.endswith("+json")
+        )
         if not is_json or (charset is not None and charset not in UTF8_CHARSETS):
             *others, last = ["application/json (UTF-8)", *binary_media_types]
             accepted = f"{', '.join(others)} or {last}" if others else last
@@ -174,9 +178,15 @@ class HttpRequest:
             raise RequestError(400, "empty_body", f"the request body is empty: {what_to_send}")
         try:
             # surrogatepass lets a lone surrogate through to the UTF-8 check of a JSON body.
-            raw = base64.b64decode(self.body, validate=True) if self.is_base64 else self.body.encode("utf-8", "surrogatepass")
+            raw = (
+                base64.b64decode(self.body, validate=True)
+                if self.is_base64
+                else self.body.encode("utf-8", "surrogatepass")
+            )
         except ValueError:  # binascii.Error, or characters outside ASCII (found by fuzzing: was a 500)
-            raise RequestError(400, "invalid_base64", "the body is marked base64-encoded but is not valid base64") from None
+            raise RequestError(
+                400, "invalid_base64", "the body is marked base64-encoded but is not valid base64"
+            ) from None
         if len(raw) > max_body_bytes:
             raise RequestError(413, "body_too_large", f"the body is larger than the limit of {max_body_bytes} bytes")
         return raw

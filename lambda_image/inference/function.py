@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -44,32 +44,41 @@ class Function:
             self.metrics.add_metric(name="WarmUps", unit=MetricUnit.Count, value=1)
             return {"warm": True}
         if kind is EventKind.BULK:
-            return self._answer_bulk_batch(event)
+            # event_kind() answers BULK for a dict only.
+            return self._answer_bulk_batch(cast(dict[str, Any], event))
         started = time.perf_counter()
         status, body, inputs, origin = self._answer(kind, event)
         self._record(kind, status, body, inputs, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         return self._respond(kind, status, body, context.aws_request_id, origin)
 
-    def _answer(self, kind: EventKind, event: object) -> tuple[int, dict, Sequence[Any], str | None]:
+    def _answer(self, kind: EventKind, event: object) -> tuple[int, dict[str, Any], Sequence[Any], str | None]:
         """Status, response object, the inputs it answered (empty when refused) and the request's Origin."""
         origin = None
         try:
             if kind is EventKind.DIRECT:
                 payload = event
             else:
-                http_request = HttpRequest.from_event(event, kind)
+                # event_kind() answers REST_V1 and HTTP_V2 for a dict only.
+                http_request = HttpRequest.from_event(cast(dict[str, Any], event), kind)
                 origin = http_request.headers.get("origin")
                 settings, package = self.runtime.settings, self.runtime.package
-                payload = http_request.payload(settings.max_body_bytes, settings.route_name, tasks.binary_media_types(package))
+                payload = http_request.payload(
+                    settings.max_body_bytes, settings.route_name, tasks.binary_media_types(package)
+                )
             body, inputs = self.runtime.answer(payload)
             return 200, body, inputs, origin
         except RequestError as error:
             return error.status, self._error_body(error.code, error.message), [], origin
         except Exception:  # a bug: the traceback goes to the log, never to the caller
             self.logger.exception("unhandled error")
-            return 500, self._error_body("internal_error", "internal error: quote the request id when reporting it"), [], origin
+            return (
+                500,
+                self._error_body("internal_error", "internal error: quote the request id when reporting it"),
+                [],
+                origin,
+            )
 
-    def _answer_bulk_batch(self, event: dict) -> list[dict]:
+    def _answer_bulk_batch(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """One result per item of a bulk job batch (inference/bulk.py), and one log line: counts, never texts."""
         started = time.perf_counter()
         results = bulk.answer_batch(event, lambda request: self._answer(EventKind.DIRECT, request)[:2])
@@ -77,13 +86,20 @@ class Function:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self.logger.info(
             "bulk batch",
-            extra={"event_kind": EventKind.BULK.value, "items": len(results), "item_errors": errors, "latency_ms": latency_ms},
+            extra={
+                "event_kind": EventKind.BULK.value,
+                "items": len(results),
+                "item_errors": errors,
+                "latency_ms": latency_ms,
+            },
         )
         self.metrics.add_metric(name="BulkItems", unit=MetricUnit.Count, value=len(results))
         self.metrics.add_metric(name="BulkItemErrors", unit=MetricUnit.Count, value=errors)
         return results
 
-    def _record(self, kind: EventKind, status: int, body: dict, inputs: Sequence[Any], latency_ms: float) -> None:
+    def _record(
+        self, kind: EventKind, status: int, body: dict[str, Any], inputs: Sequence[Any], latency_ms: float
+    ) -> None:
         """The one log line and the metrics of a request: counts and labels, never the inputs (texts
         and characters, or images and bytes: inference/tasks/)."""
         ok = status == 200
@@ -107,10 +123,12 @@ class Function:
             self.metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
 
     @staticmethod
-    def _error_body(code: str, message: str) -> dict:
+    def _error_body(code: str, message: str) -> dict[str, Any]:
         return {"error": {"code": code, "message": message}}
 
-    def _respond(self, kind: EventKind, status: int, body: dict, request_id: str, origin: str | None) -> dict:
+    def _respond(
+        self, kind: EventKind, status: int, body: dict[str, Any], request_id: str, origin: str | None
+    ) -> dict[str, Any]:
         """Errors carry the request id; a direct invocation gets the object itself, with the status
         it would have had inside the error, and API Gateway gets a proxy response (with CORS headers
         for an allowed Origin, errors included, so a browser can read why it was refused), whose
@@ -121,7 +139,11 @@ class Function:
                 body["error"]["status"] = status
         if kind is EventKind.DIRECT:
             return body
-        headers = {**JSON_HEADERS, **cors_headers(self.runtime.settings.cors_allow_origins, origin), "X-Request-Id": request_id}
+        headers = {
+            **JSON_HEADERS,
+            **cors_headers(self.runtime.settings.cors_allow_origins, origin),
+            "X-Request-Id": request_id,
+        }
         if status == 405:
             headers["Allow"] = ALLOWED_METHOD
         return {"statusCode": status, "headers": headers, "body": json.dumps(body), "isBase64Encoded": False}

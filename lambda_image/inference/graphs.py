@@ -30,7 +30,8 @@ class TorchScriptGraph:
             # TorchScript is deprecated in favour of torch.export, whose loader costs seconds of cold
             # start (docs/models.md); the warning would be a non-JSON line in the logs.
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._module = torch.jit.load(path, map_location="cpu").eval()
+            # torch.jit.load has no annotations.
+            self._module = torch.jit.load(path, map_location="cpu").eval()  # type: ignore[no-untyped-call]
 
     def __call__(self, *inputs: np.ndarray) -> np.ndarray:
         torch = self._torch
@@ -38,7 +39,8 @@ class TorchScriptGraph:
         # (and again on new shapes) and bought nothing measurable for these graphs.
         with torch.inference_mode(), torch.jit.optimized_execution(False):
             output = self._module(*(torch.from_numpy(array) for array in inputs))
-        return output.numpy()
+        result: np.ndarray = output.numpy()
+        return result
 
 
 class OnnxGraph:
@@ -57,7 +59,9 @@ class OnnxGraph:
         self._output = self._session.get_outputs()[0].name
 
     def __call__(self, *inputs: np.ndarray) -> np.ndarray:
-        return self._session.run([self._output], dict(zip(self._inputs, inputs)))[0]
+        # onnxruntime is untyped (pyproject.toml): its run() answers Any.
+        result: np.ndarray = self._session.run([self._output], dict(zip(self._inputs, inputs, strict=False)))[0]
+        return result
 
 
 def load_graph(path: str, backend: Backend, threads: int) -> Graph:

@@ -62,7 +62,9 @@ class ImageInput:
             return PackageError(f"{card_path}: image.{field} must be {rule} (docs/models.md, image-classification)")
 
         if not isinstance(value, dict):
-            raise PackageError(f"{card_path}: image must be an object {{width, height, mode, invert, mean, std}} (docs/models.md)")
+            raise PackageError(
+                f"{card_path}: image must be an object {{width, height, mode, invert, mean, std}} (docs/models.md)"
+            )
         for side in ("width", "height"):
             if type(value.get(side)) is not int or not 1 <= value[side] <= MAX_INPUT_SIDE:
                 raise refuse(side, f"an integer from 1 to {MAX_INPUT_SIDE}")
@@ -81,7 +83,9 @@ class ImageInput:
             ):
                 rule = "positive numbers" if field == "std" else "numbers"
                 raise refuse(field, f"a list of {channels} {rule}, one per channel of mode {value['mode']}")
-        return cls(value["width"], value["height"], value["mode"], value["invert"], tuple(value["mean"]), tuple(value["std"]))
+        return cls(
+            value["width"], value["height"], value["mode"], value["invert"], tuple(value["mean"]), tuple(value["std"])
+        )
 
 
 class PackageError(ValueError):
@@ -148,7 +152,7 @@ class ModelPackage:
         if card.get("task") == "custom" and not (directory / CUSTOM_CODE).is_file():
             raise PackageError(
                 f"{directory}: {CUSTOM_CODE} is missing: a custom package is served by its own {CUSTOM_CODE} "
-                "(docs/models.md, \"Your own PyTorch module\"), or name another task in model_card.json"
+                '(docs/models.md, "Your own PyTorch module"), or name another task in model_card.json'
             )
         if card.get("task") in TASKS and card["task"] not in TEXT_TASKS:
             package = cls(directory, card["name"], card["version"], card["task"], card, {})
@@ -160,19 +164,27 @@ class ModelPackage:
         if task not in TASKS:
             raise PackageError(f"{directory}/model_card.json: task {task!r} is not one of {', '.join(TASKS)}")
         if not (directory / "tokenizer.json").is_file():
-            raise PackageError(f"{directory}: tokenizer.json is missing (the runtime reads the fast tokenizer); {PACKAGE_HINT}")
+            raise PackageError(
+                f"{directory}: tokenizer.json is missing (the runtime reads the fast tokenizer); {PACKAGE_HINT}"
+            )
         package = cls(directory, card["name"], card["version"], task, card, config)
         if task != "feature-extraction" and not package.labels:
-            raise PackageError(f"{directory}/config.json: id2label is missing or empty; a {task} model needs its labels")
+            raise PackageError(
+                f"{directory}/config.json: id2label is missing or empty; a {task} model needs its labels"
+            )
         if task == "feature-extraction" and package.pooling not in POOLING:
-            raise PackageError(f"{directory}/model_card.json: pooling {package.pooling!r} is not one of {', '.join(POOLING)}")
+            raise PackageError(
+                f"{directory}/model_card.json: pooling {package.pooling!r} is not one of {', '.join(POOLING)}"
+            )
         return package
 
     def graph(self, backend: Backend, variant: Variant) -> Path:
         """The exported graph `backend` runs, checked to exist."""
         name = GRAPH_FILES.get((backend, variant))
         if name is None:
-            raise PackageError(f"{self.directory}: the {backend} backend has no {variant} variant (onnx serves fp32 only)")
+            raise PackageError(
+                f"{self.directory}: the {backend} backend has no {variant} variant (onnx serves fp32 only)"
+            )
         path = self.directory / name
         if not path.is_file():
             hint = PACKAGE_HINT if self.task in TEXT_TASKS else "export it as docs/models.md says"
@@ -185,10 +197,10 @@ class ModelPackage:
         if self.task == "image-classification":
             labels = self.card.get("labels")
             valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
-            if not valid or len(set(labels)) != len(labels):
+            if not valid or not isinstance(labels, list) or len(set(labels)) != len(labels):
                 raise PackageError(
-                    f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty strings: "
-                    "the class names, in the graph's output order"
+                    f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty "
+                    "strings: the class names, in the graph's output order"
                 )
             return list(labels)
         id2label = self.config.get("id2label") or {}

@@ -32,7 +32,9 @@ class Runtime:
         try:
             runtime.warm_up()
         except Exception as error:
-            raise PackageError(f"{package.directory}: answering the example request failed ({one_line(error)})") from error
+            raise PackageError(
+                f"{package.directory}: answering the example request failed ({one_line(error)})"
+            ) from error
         return runtime
 
     def warm_up(self) -> tuple[dict[str, Any], Sequence[Any]]:

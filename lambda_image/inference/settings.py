@@ -73,7 +73,7 @@ class Settings(BaseModel):
     @classmethod
     def _no_unknown_variable_of_ours(cls, data: object) -> object:
         if isinstance(data, Mapping):
-            own = sorted(field.alias for field in cls.model_fields.values())
+            own = sorted(field.alias for field in cls.model_fields.values() if field.alias)  # every field has one
             for name in sorted(key for key in data if str(key).startswith(RESERVED_PREFIXES) and key not in own):
                 close = difflib.get_close_matches(name, own, n=1)
                 hint = f"did you mean {close[0]}?" if close else "the runtime's variables: " + ", ".join(own)

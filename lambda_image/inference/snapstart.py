@@ -24,7 +24,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
 
-
 def register(predict_once: Callable[[], object], logger: Logger, metrics: Metrics) -> None:
     """Registers the hooks, which the Lambda runtime runs; `predict_once` answers one request."""
     register_before_snapshot(_before_snapshot, predict_once, logger)

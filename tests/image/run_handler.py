@@ -21,13 +21,21 @@ request = json.load(sys.stdin)
 context = types.SimpleNamespace(**request["context"])
 answers = [lambda_handler(event, context) for event in request["events"]]
 
-allowed = [Path(p).resolve() for p in (task_root, site_packages, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])]
+allowed = [
+    Path(p).resolve()
+    for p in (task_root, site_packages, sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+]
 foreign = sorted(
     name
     for name, module in list(sys.modules.items())
-    if getattr(module, "__file__", None)
-    and Path(module.__file__).resolve() != Path(__file__).resolve()
-    and not any(Path(module.__file__).resolve().is_relative_to(root) for root in allowed)
+    if (file := getattr(module, "__file__", None))
+    and Path(file).resolve() != Path(__file__).resolve()
+    and not any(Path(file).resolve().is_relative_to(root) for root in allowed)
 )
-report = {"answers": answers, "foreign_modules": foreign, "sys_path": sys.path, "torch_imported": "torch" in sys.modules}
+report = {
+    "answers": answers,
+    "foreign_modules": foreign,
+    "sys_path": sys.path,
+    "torch_imported": "torch" in sys.modules,
+}
 print(json.dumps(report))

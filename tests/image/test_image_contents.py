@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.image_layout import IMAGE_CONSTRAINTS, ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from local.lambda_context import LocalLambdaContext
 from tests.images import JPEG_7, PNG_7, b64
 from tests.lambda_events import http_answer, rest_event, sam_rest_event
+from tools.image_layout import IMAGE_CONSTRAINTS, ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,9 @@ def onnx_site_packages() -> Path:
 def task_root(tmp_path_factory) -> Path:
     """LAMBDA_TASK_ROOT: `COPY lambda_image/inference/ ${LAMBDA_TASK_ROOT}/inference/`."""
     root = tmp_path_factory.mktemp("task")
-    shutil.copytree(REPO / "lambda_image" / "inference", root / "inference", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        REPO / "lambda_image" / "inference", root / "inference", ignore=shutil.ignore_patterns("__pycache__")
+    )
     return root
 
 
@@ -108,11 +110,16 @@ def test_the_embeddings_package_runs_from_the_images_layout_too(task_root, site_
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
-def test_the_digits_package_answers_images_from_the_images_layout_too(task_root, site_packages, onnx_site_packages, backend):
+def test_the_digits_package_answers_images_from_the_images_layout_too(
+    task_root, site_packages, onnx_site_packages, backend
+):
     report = run_in_image_layout(
         task_root,
         {"torch": site_packages, "onnx": onnx_site_packages}[backend],
-        [rest_event(b64(PNG_7), headers={"Content-Type": "image/png"}, is_base64=True), {"image": b64(JPEG_7), "top_k": 1}],
+        [
+            rest_event(b64(PNG_7), headers={"Content-Type": "image/png"}, is_base64=True),
+            {"image": b64(JPEG_7), "top_k": 1},
+        ],
         backend,
         package="digits",
     )

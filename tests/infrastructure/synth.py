@@ -44,7 +44,11 @@ VARIANTS: dict[str, dict[str, str]] = {
     "access_logs_off": {"api_access_logs": "false"},
     "bulk_off": {"bulk_enabled": "false"},
     "bulk_existing_bucket": {"bulk_bucket_name": "statements-in.example-bank"},
-    "bulk_tuned": {"bulk_max_concurrency": "50", "bulk_tolerated_failure_percentage": "0", "bulk_results_expire_days": "7"},
+    "bulk_tuned": {
+        "bulk_max_concurrency": "50",
+        "bulk_tolerated_failure_percentage": "0",
+        "bulk_results_expire_days": "7",
+    },
     # Every demo package, one of each task kind (issue #13's "done means").
     "multi_model": {
         "models": "transaction-classifier,embeddings,merchant-normalizer,digits",

@@ -80,16 +80,27 @@ def test_each_map_batches_lines_with_their_position_for_the_model_function(templ
     for name, state in scoring_maps(template).items():
         assert state["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
         assert state["ItemSelector"] == {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value"}
-        assert state["ItemBatcher"] == {"MaxItemsPerBatch": CDK_CONTEXT["max_batch"], "BatchInput": {"execution.$": "$$.Execution.Name"}}
+        assert state["ItemBatcher"] == {
+            "MaxItemsPerBatch": CDK_CONTEXT["max_batch"],
+            "BatchInput": {"execution.$": "$$.Execution.Name"},
+        }
         (task,) = state["ItemProcessor"]["States"].values()
         assert (task["Type"], task["Resource"]) == ("Task", function), name
 
 
-def test_each_map_retries_throttling_and_lambda_errors_with_backoff_and_tolerates_few_failures(template: Template) -> None:
+def test_each_map_retries_throttling_and_lambda_errors_with_backoff_and_tolerates_few_failures(
+    template: Template,
+) -> None:
     for state in scoring_maps(template).values():
         (task,) = state["ItemProcessor"]["States"].values()
         assert task["Retry"] == [
-            {"ErrorEquals": RETRIED_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2, "JitterStrategy": "FULL"}
+            {
+                "ErrorEquals": RETRIED_ERRORS,
+                "IntervalSeconds": 2,
+                "MaxAttempts": 6,
+                "BackoffRate": 2,
+                "JitterStrategy": "FULL",
+            }
         ]
         assert "Lambda.TooManyRequestsException" in RETRIED_ERRORS
         assert state["MaxConcurrency"] == CDK_CONTEXT["bulk_max_concurrency"] == 10
@@ -112,7 +123,10 @@ def test_the_role_reads_the_input_prefix_writes_the_output_prefix_and_nothing_el
     bucket_arn = f"<{logical_id(template, 'AWS::S3::Bucket')}.Arn>"
     s3 = [s for s in role_statements(template) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
     assert sorted((sorted(as_list(s["Action"])), s["Resource"]) for s in s3) == [
-        (["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"], f"{bucket_arn}/{OUTPUT_PREFIX}*"),
+        (
+            ["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"],
+            f"{bucket_arn}/{OUTPUT_PREFIX}*",
+        ),
         (["s3:GetObject"], f"{bucket_arn}/{INPUT_PREFIX}*"),
     ]
 
@@ -135,7 +149,9 @@ def test_the_bucket_is_private_tls_only_encrypted_expiring_and_emptied_on_delete
     assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     ]
-    expiring = {rule.get("Prefix"): rule.get("ExpirationInDays") for rule in properties["LifecycleConfiguration"]["Rules"]}
+    expiring = {
+        rule.get("Prefix"): rule.get("ExpirationInDays") for rule in properties["LifecycleConfiguration"]["Rules"]
+    }
     assert expiring[INPUT_PREFIX] == expiring[OUTPUT_PREFIX] == CDK_CONTEXT["bulk_results_expire_days"]
     assert bucket["DeletionPolicy"] == "Delete"
     (policy,) = template.find_resources("AWS::S3::BucketPolicy").values()
@@ -168,7 +184,14 @@ def test_a_failed_execution_raises_an_alarm(template: Template) -> None:
 def test_the_dashboard_shows_the_jobs_and_their_lines(template: Template) -> None:
     (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(resolved(dashboard["Properties"]["DashboardBody"]))
-    for shown in ("Bulk jobs", "ExecutionsStarted", "ExecutionsSucceeded", "ExecutionsFailed", "BulkItems", "BulkItemErrors"):
+    for shown in (
+        "Bulk jobs",
+        "ExecutionsStarted",
+        "ExecutionsSucceeded",
+        "ExecutionsFailed",
+        "BulkItems",
+        "BulkItemErrors",
+    ):
         assert shown in body
 
 
@@ -204,7 +227,10 @@ def test_concurrency_tolerated_failures_and_expiry_come_from_config(synthesize) 
         # CDK leaves out a percentage of 0, which is Step Functions' default: no failed batch tolerated.
         assert (state["MaxConcurrency"], state.get("ToleratedFailurePercentage", 0)) == (50, 0)
     (bucket,) = template.find_resources("AWS::S3::Bucket").values()
-    days = {rule.get("Prefix"): rule.get("ExpirationInDays") for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    days = {
+        rule.get("Prefix"): rule.get("ExpirationInDays")
+        for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
     assert days[INPUT_PREFIX] == days[OUTPUT_PREFIX] == 7
 
 

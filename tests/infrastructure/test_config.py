@@ -33,7 +33,12 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
     assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
     assert (config.model_variant, config.backend) == ("fp32", "torch")
     assert config.architecture.name == lambda_.Architecture.X86_64.name
-    assert (config.max_text_chars, config.max_batch, config.max_body_bytes, config.default_top_k) == (1000, 64, 262144, 3)
+    assert (config.max_text_chars, config.max_batch, config.max_body_bytes, config.default_top_k) == (
+        1000,
+        64,
+        262144,
+        3,
+    )
     assert config.default_min_score == 0
     assert (config.warmup_enabled, config.warmup_rate_minutes) == (True, 5)
     assert (config.throttle_rate_limit, config.throttle_burst_limit) == (50, 100)
@@ -47,7 +52,11 @@ def test_cdk_json_defaults_are_the_documented_ones() -> None:
         True,
     )
     assert (config.bulk_enabled, config.bulk_bucket_name) == (True, "")
-    assert (config.bulk_max_concurrency, config.bulk_tolerated_failure_percentage, config.bulk_results_expire_days) == (10, 1, 30)
+    assert (config.bulk_max_concurrency, config.bulk_tolerated_failure_percentage, config.bulk_results_expire_days) == (
+        10,
+        1,
+        30,
+    )
 
 
 def test_command_line_strings_are_parsed_to_typed_values() -> None:
@@ -82,7 +91,10 @@ def test_the_onnx_backend_serves_fp32_only() -> None:
 
 def test_alarm_email_is_off_by_default_and_takes_one_address() -> None:
     assert config_from().alarm_email == ""
-    assert config_from(alarm_email="ops.team+alarms@mail.example.co.uk").alarm_email == "ops.team+alarms@mail.example.co.uk"
+    assert (
+        config_from(alarm_email="ops.team+alarms@mail.example.co.uk").alarm_email
+        == "ops.team+alarms@mail.example.co.uk"
+    )
 
 
 def test_alarm_topic_arn_is_off_by_default_and_takes_a_topic_arn_in_any_partition() -> None:
@@ -93,7 +105,7 @@ def test_alarm_topic_arn_is_off_by_default_and_takes_a_topic_arn_in_any_partitio
 
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        config_from().memory_mb = 1  # type: ignore[misc]
+        config_from().memory_mb = 1  # type: ignore[misc]  # assigning to the frozen field is the test
 
 
 @pytest.mark.parametrize(
@@ -157,13 +169,21 @@ def test_models_are_package_folders_in_order_each_with_its_memory() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "reason"),
     [
-        ("models", "transaction-classifier,sentiment", "sentiment is not a package of model_artifacts/ (packages there: "),
+        (
+            "models",
+            "transaction-classifier,sentiment",
+            "sentiment is not a package of model_artifacts/ (packages there: ",
+        ),
         ("models", "embeddings,embeddings", "embeddings is named twice"),
         ("models", "../training", "'../training' is not a package folder name (lowercase letters and digits"),
         ("models", "Embeddings", "'Embeddings' is not a package folder name"),
         ("models", "", "no package named"),
         ("model_memory_mb", "embeddings=256", "embeddings=256: expected an integer in 512..10240"),
-        ("model_memory_mb", "embeddings", "expected comma-separated <package>=<MB> pairs like embeddings=1024, or empty"),
+        (
+            "model_memory_mb",
+            "embeddings",
+            "expected comma-separated <package>=<MB> pairs like embeddings=1024, or empty",
+        ),
     ],
 )
 def test_a_bad_models_setting_names_the_key_the_value_and_what_is_wrong(key: str, value: str, reason: str) -> None:
@@ -258,7 +278,10 @@ def test_a_missing_key_says_where_to_set_it() -> None:
     ("option", "message"),
     [
         ("memory_mb=12", "Invalid configuration: memory_mb=12 is not allowed: expected an integer in 512..10240"),
-        ("architecture=sparc", "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64"),
+        (
+            "architecture=sparc",
+            "Invalid configuration: architecture=sparc is not allowed: expected one of x86_64, arm64",
+        ),
         ("memory=3008", "Invalid configuration: unknown key memory (did you mean memory_mb?)"),
         (
             "models=transaction-classifier,sentiment",
@@ -267,7 +290,8 @@ def test_a_missing_key_says_where_to_set_it() -> None:
         ),
         (
             "backend=onnx model_variant=int8",
-            "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only",
+            "Invalid configuration: backend=onnx with model_variant=int8 is not allowed: "
+            "the onnx backend serves fp32 only",
         ),
         (
             "snapstart=true provisioned_concurrency=1",

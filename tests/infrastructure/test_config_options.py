@@ -28,7 +28,11 @@ def test_onnx_backend_builds_the_onnx_image_and_tells_the_function(synthesize) -
     )
     (assets_file,) = app.directory.glob("PytorchInferenceApi.assets.json")
     (image,) = json.loads(assets_file.read_text())["dockerImages"].values()
-    assert image["source"]["dockerBuildArgs"] == {"BACKEND": "onnx", "PACKAGE": "transaction-classifier", "GRAPH": "model.onnx"}
+    assert image["source"]["dockerBuildArgs"] == {
+        "BACKEND": "onnx",
+        "PACKAGE": "transaction-classifier",
+        "GRAPH": "model.onnx",
+    }
 
 
 def test_warmup_off_removes_the_rule(synthesize) -> None:
@@ -104,7 +108,9 @@ def test_snapstart_snapshots_published_versions_which_the_api_and_the_warmup_inv
     (alias_id,) = template.find_resources("AWS::Lambda::Alias")
     proxied = template.find_resources("AWS::ApiGateway::Method", {"Properties": {"Integration": {"Type": "AWS_PROXY"}}})
     assert len(proxied) == 8  # every method but GET /models (API Gateway's own answer)
-    assert all({"Ref": alias_id} in method["Properties"]["Integration"]["Uri"]["Fn::Join"][1] for method in proxied.values())
+    assert all(
+        {"Ref": alias_id} in method["Properties"]["Integration"]["Uri"]["Fn::Join"][1] for method in proxied.values()
+    )
     template.has_resource_properties("AWS::Events::Rule", {"Targets": [Match.object_like({"Arn": {"Ref": alias_id}})]})
     # Only the alias may be invoked by the API and the rule: never the unpublished $LATEST.
     permissions = template.find_resources("AWS::Lambda::Permission").values()

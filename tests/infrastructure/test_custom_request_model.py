@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft4Validator
 
 from inference.package import ModelPackage
-from inference.schema import Limits, RequestError, contract_schema, validate
+from inference.schema import Limits, RequestError, validate
 from inference.tasks import request_model
 from infra.packages import PACKAGES_DIR
 from tests.infrastructure.synth import CDK_CONTEXT

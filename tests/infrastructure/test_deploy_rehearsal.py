@@ -1,4 +1,5 @@
-"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process, so tools that read the deployed stack can be tested end to end without AWS.
+"""Deploy rehearsal: moto's CloudFormation creates the synthesized stack in-process, so tools that
+read the deployed stack can be tested end to end without AWS.
 
 moto skips the types it lacks (API Gateway Stage, Model, RequestValidator, GatewayResponse,
 CloudWatch Alarm, S3 BucketPolicy) with a warning, and creates the rest: roles, log groups,
@@ -65,7 +66,9 @@ def without_custom_resources(template: dict[str, Any]) -> dict[str, Any]:
     without, and would wait for its answer for ever. The one here empties the bulk bucket on delete."""
     adapted = copy.deepcopy(template)
     adapted["Resources"] = {
-        logical_id: resource for logical_id, resource in adapted["Resources"].items() if not resource["Type"].startswith("Custom::")
+        logical_id: resource
+        for logical_id, resource in adapted["Resources"].items()
+        if not resource["Type"].startswith("Custom::")
     }
     return adapted
 
@@ -94,7 +97,9 @@ def publish_file_assets(session: boto3.Session, app: SynthesizedApp) -> None:
             bucket = destination["bucketName"].replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Region}", REGION)
             if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
                 s3.create_bucket(Bucket=bucket)
-            archive = shutil.make_archive(str(app.directory / "rehearsal"), "zip", app.directory / asset["source"]["path"])
+            archive = shutil.make_archive(
+                str(app.directory / "rehearsal"), "zip", app.directory / asset["source"]["path"]
+            )
             s3.upload_file(archive, bucket, destination["objectKey"])
 
 
@@ -116,7 +121,9 @@ def deployed(default_app: SynthesizedApp):
 
 
 def stack_resources(deployed: Rehearsal, resource_type: str, logical_prefix: str = "") -> list[str]:
-    resources = deployed.session.client("cloudformation").describe_stack_resources(StackName=STACK_NAME)["StackResources"]
+    resources = deployed.session.client("cloudformation").describe_stack_resources(StackName=STACK_NAME)[
+        "StackResources"
+    ]
     return [
         r["PhysicalResourceId"]
         for r in resources
@@ -153,8 +160,12 @@ def test_stack_is_created_and_describe_stacks_answers_the_api_url(deployed: Rehe
 
 
 def test_function_is_created_from_the_staging_repository_image(deployed: Rehearsal) -> None:
-    function = deployed.session.client("lambda").get_function(FunctionName=stack_resource(deployed, "AWS::Lambda::Function", MODEL_FUNCTION))
-    assert function["Code"]["ImageUri"].startswith(f"123456789012.dkr.ecr.{REGION}.amazonaws.com/pytorchinferenceapi/transaction-classifier:")
+    function = deployed.session.client("lambda").get_function(
+        FunctionName=stack_resource(deployed, "AWS::Lambda::Function", MODEL_FUNCTION)
+    )
+    assert function["Code"]["ImageUri"].startswith(
+        f"123456789012.dkr.ecr.{REGION}.amazonaws.com/pytorchinferenceapi/transaction-classifier:"
+    )
     configuration = function["Configuration"]
     assert (configuration["MemorySize"], configuration["Timeout"]) == (2048, 28)
     assert configuration["Environment"]["Variables"]["MODEL_DIR"] == "/opt/ml/model"

@@ -90,7 +90,10 @@ def test_every_bucket_is_emptied_before_it_is_deleted(app: SynthesizedApp) -> No
     assert buckets and set(buckets) == emptied
     # The emptying Lambda skips a bucket without this tag (and fails on one with no tags).
     for stack, logical_id, bucket in resources(app, "AWS::S3::Bucket"):
-        assert {"Key": "aws-cdk:auto-delete-objects", "Value": "true"} in bucket["Properties"]["Tags"], (stack, logical_id)
+        assert {"Key": "aws-cdk:auto-delete-objects", "Value": "true"} in bucket["Properties"]["Tags"], (
+            stack,
+            logical_id,
+        )
 
 
 def test_every_ecr_repository_is_emptied_on_delete(app: SynthesizedApp) -> None:
@@ -102,7 +105,9 @@ def test_every_ecr_repository_is_emptied_on_delete(app: SynthesizedApp) -> None:
 
 def test_every_log_group_expires(app: SynthesizedApp) -> None:
     log_groups = list(resources(app, "AWS::Logs::LogGroup"))
-    access_logs = [stage for _, _, stage in resources(app, "AWS::ApiGateway::Stage") if "AccessLogSetting" in stage["Properties"]]
+    access_logs = [
+        stage for _, _, stage in resources(app, "AWS::ApiGateway::Stage") if "AccessLogSetting" in stage["Properties"]
+    ]
     # One for each Lambda function and state machine (the tests below check who logs where), and
     # the API's access logs (if on).
     logging = list(resources(app, "AWS::Lambda::Function")) + list(resources(app, "AWS::StepFunctions::StateMachine"))

@@ -72,7 +72,8 @@ def test_build_stops_clearly_without_the_graph_it_serves(tmp_path) -> None:
     missing = subprocess.run(run_check, capture_output=True, text=True, env=env)
     assert missing.returncode == 1
     assert missing.stderr == (
-        "model_artifacts/embeddings/model.onnx is missing: run 'make model' (or make package) before building the image\n"
+        "model_artifacts/embeddings/model.onnx is missing: "
+        "run 'make model' (or make package) before building the image\n"
     )
     (tmp_path / "model.onnx").write_bytes(b"graph")
     assert subprocess.run(run_check, env=env).returncode == 0
@@ -83,15 +84,20 @@ def test_cmd_names_the_handler() -> None:
 
 
 @pytest.mark.parametrize(
-    "source", [source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]]
+    "source",
+    [source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]],
 )
 def test_every_copied_path_is_in_the_image_build_context(default_app: SynthesizedApp, source: str) -> None:
     context_dir = default_app.image_context
     assert (context_dir / source.replace("${PACKAGE}", "transaction-classifier")).exists()
 
 
-@pytest.mark.parametrize(("variant", "graph"), [("default", "model.pt"), ("onnx", "model.onnx"), ("int8", "model.int8.pt")])
-def test_the_build_context_holds_the_served_graph_and_nothing_the_runtime_never_reads(synthesize, variant, graph) -> None:
+@pytest.mark.parametrize(
+    ("variant", "graph"), [("default", "model.pt"), ("onnx", "model.onnx"), ("int8", "model.int8.pt")]
+)
+def test_the_build_context_holds_the_served_graph_and_nothing_the_runtime_never_reads(
+    synthesize, variant, graph
+) -> None:
     context_dir = synthesize(variant).image_context
     package = {path.name for path in (context_dir / "model_artifacts" / "transaction-classifier").iterdir()}
     assert package == {graph, "config.json", "model_card.json", "tokenizer.json", "tokenizer_config.json"}

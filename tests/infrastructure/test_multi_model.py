@@ -50,7 +50,9 @@ def rendered_listing(template: Template) -> tuple[list[str], Any]:
     return directives, json.loads(body)
 
 
-def test_each_package_gets_an_image_function_serving_it_with_its_own_memory(functions: dict[str, dict[str, Any]]) -> None:
+def test_each_package_gets_an_image_function_serving_it_with_its_own_memory(
+    functions: dict[str, dict[str, Any]],
+) -> None:
     assert sorted(functions) == sorted(MODELS)
     assert {name: function["MemorySize"] for name, function in functions.items()} == {
         "transaction-classifier": 2048,  # memory_mb
@@ -96,7 +98,9 @@ def test_each_package_has_its_route_and_the_first_also_answers_predict(template:
     function_ids = model_function_ids(template)
     routes = methods(template)
     targets = {
-        path: next(name for name, function_id in function_ids.items() if function_id in json.dumps(method["Integration"]))
+        path: next(
+            name for name, function_id in function_ids.items() if function_id in json.dumps(method["Integration"])
+        )
         for (path, verb), method in routes.items()
         if verb == "POST"
     }
@@ -161,7 +165,9 @@ def test_the_listing_survives_velocity_characters_in_a_package_description() -> 
 
 
 def test_the_listing_answers_cors_for_the_configured_origins_only() -> None:
-    *directives, _ = listing_template({"models": []}, ("https://app.example.com", "https://admin.example.com")).split("\n")
+    *directives, _ = listing_template({"models": []}, ("https://app.example.com", "https://admin.example.com")).split(
+        "\n"
+    )
     condition = '#if($origin == "https://app.example.com" || $origin == "https://admin.example.com")'
     assert any(line.startswith(condition) for line in directives)
     assert "Access-Control-Allow-Origin = '*'" in listing_template({"models": []}, ("*",))
@@ -170,7 +176,9 @@ def test_the_listing_answers_cors_for_the_configured_origins_only() -> None:
 def test_each_function_is_kept_warm(template: Template) -> None:
     rules = template.find_resources("AWS::Events::Rule").values()
     targets = {json.dumps(rule["Properties"]["Targets"][0]["Arn"]) for rule in rules}
-    assert targets == {json.dumps({"Fn::GetAtt": [function_id, "Arn"]}) for function_id in model_function_ids(template).values()}
+    assert targets == {
+        json.dumps({"Fn::GetAtt": [function_id, "Arn"]}) for function_id in model_function_ids(template).values()
+    }
 
 
 def test_each_function_has_its_error_and_throttle_alarms(template: Template) -> None:
@@ -180,7 +188,11 @@ def test_each_function_has_its_error_and_throttle_alarms(template: Template) -> 
         for alarm in alarms
         if alarm["Properties"]["Namespace"] == "AWS/Lambda"
     )
-    assert watched == sorted((metric, function_id) for function_id in model_function_ids(template).values() for metric in ("Errors", "Throttles"))
+    assert watched == sorted(
+        (metric, function_id)
+        for function_id in model_function_ids(template).values()
+        for metric in ("Errors", "Throttles")
+    )
     assert len(alarms) == 2 * len(MODELS) + 3  # and the API's 5xx and latency, the bulk job's failures
 
 
@@ -189,7 +201,10 @@ def test_the_dashboard_has_each_functions_rows(template: Template) -> None:
     log_queries = [widget["properties"]["query"] for widget in dashboard_widgets(template) if widget["type"] == "log"]
     for name, function_id in model_function_ids(template).items():
         function = ("FunctionName", f"<{function_id}>")
-        assert {("AWS/Lambda", "Invocations", *function, "Sum"), ("AWS/Lambda", "Duration", *function, "p99")} <= metrics
+        assert {
+            ("AWS/Lambda", "Invocations", *function, "Sum"),
+            ("AWS/Lambda", "Duration", *function, "p99"),
+        } <= metrics
         assert any(metric[1] == "ColdStart" and f"<{function_id}>" in metric for metric in metrics), name
     assert len(log_queries) == len(MODELS)
 
@@ -216,7 +231,12 @@ def test_without_image_packages_the_api_takes_no_binary_bodies(synthesize) -> No
 
 def test_an_image_package_lets_png_and_jpeg_bodies_through_to_its_function(tmp_path: Path) -> None:
     context = {**CDK_CONTEXT, **TEST_CONTEXT, "models": "transaction-classifier,digits"}
-    template = Template.from_json(build_app(context, outdir=str(tmp_path / "cdk.out")).synth().get_stack_by_name(CDK_CONTEXT["stack_name"]).template)
+    template = Template.from_json(
+        build_app(context, outdir=str(tmp_path / "cdk.out"))
+        .synth()
+        .get_stack_by_name(CDK_CONTEXT["stack_name"])
+        .template
+    )
     (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
     assert sorted(api["Properties"]["BinaryMediaTypes"]) == ["image/jpeg", "image/png"]
     # Only JSON bodies have a schema: an image body goes to the function, which checks it.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from cfnlint.api import ManualArgs, lint
@@ -24,7 +25,9 @@ def test_cdk_nag_has_no_unacknowledged_findings(synthesize, variant: str) -> Non
 def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path) -> None:
     app = build_app(CDK_CONTEXT, outdir=str(tmp_path))
     # A bucket without access logs or TLS enforcement: findings nothing acknowledges.
-    s3.Bucket(app.node.find_child(CDK_CONTEXT["stack_name"]), "UnloggedBucket")
+    stack = app.node.find_child(CDK_CONTEXT["stack_name"])
+    assert isinstance(stack, cdk.Stack)
+    s3.Bucket(stack, "UnloggedBucket")
     with pytest.raises(RuntimeError, match="^ValidationFailed"):
         app.synth()
     (report,) = json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]
@@ -38,5 +41,7 @@ def test_cfn_lint_finds_no_errors(synthesize, variant: str) -> None:
     assert len(templates) == 2
     for name, template in templates.items():
         matches = lint(json.dumps(template), config=ManualArgs(regions=LINT_REGIONS))
-        errors = [f"{match.rule.id} {match.path}: {match.message}" for match in matches if match.rule.id.startswith("E")]
+        errors = [
+            f"{match.rule.id} {match.path}: {match.message}" for match in matches if match.rule.id.startswith("E")
+        ]
         assert errors == [], name

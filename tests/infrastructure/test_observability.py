@@ -205,7 +205,11 @@ def test_alarm_email_and_topic_arn_together_notify_both_topics(synthesize) -> No
 def test_the_handler_publishes_cold_starts_as_the_dashboard_reads_them(default_app: SynthesizedApp) -> None:
     """The real handler, with the function's environment from the template, on its first event."""
     template = default_app.app_template
-    environment = {**os.environ, **function_environment(template), "MODEL_DIR": str(REPO_ROOT / "model_artifacts" / "transaction-classifier")}
+    environment = {
+        **os.environ,
+        **function_environment(template),
+        "MODEL_DIR": str(REPO_ROOT / "model_artifacts" / "transaction-classifier"),
+    }
     first_invocation = (
         "from inference.handler import lambda_handler; from local.lambda_context import LocalLambdaContext; "
         "lambda_handler({'warmup': True}, LocalLambdaContext(function_name='the-function'))"

@@ -20,7 +20,9 @@ from tests.infrastructure.synth import CDK_CONTEXT
 
 PACKAGE = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)
 N_LABELS = len(PACKAGE.labels)
-HANDLER_MODEL = request_model(PACKAGE, Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"]))
+HANDLER_MODEL = request_model(
+    PACKAGE, Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"])
+)
 TEXT_LIMIT, BATCH_LIMIT = CDK_CONTEXT["max_text_chars"], CDK_CONTEXT["max_batch"]
 
 CASES = [

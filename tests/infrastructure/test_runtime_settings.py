@@ -10,8 +10,8 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from inference.settings import Settings
 
+from inference.settings import Settings
 from infra.config import InferenceConfig
 from infra.constructs.model_function import LIBRARY_ENVIRONMENT, METRICS_NAMESPACE, MODEL_DIR, SERVICE_NAME
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
@@ -32,7 +32,9 @@ def functions(variant: str, synthesize) -> dict[str, dict[str, Any]]:
     """Each model function's properties, by the package it serves."""
     app: SynthesizedApp = synthesize(variant)
     resources = app.app_template.to_json()["Resources"]
-    return {name: resources[function_id]["Properties"] for name, function_id in model_function_ids(app.app_template).items()}
+    return {
+        name: resources[function_id]["Properties"] for name, function_id in model_function_ids(app.app_template).items()
+    }
 
 
 @pytest.fixture(scope="module")

@@ -95,7 +95,9 @@ def test_the_app_stack_allows_no_wildcard_resource_but_for_x_ray_and_log_deliver
 
 
 def test_only_this_api_and_the_warmup_rule_may_invoke_the_function(app: SynthesizedApp) -> None:
-    permissions = [r["Properties"] for r in app_stack(app)["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    permissions = [
+        r["Properties"] for r in app_stack(app)["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"
+    ]
     assert permissions
     for permission in permissions:
         assert permission["Action"] == "lambda:InvokeFunction"
@@ -140,7 +142,9 @@ def test_the_built_image_context_holds_no_secrets(default_app: SynthesizedApp) -
 
 def test_the_dockerfile_copies_only_code_requirements_and_model_and_takes_no_secrets() -> None:
     assert DOCKERFILE == "lambda_image/Dockerfile"
-    sources = {source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]}
+    sources = {
+        source for args in instructions("COPY") if not args.startswith("--from=") for source in args.split()[:-1]
+    }
     assert sources == {
         "lambda_image/requirements.txt",
         "lambda_image/requirements-onnx.txt",

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
 
-
 # Errors, throttles, API 5xx, p99 latency and, with the bulk job (on by default), failed jobs.
 ALARMS = 5
 
 
-def only(template: Template, resource_type: str) -> dict:
+def only(template: Template, resource_type: str) -> Mapping[str, Any]:
     (resource,) = template.find_resources(resource_type).values()
     return resource
 
@@ -59,9 +60,10 @@ def resource_path(template: Template, reference: dict) -> str:
 def methods(template: Template) -> dict[tuple[str, str], dict]:
     """Every API method's properties by (path, HTTP method), the root being "/"."""
     return {
-        (resource_path(template, method["Properties"]["ResourceId"]) or "/", method["Properties"]["HttpMethod"]): method[
-            "Properties"
-        ]
+        (
+            resource_path(template, method["Properties"]["ResourceId"]) or "/",
+            method["Properties"]["HttpMethod"],
+        ): method["Properties"]
         for method in template.find_resources("AWS::ApiGateway::Method").values()
     }
 
@@ -75,7 +77,9 @@ def test_function_is_a_container_image_with_the_configured_size(template: Templa
         "AWS::Lambda::Function",
         {
             "PackageType": "Image",
-            "Code": {"ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/transaction-classifier:")}},
+            "Code": {
+                "ImageUri": {"Fn::Sub": Match.string_like_regexp(r"/pytorchinferenceapi/transaction-classifier:")}
+            },
             "MemorySize": 2048,
             "Architectures": ["x86_64"],
             "Timeout": 28,

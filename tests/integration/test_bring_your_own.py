@@ -20,10 +20,16 @@ TEXT = "STARBUCKS STORE 10432 SEATTLE WA"
 
 
 def test_a_distilbert_folder_is_packaged_served_and_answers_what_transformers_answers(tmp_path):
-    folder = build_model_folder("distilbert", "text-classification", build_tokenizer(TOKENIZER_OF["distilbert"]), tmp_path / "hf")
+    folder = build_model_folder(
+        "distilbert", "text-classification", build_tokenizer(TOKENIZER_OF["distilbert"]), tmp_path / "hf"
+    )
     out = tmp_path / "my-model"
     packaged = subprocess.run(
-        [sys.executable, "-m", "tools.package", str(folder), str(out)], cwd=REPO, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "tools.package", str(folder), str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert packaged.returncode == 0, packaged.stderr[-2000:]
     assert packaged.stdout.startswith(f"wrote {out}: my-model 1.0.0, text-classification, distilbert")
@@ -38,7 +44,9 @@ def test_a_distilbert_folder_is_packaged_served_and_answers_what_transformers_an
     tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
     with torch.inference_mode():
         probabilities = model(**tokenizer(TEXT, return_tensors="pt")).logits.softmax(-1)[0].tolist()
-    expected = sorted(zip(probabilities, (model.config.id2label[i] for i in range(len(probabilities)))), reverse=True)
+    expected = sorted(
+        zip(probabilities, (model.config.id2label[i] for i in range(len(probabilities))), strict=True), reverse=True
+    )
     assert answer["model"] == {"name": "my-model", "version": "1.0.0"}
     assert [entry["label"] for entry in answer["top_k"]] == [label for _, label in expected]
     assert [entry["score"] for entry in answer["top_k"]] == pytest.approx([p for p, _ in expected], abs=1.5e-4)

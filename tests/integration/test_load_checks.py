@@ -28,7 +28,7 @@ REQUESTS = 60
 
 def right_single_answer(request: dict) -> dict:
     """The answer the load test expects to a single request for any text of EXPECTED."""
-    ranked = [{"label": label, "score": score} for label, score in zip(LABELS, SCORES)][: request["top_k"]]
+    ranked = [{"label": label, "score": score} for label, score in zip(LABELS, SCORES, strict=True)][: request["top_k"]]
     return {"label": "food", "score": 0.99, "top_k": ranked, "model": MODEL}
 
 
@@ -97,8 +97,10 @@ def test_right_single_answers_pass_the_checks():
         (lambda request: {**right_single_answer(request), "score": 0.5}, "food 0.5, expected food 0.9900"),
         (lambda request: {**right_single_answer(request), "model": {**MODEL, "version": "2"}}, "model {"),
         # Right whenever top_k 1 is asked for (a third of the time): only some answers are wrong.
-        (lambda request: {**right_single_answer(request), "top_k": right_single_answer(request)["top_k"][:1]}, "top_k of 1, asked for"),
-        (lambda request: {**right_single_answer(request), "top_k": unranked(right_single_answer(request)["top_k"])}, "top_k is not ranked by score"),
+        (lambda request: {**right_single_answer(request), "top_k": right_single_answer(request)["top_k"][:1]},
+         "top_k of 1, asked for"),
+        (lambda request: {**right_single_answer(request), "top_k": unranked(right_single_answer(request)["top_k"])},
+         "top_k is not ranked by score"),
     ],
     ids=["malformed", "not json", "wrong label", "wrong score", "wrong model", "short top_k", "unranked top_k"],
 )  # fmt: skip

@@ -81,7 +81,11 @@ def test_runtime_interface_emulator_path_accepts_only_post(server, method):
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
-    [("GET", "/predict", 405, "method_not_allowed"), ("POST", "/nope", 404, "not_found"), ("GET", "/", 404, "not_found")],
+    [
+        ("GET", "/predict", 405, "method_not_allowed"),
+        ("POST", "/nope", 404, "not_found"),
+        ("GET", "/", 404, "not_found"),
+    ],
 )
 def test_other_methods_and_paths_get_json_errors(server, method, path, status, code):
     response = requests.request(method, f"{server.url}{path}", timeout=60)
@@ -192,9 +196,13 @@ def test_the_server_lists_every_package_it_serves_as_the_deployed_api_does(serve
 
 
 def test_each_packages_route_reaches_its_own_model(server):
-    classified = requests.post(f"{server.url}/models/transaction-classifier/predict", json={"text": "STARBUCKS STORE 10432"}, timeout=60)
+    classified = requests.post(
+        f"{server.url}/models/transaction-classifier/predict", json={"text": "STARBUCKS STORE 10432"}, timeout=60
+    )
     assert classified.status_code == 200 and classified.json()["label"] == "food"
-    embedded = requests.post(f"{server.url}/models/embeddings/predict", json={"texts": ["STARBUCKS", "SHELL OIL"]}, timeout=60)
+    embedded = requests.post(
+        f"{server.url}/models/embeddings/predict", json={"texts": ["STARBUCKS", "SHELL OIL"]}, timeout=60
+    )
     assert embedded.status_code == 200
     body = embedded.json()
     assert (body["dims"], len(body["embeddings"]), body["model"]["name"]) == (384, 2, "all-minilm-l6-v2")
@@ -214,8 +222,15 @@ def test_other_model_routes_get_the_handlers_json_errors(server, method, path, s
 def test_models_chooses_the_packages_and_the_first_answers_predict():
     own = ServerProcess({**LOOPBACK, "MODELS": "embeddings"})
     try:
-        assert [model["name"] for model in requests.get(f"{own.url}/models", timeout=60).json()["models"]] == ["embeddings"]
+        assert [model["name"] for model in requests.get(f"{own.url}/models", timeout=60).json()["models"]] == [
+            "embeddings"
+        ]
         assert "embedding" in predict(own, {"text": "STARBUCKS"}).json()
-        assert requests.post(f"{own.url}/models/transaction-classifier/predict", json={"text": "x"}, timeout=60).status_code == 404
+        assert (
+            requests.post(
+                f"{own.url}/models/transaction-classifier/predict", json={"text": "x"}, timeout=60
+            ).status_code
+            == 404
+        )
     finally:
         own.stop(signal.SIGTERM)

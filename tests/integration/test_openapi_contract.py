@@ -24,10 +24,31 @@ def test_schemathesis_finds_no_failure_against_the_local_server(tmp_path):
     server = ServerProcess({"LISTEN_HOST": "127.0.0.1"})
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "run", str(REPO / "docs" / "openapi.json"),
-             "--url", server.url, "--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED),
-             "--generation-database", "none", "--report-dir", str(tmp_path)],  # fmt: skip
-            capture_output=True, text=True, timeout=900, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "--config-file",
+                str(CONFIG),
+                "run",
+                str(REPO / "docs" / "openapi.json"),
+                "--url",
+                server.url,
+                "--checks",
+                "all",
+                "--max-examples",
+                str(MAX_EXAMPLES),
+                "--seed",
+                str(SEED),
+                "--generation-database",
+                "none",
+                "--report-dir",
+                str(tmp_path),
+            ],  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=tmp_path,
         )
     finally:
         server.stop(signal.SIGTERM)

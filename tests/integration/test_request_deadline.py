@@ -46,7 +46,7 @@ def address() -> Iterator[tuple[str, int]]:
         server.task_dispatcher.shutdown()
         wasyncore.close_all(server._map)
 
-    server.trigger.pull_trigger(stop)
+    server.trigger.pull_trigger(stop)  # type: ignore[arg-type]  # stubs: a thunk of one argument; waitress calls thunk()
     serving.join(timeout=10)
 
 

@@ -83,7 +83,9 @@ class RuntimeApi:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                api.record(self.path, self.headers.get("Lambda-Runtime-Function-Error-Type"), json.loads(body or b"null"))
+                api.record(
+                    self.path, self.headers.get("Lambda-Runtime-Function-Error-Type"), json.loads(body or b"null")
+                )
                 self.answer(202, b"", {})
 
             def answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
@@ -120,7 +122,7 @@ def function_environment(**overrides: str) -> dict[str, str]:
     config = InferenceConfig.from_context(cdk.App(context=CDK_CONTEXT).node)
     return {
         "PATH": os.environ["PATH"],
-        **runtime_environment(config),
+        **runtime_environment(config, "transaction-classifier"),
         **LIBRARY_ENVIRONMENT,
         "MODEL_DIR": str(REPO_ROOT / "model_artifacts" / "transaction-classifier"),
         "AWS_LAMBDA_FUNCTION_NAME": "classifier",

@@ -43,7 +43,16 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess, variable: st
         ({"MODELS": "transaction-classifier,sentiment"}, "MODELS"),
         ({"MODELS": "embeddings", "MODEL_DIR": "model_artifacts/embeddings"}, "MODELS and MODEL_DIR"),
     ],
-    ids=["port-not-a-number", "port-out-of-range", "listen-host", "deadline", "max-batch", "model-dir", "models", "both"],
+    ids=[
+        "port-not-a-number",
+        "port-out-of-range",
+        "listen-host",
+        "deadline",
+        "max-batch",
+        "model-dir",
+        "models",
+        "both",
+    ],
 )
 def test_a_bad_setting_is_refused_in_one_line_naming_it(env, variable):
     assert_refused_in_one_line(start(env), variable)

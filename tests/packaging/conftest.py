@@ -12,16 +12,15 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from inference.package import ModelPackage  # noqa: E402
-from tests.packaging.reference import Reference, reference  # noqa: E402
-from tests.packaging.tiny_models import (  # noqa: E402
+from inference.package import ModelPackage
+from tests.packaging.reference import Reference, reference
+from tests.packaging.tiny_models import (
     TEXTS,
     TOKENIZER_KINDS,
     TOKENIZER_OF,
     build_model_folder,
     build_tokenizer,
 )
-
 
 PACKAGE_TEXTS = TEXTS[:2]
 

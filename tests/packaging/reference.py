@@ -81,7 +81,7 @@ def token_counter(folder: Path) -> Callable[[str, int, int], int]:
         encoding = tokenizer(text, return_offsets_mapping=True, return_special_tokens_mask=True)
         return sum(
             1
-            for (s, e), special in zip(encoding["offset_mapping"], encoding["special_tokens_mask"])
+            for (s, e), special in zip(encoding["offset_mapping"], encoding["special_tokens_mask"], strict=True)
             if not special and start <= s and e <= end and e > s
         )
 

@@ -29,6 +29,7 @@ import transformers
 from inference.package import GRAPH_FILES, TASKS, ModelPackage, PackageError
 from inference.runtime import Runtime
 from inference.settings import Settings
+from inference.tasks import text_classification
 from tests.packaging.conftest import Built
 from tests.packaging.reference import reference
 from tests.packaging.tiny_models import TEXTS
@@ -100,16 +101,21 @@ def cli(tiny_folder: Callable[..., Path], tmp_path_factory: pytest.TempPathFacto
     for run, args in runs.values():
         run.process = subprocess.Popen(
             [sys.executable, "-m", "tools.package", *args],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
     try:
         for run, _ in runs.values():
+            assert run.process is not None
             run.stdout, run.stderr = run.process.communicate(timeout=300)
             run.returncode = run.process.returncode
         yield {name: run for name, (run, _) in runs.items()}
     finally:
         for run, _ in runs.values():
-            if run.process.poll() is None:
+            if run.process is not None and run.process.poll() is None:
                 run.process.kill()
                 run.process.wait()
 
@@ -222,6 +228,7 @@ def test_a_folder_it_can_serve_replaces_the_older_package(cli: dict[str, Run]) -
     assert line.startswith(f"wrote {run.out}: tiny 2.0.0, text-classification, distilbert; answers match transformers'")
     assert leftovers(run.out) == []
     files = snapshot(run.out)
+    assert files is not None
     assert files["model.pt"] != b"an older graph"
     assert {"config.json", "tokenizer.json", "model_card.json", *GRAPH_FILES.values()} <= set(files)
     package = ModelPackage.read(run.out)
@@ -229,6 +236,7 @@ def test_a_folder_it_can_serve_replaces_the_older_package(cli: dict[str, Run]) -
     expected = reference(run.source, "text-classification", TEXTS).probabilities
     for backend in ("torch", "onnx"):
         runtime = Runtime.load(Settings(MODEL_DIR=str(run.out), MODEL_BACKEND=backend))
+        assert isinstance(runtime.model, text_classification.Model)
         assert float(np.abs(runtime.model.probabilities(TEXTS) - expected).max()) <= 1e-4, backend
 
 
@@ -244,7 +252,9 @@ def test_parity_failure_is_refused_and_leaves_the_older_package(
     def export_another_model(model: torch.nn.Module, built: ModelPackage, task: str) -> None:
         other = copy.deepcopy(model)
         with torch.no_grad():
-            other.classifier.bias.add_(torch.tensor([0.05, -0.05, 0.0, 0.0]))
+            classifier = other.get_submodule("classifier")
+            assert isinstance(classifier, torch.nn.Linear)
+            classifier.bias.add_(torch.tensor([0.05, -0.05, 0.0, 0.0]))
         export(other, built, task)
 
     monkeypatch.setattr(tools.package, "_export", export_another_model)

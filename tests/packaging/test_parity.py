@@ -17,6 +17,7 @@ import pytest
 
 from inference.runtime import Runtime
 from inference.settings import Settings
+from inference.tasks import feature_extraction, text_classification
 from tests.packaging.conftest import Built
 from tests.packaging.reference import token_counter
 from tests.packaging.tiny_models import (
@@ -46,7 +47,19 @@ def _runtime(built: Built, backend: str, variant: str = "fp32") -> Runtime:
     return Runtime.load(settings)
 
 
-def _answers(runtime: Runtime, **fields: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _classifier(runtime: Runtime) -> text_classification.Model:
+    """The runtime's model as the text-classification task's, for its unrounded probabilities()."""
+    assert isinstance(runtime.model, text_classification.Model)
+    return runtime.model
+
+
+def _embedder(runtime: Runtime) -> feature_extraction.Model:
+    """The runtime's model as the feature-extraction task's, for its unrounded embeddings()."""
+    assert isinstance(runtime.model, feature_extraction.Model)
+    return runtime.model
+
+
+def _answers(runtime: Runtime, **fields: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The batch answer's predictions and each text's single answer, checked to name the model."""
     batch, answered = runtime.answer({"texts": TEXTS, **fields})
     assert answered == TEXTS
@@ -74,9 +87,10 @@ def test_runtime_answers_as_transformers(
 
 def _check_classification(runtime: Runtime, case: Built) -> None:
     expected = case.reference.probabilities
+    assert expected is not None
     labels = case.package.labels
     assert labels == CLASS_LABELS
-    served = runtime.model.probabilities(TEXTS)
+    served = _classifier(runtime).probabilities(TEXTS)
     assert served.shape == expected.shape
     worst = float(np.abs(served - expected).max())
     assert worst <= LIMIT, f"probabilities off by {worst:.2e}\nserved {served}\nexpected {expected}"
@@ -84,7 +98,7 @@ def _check_classification(runtime: Runtime, case: Built) -> None:
     batch, singles = _answers(runtime, top_k=len(labels))
     for name, predictions in (("batch", batch["predictions"]), ("single", singles)):
         assert len(predictions) == len(TEXTS)
-        for text, row, prediction in zip(TEXTS, expected, predictions):
+        for text, row, prediction in zip(TEXTS, expected, predictions, strict=True):
             context = f"{name} answer for {text[:40]!r}"
             # top_k = every label: the whole distribution, highest first.
             ranked = prediction["top_k"]
@@ -105,7 +119,7 @@ def _check_classification(runtime: Runtime, case: Built) -> None:
     if runtime.package.multi_label:
         # The request's threshold, and the default top_k (3).
         batch, _ = runtime.answer({"texts": TEXTS, "threshold": 0.9})
-        for row, prediction in zip(expected, batch["predictions"]):
+        for row, prediction in zip(expected, batch["predictions"], strict=True):
             _check_threshold(prediction["labels"], row, labels, 0.9, "threshold 0.9")
             assert len(prediction["top_k"]) == 3
 
@@ -114,8 +128,8 @@ def _check_threshold(
     answered: list[dict[str, Any]], row: np.ndarray, labels: list[str], threshold: float, context: str
 ) -> None:
     """Every label at or above the threshold, highest first (labels within the limit of it may go either way)."""
-    sure_in = {label for label, p in zip(labels, row) if p >= threshold + LIMIT}
-    maybe = {label for label, p in zip(labels, row) if abs(p - threshold) < LIMIT}
+    sure_in = {label for label, p in zip(labels, row, strict=True) if p >= threshold + LIMIT}
+    maybe = {label for label, p in zip(labels, row, strict=True) if abs(p - threshold) < LIMIT}
     got = [item["label"] for item in answered]
     assert sure_in <= set(got) <= sure_in | maybe, (context, answered, row)
     assert [item["score"] for item in answered] == sorted((item["score"] for item in answered), reverse=True)
@@ -123,10 +137,11 @@ def _check_threshold(
 
 def _check_entities(runtime: Runtime, case: Built) -> None:
     expected = case.reference.entities
+    assert expected is not None
     batch, singles = _answers(runtime)
     for name, predictions in (("batch", batch["predictions"]), ("single", singles)):
         assert len(predictions) == len(TEXTS)
-        for text, want, prediction in zip(TEXTS, expected, predictions):
+        for text, want, prediction in zip(TEXTS, expected, predictions, strict=True):
             got = prediction["entities"]
             context = f"{name} answer for {text[:40]!r}"
             for entity in got:
@@ -137,7 +152,7 @@ def _check_entities(runtime: Runtime, case: Built) -> None:
             assert spans == want_spans, f"{context}: entities differ from transformers' pipeline\n" + _span_diff(
                 text, want_spans, spans
             )
-            worst = max((abs(g["score"] - w["score"]) for g, w in zip(got, want)), default=0.0)
+            worst = max((abs(g["score"] - w["score"]) for g, w in zip(got, want, strict=True)), default=0.0)
             assert worst <= SCORE_LIMIT, f"{context}: entity scores off by {worst:.2e}"
 
 
@@ -149,7 +164,8 @@ def _span_diff(text: str, want: list[tuple[str, int, int]], got: list[tuple[str,
 
 def _check_embeddings(runtime: Runtime, case: Built) -> None:
     expected = case.reference.embeddings
-    served = runtime.model.embeddings(TEXTS)
+    assert expected is not None
+    served = _embedder(runtime).embeddings(TEXTS)
     assert served.shape == expected.shape
     worst = float(np.abs(served - expected).max())
     assert worst <= LIMIT, f"embeddings off by {worst:.2e}"
@@ -157,7 +173,7 @@ def _check_embeddings(runtime: Runtime, case: Built) -> None:
     dims = expected.shape[1]
     assert batch["dims"] == dims
     assert float(np.abs(np.array(batch["embeddings"]) - expected).max()) <= EMBEDDING_LIMIT
-    for text, row, single in zip(TEXTS, expected, singles):
+    for text, row, single in zip(TEXTS, expected, singles, strict=True):
         assert single["dims"] == dims
         assert float(np.abs(np.array(single["embedding"]) - row).max()) <= EMBEDDING_LIMIT, text[:40]
 
@@ -171,6 +187,7 @@ def test_the_comparison_is_not_trivial(
     case = built(architecture, task, multi_label)
     if task == "text-classification":
         probabilities = case.reference.probabilities
+        assert probabilities is not None
         if multi_label:
             # Labels both in and out, most of them far from the threshold.
             inside = (probabilities >= 0.5).sum(axis=1)
@@ -180,15 +197,18 @@ def test_the_comparison_is_not_trivial(
             assert (probabilities.max(axis=1) > 0.9).sum() >= len(TEXTS) * 2 / 3, probabilities
             assert len(set(probabilities.argmax(axis=1))) >= 2, probabilities
     elif task == "token-classification":
-        entities = [(text, e) for text, found in zip(TEXTS, case.reference.entities) for e in found]
+        found_of = case.reference.entities
+        assert found_of is not None
+        entities = [(text, e) for text, found in zip(TEXTS, found_of, strict=True) for e in found]
         assert len(entities) >= 10
         assert {e["label"] for _, e in entities} == {"MERCHANT", "LOCATION"}
         count = token_counter(case.source)
         several = [e for text, e in entities if count(text, e["start"], e["end"]) >= 2]
         assert len(several) >= 3, "too few entities of several tokens to compare how tokens join"
-        assert sum(1 for found in case.reference.entities if found) >= 4
+        assert sum(1 for found in found_of if found) >= 4
     else:
         embeddings = case.reference.embeddings
+        assert embeddings is not None
         assert embeddings.shape == (len(TEXTS), 32)
         # Texts get different embeddings (a model answering one vector for all would pass trivially).
         distances = np.linalg.norm(embeddings[:, None] - embeddings[None], axis=-1)
@@ -209,13 +229,15 @@ def test_int8_variant_answers_in_the_same_shape(built: Callable[..., Built], tas
         for prediction in batch["predictions"] + singles:
             assert prediction["label"] in CLASS_LABELS and len(prediction["top_k"]) == 3
             assert 0 <= prediction["score"] <= 1
-        assert np.allclose(runtime.model.probabilities(TEXTS).sum(axis=1), 1, atol=1e-5)
+        assert np.allclose(_classifier(runtime).probabilities(TEXTS).sum(axis=1), 1, atol=1e-5)
     elif task == "token-classification":
-        for text, prediction in zip(TEXTS * 2, batch["predictions"] + singles):
+        for text, prediction in zip(TEXTS * 2, batch["predictions"] + singles, strict=True):
             for entity in prediction["entities"]:
                 assert entity["text"] == text[entity["start"] : entity["end"]]
     else:
         assert batch["dims"] == 32 and len(batch["embeddings"]) == len(TEXTS)
         assert all(len(single["embedding"]) == 32 for single in singles)
         # int8 is close to fp32, not equal: a loose sanity bound, not parity.
-        assert float(np.abs(np.array(batch["embeddings"]) - case.reference.embeddings).max()) < 0.5
+        reference = case.reference.embeddings
+        assert reference is not None
+        assert float(np.abs(np.array(batch["embeddings"]) - reference).max()) < 0.5

@@ -93,6 +93,13 @@ class TokenizerKind:
     model_input_names: tuple[str, ...] = ("input_ids", "token_type_ids", "attention_mask")
 
 
+def _token_id(tokenizer: Tokenizer, token: str) -> int:
+    """A special token's id in a trained vocabulary (the trainer was given it: never missing)."""
+    token_id = tokenizer.token_to_id(token)
+    assert token_id is not None, token
+    return token_id
+
+
 def _template(tokenizer: Tokenizer, first: str, last: str) -> processors.TemplateProcessing:
     return processors.TemplateProcessing(
         single=f"{first} $A {last}",
@@ -121,8 +128,8 @@ def _byte_level_bpe() -> Tokenizer:
     )
     tokenizer.train_from_iterator(CORPUS, trainer)
     tokenizer.post_processor = processors.RobertaProcessing(
-        ("</s>", tokenizer.token_to_id("</s>")),
-        ("<s>", tokenizer.token_to_id("<s>")),
+        ("</s>", _token_id(tokenizer, "</s>")),
+        ("<s>", _token_id(tokenizer, "<s>")),
         trim_offsets=True,
         add_prefix_space=False,
     )
@@ -146,7 +153,11 @@ def _unigram(specials: list[str], unk: str, first: str, last: str, *, lowercase:
 
 
 BERT_SPECIALS = {
-    "unk_token": "[UNK]", "pad_token": "[PAD]", "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"
+    "unk_token": "[UNK]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "mask_token": "[MASK]",
 }
 TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     "bert-wordpiece": TokenizerKind(
@@ -160,32 +171,52 @@ TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     "mpnet-wordpiece": TokenizerKind(  # MPNet's: WordPiece with RoBERTa's special tokens, <pad> = 1
         lambda: _wordpiece(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=True),
         {
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "mask_token": "<mask>",
         },
         ("input_ids", "attention_mask"),
     ),
     "byte-level-bpe": TokenizerKind(
         _byte_level_bpe,
         {
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "mask_token": "<mask>",
         },
         ("input_ids", "attention_mask"),
     ),
     "xlmr-unigram": TokenizerKind(  # XLM-RoBERTa's SentencePiece: <s> x </s>, <pad> = 1
         lambda: _unigram(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=False),
         {
-            "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
-            "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>",
+            "bos_token": "<s>",
+            "eos_token": "</s>",
+            "unk_token": "<unk>",
+            "pad_token": "<pad>",
+            "cls_token": "<s>",
+            "sep_token": "</s>",
+            "mask_token": "<mask>",
         },
         ("input_ids", "attention_mask"),
     ),
     "deberta-unigram": TokenizerKind(  # DeBERTa-v2's SentencePiece: [CLS] x [SEP], [PAD] = 0
         lambda: _unigram(["[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]"], "[UNK]", "[CLS]", "[SEP]", lowercase=False),
         {
-            "bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "[UNK]", "pad_token": "[PAD]",
-            "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]",
+            "bos_token": "[CLS]",
+            "eos_token": "[SEP]",
+            "unk_token": "[UNK]",
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "sep_token": "[SEP]",
+            "mask_token": "[MASK]",
         },
     ),
     "albert-unigram": TokenizerKind(  # ALBERT's SentencePiece: lowercased, <pad> = 0, [CLS] x [SEP]
@@ -214,7 +245,10 @@ def build_tokenizer(kind: str) -> transformers.PreTrainedTokenizerFast:
     )
 
 
-SIZES = dict(num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=256)
+# dict[str, Any]: splatted into configs whose other keywords are not ints.
+SIZES: dict[str, Any] = dict(
+    num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, max_position_embeddings=256
+)
 # Weights of about 1/sqrt(hidden size), not the pretraining init's 0.02: with those, a random
 # model's sentence representations barely differ between texts, and a head that told them apart
 # would amplify float rounding past the parity limit.
@@ -223,7 +257,7 @@ INITIALIZER_RANGE = 0.2
 
 def build_config(architecture: str, tokenizer: transformers.PreTrainedTokenizerFast, **extra: Any) -> Any:
     """The architecture's config at tiny sizes, its vocabulary and special ids the tokenizer's."""
-    ids = dict(
+    ids: dict[str, Any] = dict(
         vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, initializer_range=INITIALIZER_RANGE, **extra
     )
     if tokenizer.bos_token_id is not None:
@@ -239,7 +273,9 @@ def build_config(architecture: str, tokenizer: transformers.PreTrainedTokenizerF
     if architecture == "xlm-roberta":
         return transformers.XLMRobertaConfig(hidden_size=32, type_vocab_size=1, **SIZES, **ids)
     if architecture == "deberta-v2":
-        return transformers.DebertaV2Config(
+        # transformers' configs take keywords beyond their fields (strict(accept_kwargs=True)), as
+        # DeBERTa-v2's position_buckets, norm_rel_ebd and share_att_key; their signatures show only fields.
+        return transformers.DebertaV2Config(  # type: ignore[call-arg]  # extra keywords: see above
             hidden_size=32,
             **{**SIZES, "num_attention_heads": 4},
             type_vocab_size=0,

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import boto3
@@ -37,7 +37,7 @@ def own_environment(handler_module, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "environ", os.environ.copy())
 
 
-def write_jsonl(path: Path, values: list[object]) -> Path:
+def write_jsonl(path: Path, values: Sequence[object]) -> Path:
     path.write_text("".join((value if isinstance(value, str) else json.dumps(value)) + "\n" for value in values))
     return path
 
@@ -56,7 +56,9 @@ def one_thread_api(tmp_path) -> Iterator[str]:
     log = tmp_path / "server.log"
     env = {**os.environ, "LISTEN_HOST": "127.0.0.1", "PORT": "0", "TORCH_THREADS": "1"}
     with log.open("w") as stderr:
-        server = subprocess.Popen([sys.executable, "-m", "local.server"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "local.server"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr
+        )
     try:
         yield _serving_url(server, log) + "/predict"
     finally:
@@ -86,18 +88,26 @@ def test_ten_thousand_local_lines_get_the_apis_answers_in_order(tmp_path, one_th
 
 
 def test_bad_local_lines_are_error_objects_on_their_own_lines(tmp_path, invoke) -> None:
-    lines = [{"id": "a", "text": "STARBUCKS STORE 10432 SEATTLE WA"}, '{"id": "broken", "text": ', {"id": "b", "text": ""}, ""]
+    first = {"id": "a", "text": "STARBUCKS STORE 10432 SEATTLE WA"}
+    lines = [
+        first,
+        '{"id": "broken", "text": ',
+        {"id": "b", "text": ""},
+        "",
+    ]
     output = tmp_path / "out.jsonl"
     assert bulk.main([str(write_jsonl(tmp_path / "in.jsonl", lines)), str(output)]) == 0
     results = read_jsonl(output)
     assert [r["id"] for r in results] == ["a", 2, "b", 4]
-    assert results[0]["label"] == invoke({"text": lines[0]["text"]})["label"]
+    assert results[0]["label"] == invoke({"text": first["text"]})["label"]
     assert [r["error"]["code"] for r in results[1:]] == ["invalid_json", "invalid_request", "invalid_json"]
 
 
 def test_a_csv_file_is_read_by_its_header(tmp_path) -> None:
     source = tmp_path / "in.csv"
-    source.write_text('date,id,text,amount\n2026-01-02,7,"UBER *TRIP, HELP.UBER.COM",12.50\n2026-01-03,,NETFLIX.COM,9.99\n')
+    source.write_text(
+        'date,id,text,amount\n2026-01-02,7,"UBER *TRIP, HELP.UBER.COM",12.50\n2026-01-03,,NETFLIX.COM,9.99\n'
+    )
     output = tmp_path / "out.jsonl"
     assert bulk.main([str(source), str(output)]) == 0
     assert [(r["id"], r["label"]) for r in read_jsonl(output)] == [("7", "transport"), (2, "entertainment")]
@@ -155,7 +165,9 @@ class PlayedMapRun:
         monkeypatch.setattr(type(self.backend), "describe_map_run", lambda _, arn: self.describe_map_run(arn))
 
     def list_map_runs(self, execution_arn: str) -> dict:
-        return {"mapRuns": [{"executionArn": execution_arn, "mapRunArn": f"{execution_arn}/map", "startDate": utcnow()}]}
+        return {
+            "mapRuns": [{"executionArn": execution_arn, "mapRunArn": f"{execution_arn}/map", "startDate": utcnow()}]
+        }
 
     def describe_map_run(self, map_run_arn: str) -> dict:
         self.processed = min(self.total, self.processed + self.step)
@@ -230,7 +242,9 @@ def test_a_failed_cloud_job_reports_its_error_and_exits_1(deployed_job, monkeypa
     assert "error      States.ExceedToleratedFailureThreshold: The specified tolerated failure" in out
 
 
-def test_a_cloud_job_refuses_an_output_prefix_that_holds_results_unless_overwrite(deployed_job, aws, monkeypatch, capsys) -> None:
+def test_a_cloud_job_refuses_an_output_prefix_that_holds_results_unless_overwrite(
+    deployed_job, aws, monkeypatch, capsys
+) -> None:
     aws.client("s3").put_object(Bucket=BUCKET, Key="bulk/results/run-1/old/manifest.json", Body=b"{}")
     assert run_cloud_job() == 2
     assert "already holds results" in capsys.readouterr().err
@@ -247,7 +261,9 @@ def test_a_cloud_job_refuses_an_output_prefix_that_holds_results_unless_overwrit
         (f"s3://{BUCKET}/{INPUT_KEY}", f"s3://{BUCKET}/bulk/results/", "OUTPUT must be under"),
     ],
 )
-def test_a_cloud_job_outside_the_jobs_prefixes_is_one_line_and_exit_2(deployed_job, capsys, source, output, message) -> None:
+def test_a_cloud_job_outside_the_jobs_prefixes_is_one_line_and_exit_2(
+    deployed_job, capsys, source, output, message
+) -> None:
     assert bulk.main([source, output, "--stack", STACK]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert message in line

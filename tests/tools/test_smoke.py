@@ -52,7 +52,9 @@ def table_rows(out: str) -> dict[str, Row]:
     for line in lines[header + 1 :]:
         if not line:
             break
-        check, result, http, _latency, detail = (line[a:b].strip() for a, b in zip([0, *starts], [*starts, None]))
+        check, result, http, _latency, detail = (
+            line[a:b].strip() for a, b in zip([0, *starts], [*starts, None], strict=True)
+        )
         rows[check] = Row(result, http, detail)
     return rows
 
@@ -96,7 +98,9 @@ def test_the_table_names_the_url_the_auth_the_model_and_its_labels(aws, local_se
     label, _score, model = re.fullmatch(r"(\S+) (0\.\d\d|1\.00); model (.+)", rows["single text"].detail).groups()
     assert label in card["labels"]
     assert model == f"{card['name']} {card['version']}"
-    assert [prediction.split()[0] in card["labels"] for prediction in rows["batch of 3"].detail.split(", ")] == [True] * 3
+    assert [prediction.split()[0] in card["labels"] for prediction in rows["batch of 3"].detail.split(", ")] == [
+        True
+    ] * 3
 
 
 def test_a_label_outside_the_model_card_fails_the_prediction_checks(
@@ -207,9 +211,7 @@ def test_without_credentials_the_cli_says_so_in_one_line(offline_aws_env):
     )
 
     assert (finished.returncode, finished.stdout) == (2, "")
-    assert finished.stderr == (
-        "smoke: no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`\n"
-    )
+    assert finished.stderr == ("smoke: no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`\n")
 
 
 def test_an_aws_profile_that_does_not_exist_is_one_line(offline_aws_env):

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from inference.runtime import Runtime
 from inference.package import PackageError
+from inference.runtime import Runtime
 from inference.settings import REPO_MODEL_DIR, Settings
 from tests.lambda_events import TRANSACTIONS
 
@@ -29,7 +29,7 @@ def test_both_backends_classify_alike(runtimes):
     answer = runtimes["classifier", "onnx"].answer(request)[0]["predictions"]
     expected = runtimes["classifier", "torch"].answer(request)[0]["predictions"]
     assert answer[0]["label"] == "food"
-    for got, want in zip(answer, expected):
+    for got, want in zip(answer, expected, strict=True):
         assert [e["label"] for e in got["top_k"]] == [e["label"] for e in want["top_k"]]
         assert got["score"] == pytest.approx(want["score"], abs=2e-4)
 
@@ -39,7 +39,7 @@ def test_both_backends_embed_alike(runtimes):
     answer = runtimes["embeddings", "onnx"].answer(request)[0]
     expected = runtimes["embeddings", "torch"].answer(request)[0]
     assert answer["dims"] == expected["dims"] == 384
-    for got, want in zip(answer["embeddings"], expected["embeddings"]):
+    for got, want in zip(answer["embeddings"], expected["embeddings"], strict=True):
         assert got == pytest.approx(want, abs=1e-5)
 
 
@@ -51,7 +51,11 @@ def test_the_onnx_backend_never_imports_torch():
         "print(r.answer({'text': 'STARBUCKS STORE 10432 SEATTLE WA'})[0]['label'], 'torch' in sys.modules)"
     )
     run = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd="lambda_image", timeout=120,
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd="lambda_image",
+        timeout=120,
         env={"PATH": "/usr/bin:/bin", "POWERTOOLS_METRICS_DISABLED": "true"},
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -68,4 +72,7 @@ def test_a_package_without_its_backends_graph_is_refused_with_one_line(tmp_path)
         (tmp_path / name).write_bytes((REPO_MODEL_DIR / name).read_bytes())
     with pytest.raises(PackageError) as refused:
         Runtime.load(Settings(MODEL_DIR=str(tmp_path), MODEL_BACKEND="onnx"))
-    assert str(refused.value) == f"{tmp_path}: model.onnx is missing (the onnx backend's graph); build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+    assert (
+        str(refused.value) == f"{tmp_path}: model.onnx is missing (the onnx backend's graph); "
+        "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+    )

@@ -6,7 +6,17 @@ import json
 import pytest
 
 from benchmarks.ner_package import LABELS
-from benchmarks.run import RESULTS, VARIANTS, cuda_files, goals, lambda_duration_ms, markdown, percentile, served_files, usd_per_million
+from benchmarks.run import (
+    RESULTS,
+    VARIANTS,
+    cuda_files,
+    goals,
+    lambda_duration_ms,
+    markdown,
+    percentile,
+    served_files,
+    usd_per_million,
+)
 
 
 def test_below_one_vcpu_a_thread_runs_proportionally_slower():
@@ -51,8 +61,19 @@ def test_the_committed_table_is_the_rendering_of_the_committed_results():
 
 
 def test_an_image_carries_its_own_graph_and_what_the_runtime_reads(tmp_path):
-    for name in ("config.json", "tokenizer.json", "model_card.json", "model.pt", "model.int8.pt", "model.onnx",
-                 "model.safetensors", "README.md", "evaluation.json", "confusion_matrix.png", "1_Pooling/config.json"):
+    for name in (
+        "config.json",
+        "tokenizer.json",
+        "model_card.json",
+        "model.pt",
+        "model.int8.pt",
+        "model.onnx",
+        "model.safetensors",
+        "README.md",
+        "evaluation.json",
+        "confusion_matrix.png",
+        "1_Pooling/config.json",
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).touch()
     common = {"1_Pooling/config.json", "config.json", "model_card.json", "tokenizer.json"}
@@ -77,8 +98,12 @@ def _measured(naive_cold, handler_cold, naive_forward_ms, handler_p50_ms):
 
 def test_goals_are_ratios_to_the_same_tasks_baseline_and_every_variant_must_meet_them():
     tasks = {
-        "text-classification": _measured(4.0, {"fp32": 1.0, "int8": 1.2, "onnx": 0.4}, 10.0, {"fp32": 8.0, "int8": 4.0, "onnx": 5.0}),
-        "feature-extraction": _measured(2.0, {"fp32": 1.0, "int8": 1.2, "onnx": 0.4}, 4.0, {"fp32": 5.0, "int8": 3.0, "onnx": 3.0}),
+        "text-classification": _measured(
+            4.0, {"fp32": 1.0, "int8": 1.2, "onnx": 0.4}, 10.0, {"fp32": 8.0, "int8": 4.0, "onnx": 5.0}
+        ),
+        "feature-extraction": _measured(
+            2.0, {"fp32": 1.0, "int8": 1.2, "onnx": 0.4}, 4.0, {"fp32": 5.0, "int8": 3.0, "onnx": 3.0}
+        ),
     }
     images = {v: {"total_gb": gb} for v, gb in (("fp32", 1.0), ("int8", 0.98), ("onnx", 0.3))}
     size = {"tasks": {task: images for task in tasks}, "cuda_files": {"torch": [], "onnx": ["nvidia_cublas"]}}
@@ -97,4 +122,6 @@ def test_goals_are_ratios_to_the_same_tasks_baseline_and_every_variant_must_meet
 
 def test_the_bench_ner_package_has_bio_labels():
     assert LABELS[0] == "O" and len(LABELS) == 13
-    assert {label[2:] for label in LABELS if label.startswith("B-")} == {label[2:] for label in LABELS if label.startswith("I-")}
+    assert {label[2:] for label in LABELS if label.startswith("B-")} == {
+        label[2:] for label in LABELS if label.startswith("I-")
+    }

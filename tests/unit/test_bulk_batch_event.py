@@ -40,7 +40,9 @@ def test_each_line_gets_the_apis_answer_for_its_text_with_its_id_in_order(invoke
 
 
 def test_a_line_without_an_id_is_named_by_its_line_number(invoke) -> None:
-    event = {"Items": [{"index": 41, "value": {"text": TRANSACTIONS[0]}}, {"index": 42, "value": {"id": "", "text": "x"}}]}
+    event = {
+        "Items": [{"index": 41, "value": {"text": TRANSACTIONS[0]}}, {"index": 42, "value": {"id": "", "text": "x"}}]
+    }
     assert [result["id"] for result in invoke(event)] == [42, 43]
 
 

@@ -21,7 +21,7 @@ from tools.openapi import document
 
 # A predictor without torch: it shouts one word, or each of a batch. `word` declares a tighter
 # limit than the deployment's; `note` and `words` declare none.
-SHOUT = '''
+SHOUT = """
 from typing import Self
 from pydantic import BaseModel, Field, model_validator
 
@@ -52,7 +52,7 @@ class Shouter:
 
 def load(model_dir):
     {load}
-'''
+"""
 SHOUTS = "return {'shouts': [w.upper() for w in request.words]} if request.words else {'shout': request.word.upper()}"
 
 
@@ -105,7 +105,12 @@ def test_a_predictor_answers_through_the_handler_with_the_model_added(tmp_path, 
         ({"note": "x" * 1001, "word": "a"}, 413, "text_too_long", "note: longer than the limit of 1000 characters"),
         ({"words": ["a"] * 65}, 413, "too_many_texts", "words: more than the limit of 64 words (65 given)"),
         ({"words": ["a", "x" * 1001]}, 413, "text_too_long", "words[1]: longer than the limit of 1000 characters"),
-        ({"word": "a", "debug": True}, 400, "invalid_request", 'debug: unknown field (allowed: "word", "words", "note")'),
+        (
+            {"word": "a", "debug": True},
+            400,
+            "invalid_request",
+            'debug: unknown field (allowed: "word", "words", "note")',
+        ),
         ({"word": None, "words": ["a"]}, 400, "invalid_request", "word: must not be null: leave the field out"),
         ({"word": 5}, 400, "invalid_request", "word: Input should be a valid string"),
         ({"word": "a", "words": ["b"]}, 400, "invalid_request", 'give exactly one of "word" or "words"'),
@@ -116,7 +121,11 @@ def test_the_runtime_rules_and_the_predictors_own_limits_refuse_bad_input_before
     tmp_path, serve, request_object, status, code, message
 ):
     # Only the warm-up's example reaches predict.
-    answer = serve(shout_package(tmp_path, predict="assert request.word == 'hi', 'invalid input reached predict'\n        return {}"))
+    answer = serve(
+        shout_package(
+            tmp_path, predict="assert request.word == 'hi', 'invalid input reached predict'\n        return {}"
+        )
+    )
     answered, body = answer(request_object)
     assert (answered, body["error"]["code"], body["error"]["message"]) == (status, code, message)
 
@@ -148,7 +157,13 @@ def test_a_predictor_bug_is_a_500_with_the_request_id_and_only_the_log_knows_why
     package = shout_package(tmp_path, predict=f"if request.word != 'boom': return {{'shout': 'HI'}}\n        {predict}")
     status, body = serve(package)({"word": "boom"})
     assert status == 500
-    assert body == {"error": {"code": "internal_error", "message": body["error"]["message"], "request_id": body["error"]["request_id"]}}
+    assert body == {
+        "error": {
+            "code": "internal_error",
+            "message": body["error"]["message"],
+            "request_id": body["error"]["request_id"],
+        }
+    }
     assert body["error"]["request_id"] and "secret" not in json.dumps(body) and "predict" not in json.dumps(body)
     log = handler_log.getvalue()
     assert "Traceback" in log and logged in log
@@ -157,17 +172,42 @@ def test_a_predictor_bug_is_a_500_with_the_request_id_and_only_the_log_knows_why
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"source": "import not_a_module_anywhere\n"}, "predictor.py: cannot be imported (ModuleNotFoundError: No module named 'not_a_module_anywhere')"),
+        (
+            {"source": "import not_a_module_anywhere\n"},
+            "predictor.py: cannot be imported (ModuleNotFoundError: No module named 'not_a_module_anywhere')",
+        ),
         ({"source": "def broken(:\n"}, "predictor.py: cannot be imported (SyntaxError"),
         ({"source": "EXAMPLE = {}\ndef load(model_dir): pass\n"}, "predictor.py: defines no Request"),
-        ({"source": "from pydantic import BaseModel\nclass Request(BaseModel): pass\ndef load(d): pass\n"}, "predictor.py: defines no EXAMPLE"),
-        ({"source": "from pydantic import BaseModel\nclass Request(BaseModel): pass\nEXAMPLE = {}\n"}, "predictor.py: defines no load(model_dir)"),
-        ({"load": "raise FileNotFoundError('weights.bin is not\\nthere')"}, "predictor.py: load() failed (FileNotFoundError: weights.bin is not there)"),
+        (
+            {"source": "from pydantic import BaseModel\nclass Request(BaseModel): pass\ndef load(d): pass\n"},
+            "predictor.py: defines no EXAMPLE",
+        ),
+        (
+            {"source": "from pydantic import BaseModel\nclass Request(BaseModel): pass\nEXAMPLE = {}\n"},
+            "predictor.py: defines no load(model_dir)",
+        ),
+        (
+            {"load": "raise FileNotFoundError('weights.bin is not\\nthere')"},
+            "predictor.py: load() failed (FileNotFoundError: weights.bin is not there)",
+        ),
         ({"load": "return 42"}, "predictor.py: load() returned int, which has no predict(request)"),
-        ({"predict": "raise RuntimeError('cannot even answer the example')"}, "answering the example request failed (RuntimeError: cannot even answer the example)"),
+        (
+            {"predict": "raise RuntimeError('cannot even answer the example')"},
+            "answering the example request failed (RuntimeError: cannot even answer the example)",
+        ),
         ({"example": '{"wurd": "hi"}'}, "predictor.py: EXAMPLE is not a valid request (ValidationError"),
     ],
-    ids=["import-error", "syntax-error", "no-request", "no-example", "no-load", "load-raises", "no-predict", "example-fails", "bad-example"],
+    ids=[
+        "import-error",
+        "syntax-error",
+        "no-request",
+        "no-example",
+        "no-load",
+        "load-raises",
+        "no-predict",
+        "example-fails",
+        "bad-example",
+    ],
 )
 def test_a_predictor_that_cannot_load_stops_init_with_one_line_naming_the_package(tmp_path, change, reason):
     package = shout_package(tmp_path, "broken", **change)
@@ -181,7 +221,9 @@ def test_a_predictor_that_cannot_load_stops_init_with_one_line_naming_the_packag
 def test_a_custom_package_without_predictor_py_is_refused_when_read(tmp_path):
     package = shout_package(tmp_path)
     (package.directory / "predictor.py").unlink()
-    with pytest.raises(PackageError, match=r"predictor.py is missing: a custom package is served by its own predictor.py"):
+    with pytest.raises(
+        PackageError, match=r"predictor.py is missing: a custom package is served by its own predictor.py"
+    ):
         ModelPackage.read(package.directory)
 
 
@@ -227,7 +269,9 @@ def test_the_openapi_document_of_a_custom_package_publishes_its_request_response
     body = post["requestBody"]["content"]["application/json"]
     assert body["example"] == contract(package).example == {"word": "hi"}
     assert body["schema"] == {"$ref": "#/components/schemas/Request"}
-    assert post["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Response"}
+    assert post["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Response"
+    }
     response = openapi["components"]["schemas"]["Response"]
     assert set(response["properties"]) == {"shout", "shouts", "model"} and response["required"] == ["model"]
 

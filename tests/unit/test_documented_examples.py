@@ -24,7 +24,9 @@ EXAMPLE = re.compile(
 
 # `$ curl -s localhost:3000<path> -H 'Content-Type: <type>' --data-binary @<file>`, then the answer.
 IMAGE_EXAMPLE = re.compile(
-    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary @(?P<file>\S+)\n(?P<answer>\{.*)$", re.M
+    r"^\$ curl -s localhost:3000(?P<path>\S+) -H 'Content-Type: (?P<type>[^']+)' --data-binary "
+    r"@(?P<file>\S+)\n(?P<answer>\{.*)$",
+    re.M,
 )
 
 
@@ -62,13 +64,20 @@ def test_a_documented_example_gets_the_documented_answer(
 
 # `$ curl -s localhost:3000<path> -d "{\"image\": \"$(base64 -w0 <file>)\", ...}"`, then the answer.
 BASE64_EXAMPLE = re.compile(
-    r'^\$ curl -s localhost:3000(?P<path>\S+) -d "(?P<body>.*?\$\(base64 -w0 (?P<file>\S+)\).*?)"\n(?P<answer>\{.*)$', re.M
+    r'^\$ curl -s localhost:3000(?P<path>\S+) -d "(?P<body>.*?\$\(base64 -w0 (?P<file>\S+)\).*?)"\n(?P<answer>\{.*)$',
+    re.M,
 )
 
 
 def documented_image_examples() -> list:
     return [
-        pytest.param(match["path"], match["type"], match["file"], json.loads(match["answer"]), id=f"{document.name}:{match['type']}:{match['file']}")
+        pytest.param(
+            match["path"],
+            match["type"],
+            match["file"],
+            json.loads(match["answer"]),
+            id=f"{document.name}:{match['type']}:{match['file']}",
+        )
         for document in DOCUMENTS
         for match in IMAGE_EXAMPLE.finditer(document.read_text(encoding="utf-8"))
     ]
@@ -80,7 +89,9 @@ def test_a_documented_base64_image_example_gets_the_documented_answer(invoke, se
     image = b64((REPO / match["file"]).read_bytes())
     body = match["body"].replace('\\"', '"').replace(f"$(base64 -w0 {match['file']})", image)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    assert_same_answer(http_answer(invoke(rest_event(body, path=match["path"], headers=headers)))[1], json.loads(match["answer"]))
+    assert_same_answer(
+        http_answer(invoke(rest_event(body, path=match["path"], headers=headers)))[1], json.loads(match["answer"])
+    )
 
 
 def test_the_documents_show_images_sent_as_png_jpeg_and_refused():
@@ -89,9 +100,13 @@ def test_the_documents_show_images_sent_as_png_jpeg_and_refused():
 
 
 @pytest.mark.parametrize(("path", "content_type", "file", "documented"), documented_image_examples())
-def test_a_documented_image_example_gets_the_documented_answer(invoke, serve_task, path, content_type, file, documented):
+def test_a_documented_image_example_gets_the_documented_answer(
+    invoke, serve_task, path, content_type, file, documented
+):
     serve_task("image-classification")
-    event = rest_event(b64((REPO / file).read_bytes()), path=path, headers={"Content-Type": content_type}, is_base64=True)
+    event = rest_event(
+        b64((REPO / file).read_bytes()), path=path, headers={"Content-Type": content_type}, is_base64=True
+    )
     assert_same_answer(http_answer(invoke(event))[1], documented)
 
 
@@ -103,7 +118,7 @@ def assert_same_answer(answer: object, documented: object) -> None:
                 assert_same_answer(answer[key], value)
     elif isinstance(documented, list):
         assert isinstance(answer, list) and len(answer) == len(documented)
-        for item, documented_item in zip(answer, documented):
+        for item, documented_item in zip(answer, documented, strict=True):
             assert_same_answer(item, documented_item)
     elif isinstance(documented, float):
         assert answer == pytest.approx(documented, abs=0.01)
@@ -111,16 +126,14 @@ def assert_same_answer(answer: object, documented: object) -> None:
         assert answer == documented
 
 
-SIMILARITY = re.compile(
-    r"^\$ curl -s localhost:3001/predict -d '(?P<body>[^']*)' \\\n.*\n(?P<printed>\[.*\])$", re.M
-)
+SIMILARITY = re.compile(r"^\$ curl -s localhost:3001/predict -d '(?P<body>[^']*)' \\\n.*\n(?P<printed>\[.*\])$", re.M)
 
 
 def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_computes(task_runtimes):
     (match,) = SIMILARITY.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
     answer, _ = task_runtimes["feature-extraction"].answer(json.loads(match["body"]))
     first, *others = answer["embeddings"]
-    cosines = [round(sum(a * b for a, b in zip(first, other)), 2) for other in others]
+    cosines = [round(sum(a * b for a, b in zip(first, other, strict=True)), 2) for other in others]
     assert cosines == json.loads(match["printed"])
     assert cosines[0] > cosines[1]  # STARBUCKS COFFEE is nearer COSTA COFFEE than SHELL OIL
 
@@ -133,7 +146,9 @@ NORMALIZER_EXAMPLE = re.compile(
 
 def normalizer_examples() -> list:
     return [
-        pytest.param(match["path"], match["body"], json.loads(match["answer"]), id=f"{document.name}:{match['body'][:40]}")
+        pytest.param(
+            match["path"], match["body"], json.loads(match["answer"]), id=f"{document.name}:{match['body'][:40]}"
+        )
         for document in DOCUMENTS
         for match in NORMALIZER_EXAMPLE.finditer(document.read_text(encoding="utf-8"))
     ]

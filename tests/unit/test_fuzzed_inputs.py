@@ -15,6 +15,7 @@ the decoder as bodies and as base64 fields.
 import base64
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,7 +29,8 @@ from inference.schema import contract_schema
 from inference.settings import Settings
 from inference.tasks import contract
 from inference.tasks.custom import import_predictor
-from tests.images import JPEG_7, PNG_7, b64 as b64_bytes, encoded, png_claiming, sevens
+from tests.images import JPEG_7, PNG_7, encoded, png_claiming, sevens
+from tests.images import b64 as b64_bytes
 from tests.lambda_events import http_v2_event, rest_event, sam_rest_event
 
 LIMITS = Settings.from_env()
@@ -42,7 +44,7 @@ ERROR_CODES = {
 }  # fmt: skip
 # The one log line per request: Powertools' Lambda context keys, then the handler's counts.
 # Every example of the valid-request test runs the model; invalid ones are answered in about a millisecond.
-MODEL_EXAMPLES = settings(max_examples=max(100, settings.default.max_examples // 5))
+MODEL_EXAMPLES = settings(max_examples=max(100, settings().max_examples // 5))  # settings(): the profile's
 LOG_KEYS = {
     "level", "location", "message", "timestamp", "service", "cold_start", "function_name", "function_memory_size",
     "function_arn", "function_request_id", "event_kind", "status", "error_code", "labels", "latency_ms",
@@ -96,7 +98,7 @@ KNOWN_IMAGES = [b64_bytes(raw) for raw in sevens().values()]
 def valid_requests(runtime) -> st.SearchStrategy:
     """Requests the runtime's contract accepts: an input or a batch (texts, images, a custom
     package's own fields), and its task's own fields."""
-    optional = {}
+    optional: dict[str, st.SearchStrategy[Any]] = {}
     if is_image_task(runtime):
         optional["top_k"] = st.integers(1, len(runtime.package.labels))
         return st.fixed_dictionaries({"image": IMAGES}, optional=optional) | st.fixed_dictionaries(
@@ -125,7 +127,6 @@ IMAGES_OVER_A_LIMIT = st.one_of(
 )
 
 
-
 def over_a_limit(runtime) -> st.SearchStrategy:
     """Requests over a size limit of the published contract (the deployment's, or a custom package's tighter one)."""
     if is_image_task(runtime):
@@ -138,6 +139,8 @@ def over_a_limit(runtime) -> st.SearchStrategy:
         st.integers(max_batch + 1, 20 * max_batch).map(lambda n: {batch: [CANARY] * n}),
         st.integers(max_chars + 1, 4 * max_chars).map(lambda n: {batch: [CANARY, CANARY + "x" * n]}),
     )
+
+
 SURROGATES = st.characters(categories=["Cs"])
 JSON_SCALARS = (
     st.none()
@@ -182,21 +185,31 @@ ANY_REQUEST_OBJECT = st.one_of(
         st.dictionaries(st.text(max_size=50), JSON_VALUES, max_size=2),
     ),
     JSON_VALUES,
-    st.builds(lambda depth, key: {key: nested(depth, CANARY)}, st.integers(1, 500), st.sampled_from(["text", "texts", "x"])),
+    st.builds(
+        lambda depth, key: {key: nested(depth, CANARY)}, st.integers(1, 500), st.sampled_from(["text", "texts", "x"])
+    ),
 )
 
 # --- bodies and events ---------------------------------------------------------------------
 JSON_CONTENT_TYPES = st.sampled_from(
-    [None, "application/json", "Application/JSON; charset=UTF-8", "application/vnd.api+json", "application/x-www-form-urlencoded"]
+    [
+        None,
+        "application/json",
+        "Application/JSON; charset=UTF-8",
+        "application/vnd.api+json",
+        "application/x-www-form-urlencoded",
+    ]
 )
-ANY_CONTENT_TYPE = JSON_CONTENT_TYPES | st.sampled_from(["image/png", "image/jpeg", "image/gif", "text/plain"]) | st.text(max_size=60)
+ANY_CONTENT_TYPE = (
+    JSON_CONTENT_TYPES | st.sampled_from(["image/png", "image/jpeg", "image/gif", "text/plain"]) | st.text(max_size=60)
+)
 RAW_BODIES = st.one_of(
     st.text(st.characters() | SURROGATES, max_size=200),
     st.binary(max_size=200).map(lambda raw: raw.decode("utf-8", "surrogateescape")),
-    st.builds(lambda depth, opener: opener * depth, st.integers(1, 20_000), st.sampled_from(["[", '{"text":', '{"a":['])),
     st.builds(
-        lambda depth: '{"texts": ' + "[" * depth + json.dumps(CANARY) + "]" * depth + "}", st.integers(1, 400)
+        lambda depth, opener: opener * depth, st.integers(1, 20_000), st.sampled_from(["[", '{"text":', '{"a":['])
     ),
+    st.builds(lambda depth: '{"texts": ' + "[" * depth + json.dumps(CANARY) + "]" * depth + "}", st.integers(1, 400)),
     st.integers(0, 2 * LIMITS.max_body_bytes).map(lambda n: json.dumps({"text": CANARY + "x" * n})),
 )
 
@@ -230,7 +243,11 @@ def delivered(draw, requests):
     """(request, event): a request object as each kind of event carries it: direct invocation,
     REST (v1), the event `sam local generate-event` makes (base64, no content type), HTTP API (v2)."""
     request = draw(requests)
-    how = draw(st.sampled_from(["direct", "sam", "http", *(["binary"] if isinstance(request, dict) and set(request) == {"image"} else [])]))
+    how = draw(
+        st.sampled_from(
+            ["direct", "sam", "http", *(["binary"] if isinstance(request, dict) and set(request) == {"image"} else [])]
+        )
+    )
     if how == "binary":  # the image itself as the body, as API Gateway sends a binary media type
         content_type = draw(st.sampled_from(["image/png", "image/jpeg", "IMAGE/PNG"]))
         return request, draw(http_events(st.just(request["image"]), st.just(content_type), ["as is"]))
@@ -241,9 +258,23 @@ def delivered(draw, requests):
     return request, draw(http_events(st.just(json.dumps(request, ensure_ascii=draw(st.booleans())))))
 
 
-METHODS = st.sampled_from(["POST", "post", "Post", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", ""]) | st.text(max_size=10)
-PATHS = st.sampled_from(["/predict", "/predict/", "/PREDICT", "/", "", "//predict", "/prod/predict", "/predict/../predict"])
-ENVELOPE_FIELDS = ["httpMethod", "path", "rawPath", "headers", "multiValueHeaders", "body", "isBase64Encoded", "requestContext", "version"]
+METHODS = st.sampled_from(["POST", "post", "Post", "GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", ""]) | st.text(
+    max_size=10
+)
+PATHS = st.sampled_from(
+    ["/predict", "/predict/", "/PREDICT", "/", "", "//predict", "/prod/predict", "/predict/../predict"]
+)
+ENVELOPE_FIELDS = [
+    "httpMethod",
+    "path",
+    "rawPath",
+    "headers",
+    "multiValueHeaders",
+    "body",
+    "isBase64Encoded",
+    "requestContext",
+    "version",
+]
 
 
 @st.composite
@@ -253,13 +284,16 @@ def odd_events(draw):
     if event_kind(event) is EventKind.REST_V1:
         event["httpMethod"] = draw(METHODS)
         event["path"] = draw(PATHS | st.text(max_size=20))
-        event["multiValueHeaders"] = draw(st.none() | st.dictionaries(st.text(max_size=20), st.lists(st.text(max_size=40), max_size=2)))
+        event["multiValueHeaders"] = draw(
+            st.none() | st.dictionaries(st.text(max_size=20), st.lists(st.text(max_size=40), max_size=2))
+        )
     else:
         event["requestContext"]["http"]["method"] = draw(METHODS)
         event["rawPath"] = draw(PATHS | st.text(max_size=20))
     event["headers"] = draw(
         st.dictionaries(
-            st.sampled_from(["Content-Type", "content-type", "Origin", "Content-Length", "Host"]) | st.text(max_size=20),
+            st.sampled_from(["Content-Type", "content-type", "Origin", "Content-Length", "Host"])
+            | st.text(max_size=20),
             ANY_CONTENT_TYPE,
             max_size=4,
         )
@@ -303,11 +337,13 @@ def contract_statuses(request: object, schema: dict) -> set[int]:
     """The statuses the published contract gives a request object: {200} when it is valid, else
     the status of each rule it breaks (the contract does not rank them). An image must also be one:
     the strategies put either a known image or anything else (never an image) where one goes."""
-    statuses = {413 if error.validator in SIZE_RULES else 400 for error in Draft202012Validator(schema).iter_errors(request)}
+    statuses = {
+        413 if error.validator in SIZE_RULES else 400 for error in Draft202012Validator(schema).iter_errors(request)
+    }
     # JSON text is Unicode: a lone surrogate is no string at all.
     if any(any("\ud800" <= c <= "\udfff" for c in text) for text in strings_in(request)):
         statuses.add(400)
-    if not statuses and "image" in schema["properties"]:
+    if not statuses and "image" in schema["properties"] and isinstance(request, dict):  # valid: an object
         images = [request["image"]] if "image" in request else request["images"]
         if not set(images) <= set(KNOWN_IMAGES):
             statuses.add(400)
@@ -339,7 +375,9 @@ def answer(invoke, handler_module, handler_log, capsys, runtime, monkeypatch):
         response = invoke(lambda_event)
         status, body = _checked_response(lambda_event, response, runtime, request)
         event(f"status {status}")  # the mix shows in --hypothesis-show-statistics
-        _check_log(handler_log.getvalue(), status, set(runtime.package.labels), "images" if is_image_task(runtime) else "texts")
+        _check_log(
+            handler_log.getvalue(), status, set(runtime.package.labels), "images" if is_image_task(runtime) else "texts"
+        )
         metrics = capsys.readouterr().out  # EMF lines
         assert CANARY not in metrics and not any(prefix in metrics for prefix in IMAGE_PREFIXES)
         return status, body
@@ -408,7 +446,9 @@ def _check_answer(body: dict, runtime, request: dict | None) -> None:
             assert prediction["label"] in (ranked[0]["label"], None)
         else:
             assert prediction["label"] == (ranked[0]["label"] if prediction["score"] >= min_score else None)
-        assert {entry["label"] for entry in ranked} <= labels and len({entry["label"] for entry in ranked}) == len(ranked)
+        assert {entry["label"] for entry in ranked} <= labels and len({entry["label"] for entry in ranked}) == len(
+            ranked
+        )
         assert all(0 <= entry["score"] <= 1 for entry in ranked)
         assert [entry["score"] for entry in ranked] == sorted((entry["score"] for entry in ranked), reverse=True)
         if request is not None:
@@ -438,7 +478,13 @@ def test_a_valid_request_in_any_event_gets_an_answer_for_each_text(answer, runti
 def test_a_request_over_a_size_limit_gets_a_413(answer, runtime, data):
     status, body = answer(data.draw(delivered(over_a_limit(runtime)))[1])
     assert status == 413
-    assert body["error"]["code"] in {"text_too_long", "too_many_texts", "body_too_large", "image_too_large", "too_many_images"}
+    assert body["error"]["code"] in {
+        "text_too_long",
+        "too_many_texts",
+        "body_too_large",
+        "image_too_large",
+        "too_many_images",
+    }
 
 
 @MODEL_EXAMPLES
@@ -487,11 +533,23 @@ def mutated_images(draw) -> bytes:
     return bytes(raw)
 
 
-ANY_IMAGE_BYTES = mutated_images() | st.binary(max_size=300) | st.builds(lambda head, tail: head + tail, st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a"]), st.binary(max_size=200))
+ANY_IMAGE_BYTES = (
+    mutated_images()
+    | st.binary(max_size=300)
+    | st.builds(
+        lambda head, tail: head + tail,
+        st.sampled_from([b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a"]),
+        st.binary(max_size=200),
+    )
+)
 
 
 @pytest.mark.parametrize("runtime", ["image-classification"], indirect=True)
-@given(raw=ANY_IMAGE_BYTES, how=st.sampled_from(["rest", "http", "json", "direct"]), content_type=st.sampled_from(["image/png", "image/jpeg"]))
+@given(
+    raw=ANY_IMAGE_BYTES,
+    how=st.sampled_from(["rest", "http", "json", "direct"]),
+    content_type=st.sampled_from(["image/png", "image/jpeg"]),
+)
 def test_any_bytes_sent_as_an_image_get_an_answer_or_a_4xx(answer, raw, how, content_type):
     if how == "direct":
         event = {"image": b64_bytes(raw)}
@@ -504,4 +562,10 @@ def test_any_bytes_sent_as_an_image_get_an_answer_or_a_4xx(answer, raw, how, con
     status, body = answer(event)
     assert status in {200, 400, 413}
     if status != 200:
-        assert body["error"]["code"] in {"invalid_image", "image_too_large", "empty_body", "body_too_large", "invalid_request"}
+        assert body["error"]["code"] in {
+            "invalid_image",
+            "image_too_large",
+            "empty_body",
+            "body_too_large",
+            "invalid_request",
+        }

@@ -89,7 +89,9 @@ def test_curl_form_content_type_is_read_as_json(invoke):
 
 def test_json_content_types_with_utf8_charset_are_accepted(invoke):
     for content_type in ("application/json; charset=UTF-8", "application/vnd.api+json"):
-        status, _ = http_answer(invoke(rest_event(json.dumps({"text": "café"}), headers={"content-type": content_type})))
+        status, _ = http_answer(
+            invoke(rest_event(json.dumps({"text": "café"}), headers={"content-type": content_type}))
+        )
         assert status == 200, content_type
 
 
@@ -133,7 +135,9 @@ def test_a_bug_is_a_500_with_the_request_id_and_no_internals(invoke, handler_mod
 def test_the_packages_own_route_is_answered_like_predict(invoke):
     """POST /models/<MODEL_NAME>/predict (the stack's route for this package; MODEL_NAME defaults to
     the MODEL_DIR folder's name) answers as /predict does; another package's route is a 404."""
-    status, body = http_answer(invoke(rest_event(json.dumps({"text": STARBUCKS}), path="/models/transaction-classifier/predict")))
+    status, body = http_answer(
+        invoke(rest_event(json.dumps({"text": STARBUCKS}), path="/models/transaction-classifier/predict"))
+    )
     assert status == 200 and body["label"] == "food"
     status, body = http_answer(invoke(rest_event(json.dumps({"text": STARBUCKS}), path="/models/embeddings/predict")))
     assert (status, body["error"]["code"]) == (404, "not_found")

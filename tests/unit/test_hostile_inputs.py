@@ -7,7 +7,16 @@ import json
 import pytest
 from PIL import Image
 
-from tests.images import JPEG_7, PNG_7, PNG_SIGNATURE, encoded, jpeg_claiming, png_claiming, png_with_corrupt_pixels, png_with_text_bomb
+from tests.images import (
+    JPEG_7,
+    PNG_7,
+    PNG_SIGNATURE,
+    encoded,
+    jpeg_claiming,
+    png_claiming,
+    png_with_corrupt_pixels,
+    png_with_text_bomb,
+)
 from tests.lambda_events import http_answer, http_v2_event, rest_event
 
 JSON = {"content-type": "application/json"}
@@ -24,7 +33,12 @@ def b64(raw: bytes) -> str:
 HOSTILE = [
     # (id, event, status, code)
     ("not-json", rest_event("STARBUCKS", headers=JSON), 400, "invalid_json"),
-    ("form-fields", rest_event("text=STARBUCKS", headers={"Content-Type": "application/x-www-form-urlencoded"}), 400, "invalid_json"),
+    (
+        "form-fields",
+        rest_event("text=STARBUCKS", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        400,
+        "invalid_json",
+    ),
     ("whitespace-body", rest_event("  \n ", headers=JSON), 400, "invalid_json"),
     ("empty-body", rest_event("", headers=JSON), 400, "empty_body"),
     ("null-body", rest_event(None), 400, "empty_body"),
@@ -71,9 +85,24 @@ HOSTILE = [
     ("unknown-path", post({"text": "a"}, path="/admin"), 404, "not_found"),
     ("root-path", post({"text": "a"}, path="/"), 404, "not_found"),
     ("text-plain", rest_event('{"text": "a"}', headers={"Content-Type": "text/plain"}), 415, "unsupported_media_type"),
-    ("multipart", rest_event('{"text": "a"}', headers={"content-type": "multipart/form-data; boundary=x"}), 415, "unsupported_media_type"),
-    ("latin-1-charset", rest_event('{"text": "a"}', headers={"content-type": "application/json; charset=latin-1"}), 415, "unsupported_media_type"),
-    ("headers-not-an-object", {**post({"text": "a"}), "headers": "content-type: application/json"}, 400, "malformed_event"),
+    (
+        "multipart",
+        rest_event('{"text": "a"}', headers={"content-type": "multipart/form-data; boundary=x"}),
+        415,
+        "unsupported_media_type",
+    ),
+    (
+        "latin-1-charset",
+        rest_event('{"text": "a"}', headers={"content-type": "application/json; charset=latin-1"}),
+        415,
+        "unsupported_media_type",
+    ),
+    (
+        "headers-not-an-object",
+        {**post({"text": "a"}), "headers": "content-type: application/json"},
+        400,
+        "malformed_event",
+    ),
     ("method-not-a-string", {**post({"text": "a"}), "httpMethod": 5}, 400, "malformed_event"),
     ("v2-get", http_v2_event(None, method="GET"), 405, "method_not_allowed"),
     ("v2-without-http-context", {"version": "2.0", "requestContext": {}, "body": "{}"}, 400, "malformed_event"),
@@ -110,7 +139,7 @@ def test_hostile_input_gets_a_clear_4xx_json_error(invoke, no_inference, event, 
     assert set(error) == {"code", "message", "request_id"}
     assert error["code"] == code
     assert error["message"] and error["request_id"]
-    assert "Traceback" not in raw and "File \\\"" not in raw
+    assert "Traceback" not in raw and 'File \\"' not in raw
 
 
 def test_method_not_allowed_names_the_allowed_method(invoke):
@@ -120,19 +149,57 @@ def test_method_not_allowed_names_the_allowed_method(invoke):
 
 EVERY_TASK_HOSTILE = [
     # (id, request object, status, code, message)
-    ("ranking-field-on-a-task-without-labels", {"text": "a", "top_k": 2}, 400, "invalid_request", 'top_k: unknown field (allowed: "text", "texts")'),
-    ("threshold-on-a-task-without-labels", {"text": "a", "threshold": 0.5}, 400, "invalid_request", 'threshold: unknown field (allowed: "text", "texts")'),
-    ("min-score-on-a-task-without-labels", {"text": "a", "min_score": 0.5}, 400, "invalid_request", 'min_score: unknown field (allowed: "text", "texts")'),
-    ("blank-text", {"texts": ["a", "\u3000\t"]}, 400, "invalid_request", "texts[1]: must not be empty or only whitespace"),
-    ("text-over-the-limit", {"text": "x" * 1001}, 413, "text_too_long", "text: longer than the limit of 1000 characters"),
-    ("batch-over-the-limit", {"texts": ["a"] * 65}, 413, "too_many_texts", "texts: more than the limit of 64 texts (65 given)"),
+    (
+        "ranking-field-on-a-task-without-labels",
+        {"text": "a", "top_k": 2},
+        400,
+        "invalid_request",
+        'top_k: unknown field (allowed: "text", "texts")',
+    ),
+    (
+        "threshold-on-a-task-without-labels",
+        {"text": "a", "threshold": 0.5},
+        400,
+        "invalid_request",
+        'threshold: unknown field (allowed: "text", "texts")',
+    ),
+    (
+        "min-score-on-a-task-without-labels",
+        {"text": "a", "min_score": 0.5},
+        400,
+        "invalid_request",
+        'min_score: unknown field (allowed: "text", "texts")',
+    ),
+    (
+        "blank-text",
+        {"texts": ["a", "\u3000\t"]},
+        400,
+        "invalid_request",
+        "texts[1]: must not be empty or only whitespace",
+    ),
+    (
+        "text-over-the-limit",
+        {"text": "x" * 1001},
+        413,
+        "text_too_long",
+        "text: longer than the limit of 1000 characters",
+    ),
+    (
+        "batch-over-the-limit",
+        {"texts": ["a"] * 65},
+        413,
+        "too_many_texts",
+        "texts: more than the limit of 64 texts (65 given)",
+    ),
     ("object-text", {"text": {"a": 1}}, 400, "invalid_request", "text: Input should be a valid string"),
 ]
 
 
 @pytest.mark.parametrize("task", ["token-classification", "feature-extraction"])
 @pytest.mark.parametrize(
-    ("request_object", "status", "code", "message"), [case[1:] for case in EVERY_TASK_HOSTILE], ids=[case[0] for case in EVERY_TASK_HOSTILE]
+    ("request_object", "status", "code", "message"),
+    [case[1:] for case in EVERY_TASK_HOSTILE],
+    ids=[case[0] for case in EVERY_TASK_HOSTILE],
 )
 def test_every_task_refuses_bad_input_naming_the_field_and_limit_before_its_model(
     invoke, handler_module, task_runtimes, monkeypatch, task, request_object, status, code, message
@@ -178,8 +245,18 @@ IMAGE_HOSTILE = [
     ("webp-in-json", {"image": b64(encoded(Image.new("RGB", (8, 8)), "WEBP"))}, 400, "invalid_image"),
     ("json-in-an-image-body", image_events(b'{"image": "iVBORw0KGgo="}'), 400, "invalid_image"),
     ("garbage-bytes", image_events(bytes(range(256)) * 4), 400, "invalid_image"),
-    ("png-body-not-base64-flagged", rest_event("\u2030PNG", headers={"Content-Type": "image/png"}), 400, "invalid_image"),
-    ("invalid-base64-event", rest_event("iVBOR*!!", headers={"Content-Type": "image/png"}, is_base64=True), 400, "invalid_base64"),
+    (
+        "png-body-not-base64-flagged",
+        rest_event("\u2030PNG", headers={"Content-Type": "image/png"}),
+        400,
+        "invalid_image",
+    ),
+    (
+        "invalid-base64-event",
+        rest_event("iVBOR*!!", headers={"Content-Type": "image/png"}, is_base64=True),
+        400,
+        "invalid_base64",
+    ),
     ("invalid-base64-image", {"image": "iVBOR*!!"}, 400, "invalid_image"),
     ("non-ascii-base64-image", {"image": "iVBORw0KGgo\u00e9"}, 400, "invalid_image"),
     ("data-url", {"image": "data:image/png;base64," + b64(PNG_7)}, 400, "invalid_image"),
@@ -193,12 +270,21 @@ IMAGE_HOSTILE = [
     ("one-bad-image-in-a-batch", {"images": [b64(PNG_7), b64(PNG_7[:40])]}, 400, "invalid_image"),
     ("sixty-five-images", {"images": [b64(PNG_7)] * 65}, 413, "too_many_images"),
     ("top-k-above-labels", {"image": b64(PNG_7), "top_k": 11}, 400, "invalid_request"),
-    ("v2-gif", http_v2_event(b64(b"GIF89a"), headers={"content-type": "image/gif"}, is_base64=True), 415, "unsupported_media_type"),
+    (
+        "v2-gif",
+        http_v2_event(b64(b"GIF89a"), headers={"content-type": "image/gif"}, is_base64=True),
+        415,
+        "unsupported_media_type",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("event", "status", "code"), [case[1:] for case in IMAGE_HOSTILE], ids=[case[0] for case in IMAGE_HOSTILE])
-def test_hostile_images_get_a_clear_4xx_json_error_before_the_model(invoke, serve_task, monkeypatch, event, status, code):
+@pytest.mark.parametrize(
+    ("event", "status", "code"), [case[1:] for case in IMAGE_HOSTILE], ids=[case[0] for case in IMAGE_HOSTILE]
+)
+def test_hostile_images_get_a_clear_4xx_json_error_before_the_model(
+    invoke, serve_task, monkeypatch, event, status, code
+):
     runtime = serve_task("image-classification")
 
     def refuse(*args, **kwargs):
@@ -238,32 +324,86 @@ def test_an_image_refusal_names_the_field_and_the_limit(invoke, serve_task, requ
 
 def test_a_text_package_refuses_an_image_body_as_before(invoke):
     _, body = http_answer(invoke(image_events(PNG_7)))
-    assert body["error"] == {**body["error"], "code": "unsupported_media_type", "message": "send the request as Content-Type: application/json (UTF-8)"}
+    assert body["error"] == {
+        **body["error"],
+        "code": "unsupported_media_type",
+        "message": "send the request as Content-Type: application/json (UTF-8)",
+    }
 
 
 CUSTOM_HOSTILE = [
     # (id, request object, status, code, message): the demo merchant-normalizer's own contract
     # (its predictor.py's Request) under the runtime's rules.
-    ("text-tasks-field", {"text": "a"}, 400, "invalid_request", 'text: unknown field (allowed: "sentence", "sentences")'),
+    (
+        "text-tasks-field",
+        {"text": "a"},
+        400,
+        "invalid_request",
+        'text: unknown field (allowed: "sentence", "sentences")',
+    ),
     ("neither", {}, 400, "invalid_request", 'give exactly one of "sentence" or "sentences"'),
-    ("both", {"sentence": "a", "sentences": ["b"]}, 400, "invalid_request", 'give exactly one of "sentence" or "sentences"'),
+    (
+        "both",
+        {"sentence": "a", "sentences": ["b"]},
+        400,
+        "invalid_request",
+        'give exactly one of "sentence" or "sentences"',
+    ),
     ("null-sentence", {"sentence": None}, 400, "invalid_request", "sentence: must not be null: leave the field out"),
-    ("blank-sentence", {"sentence": " \t\u3000"}, 400, "invalid_request", "sentence: must not be empty or only whitespace"),
+    (
+        "blank-sentence",
+        {"sentence": " \t\u3000"},
+        400,
+        "invalid_request",
+        "sentence: must not be empty or only whitespace",
+    ),
     ("empty-sentence", {"sentence": ""}, 400, "invalid_request", "sentence: must not be empty or only whitespace"),
     ("number-sentence", {"sentence": 12.5}, 400, "invalid_request", "sentence: Input should be a valid string"),
-    ("sentences-not-a-list", {"sentences": "SQ *BLUE BOTTLE"}, 400, "invalid_request", "sentences: Input should be a valid list"),
+    (
+        "sentences-not-a-list",
+        {"sentences": "SQ *BLUE BOTTLE"},
+        400,
+        "invalid_request",
+        "sentences: Input should be a valid list",
+    ),
     ("empty-sentences", {"sentences": []}, 400, "invalid_request", "sentences: must hold at least one sentence"),
     ("nested-list", {"sentences": [["a"]]}, 400, "invalid_request", "sentences[0]: Input should be a valid string"),
-    ("blank-in-batch", {"sentences": ["a", "  "]}, 400, "invalid_request", "sentences[1]: must not be empty or only whitespace"),
+    (
+        "blank-in-batch",
+        {"sentences": ["a", "  "]},
+        400,
+        "invalid_request",
+        "sentences[1]: must not be empty or only whitespace",
+    ),
     # The predictor's own limits, tighter than the deployment's (1000 characters).
-    ("sentence-over-its-limit", {"sentence": "x" * 201}, 413, "text_too_long", "sentence: longer than the limit of 200 characters"),
-    ("batch-over-its-limit", {"sentences": ["a"] * 65}, 413, "too_many_texts", "sentences: more than the limit of 64 sentences (65 given)"),
-    ("long-line-in-batch", {"sentences": ["a", "x" * 201]}, 413, "text_too_long", "sentences[1]: longer than the limit of 200 characters"),
+    (
+        "sentence-over-its-limit",
+        {"sentence": "x" * 201},
+        413,
+        "text_too_long",
+        "sentence: longer than the limit of 200 characters",
+    ),
+    (
+        "batch-over-its-limit",
+        {"sentences": ["a"] * 65},
+        413,
+        "too_many_texts",
+        "sentences: more than the limit of 64 sentences (65 given)",
+    ),
+    (
+        "long-line-in-batch",
+        {"sentences": ["a", "x" * 201]},
+        413,
+        "text_too_long",
+        "sentences[1]: longer than the limit of 200 characters",
+    ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("request_object", "status", "code", "message"), [case[1:] for case in CUSTOM_HOSTILE], ids=[case[0] for case in CUSTOM_HOSTILE]
+    ("request_object", "status", "code", "message"),
+    [case[1:] for case in CUSTOM_HOSTILE],
+    ids=[case[0] for case in CUSTOM_HOSTILE],
 )
 def test_a_custom_package_refuses_bad_input_by_its_own_contract_before_its_model(
     invoke, handler_module, task_runtimes, monkeypatch, request_object, status, code, message
@@ -277,6 +417,8 @@ def test_a_custom_package_refuses_bad_input_by_its_own_contract_before_its_model
     monkeypatch.setattr(runtime.model, "answer", refuse)
     for event in (post(request_object), request_object):  # through API Gateway, and invoked directly
         response = invoke(event)
-        answered, body = http_answer(response) if "statusCode" in response else (response["error"].pop("status"), response)
+        answered, body = (
+            http_answer(response) if "statusCode" in response else (response["error"].pop("status"), response)
+        )
         assert (answered, body["error"]["code"], body["error"]["message"]) == (status, code, message)
         assert "Traceback" not in json.dumps(body)

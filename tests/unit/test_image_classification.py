@@ -131,10 +131,12 @@ def test_held_out_accuracy_recomputed_through_the_runtime_from_png_files(held_ou
     for start in range(0, len(images), 64):
         pngs = [b64(encoded(digits.render(image))) for image in images[start : start + 64]]
         predicted += [p["label"] for p in runtime.answer({"images": pngs})[0]["predictions"]]
-    accuracy = float(np.mean([p == str(label) for p, label in zip(predicted, labels)]))
+    accuracy = float(np.mean([p == str(label) for p, label in zip(predicted, labels, strict=True)]))
     card = runtime.package.card["metrics"]
     assert accuracy >= 0.97
-    assert accuracy == pytest.approx(card["held_out_accuracy" if variant == "fp32" else "held_out_accuracy_int8"], abs=0.006)
+    assert accuracy == pytest.approx(
+        card["held_out_accuracy" if variant == "fp32" else "held_out_accuracy_int8"], abs=0.006
+    )
 
 
 def test_both_backends_give_the_same_scores(task_runtimes):
@@ -142,7 +144,9 @@ def test_both_backends_give_the_same_scores(task_runtimes):
     torch = task_runtimes["image-classification"]
     images = [b64(raw) for raw in sevens().values()]
     logits = [
-        runtime.model.graph(np.stack([image.pixels for image in validate(runtime.model.request_model, {"images": images}).batch]))
+        runtime.model.graph(
+            np.stack([image.pixels for image in validate(runtime.model.request_model, {"images": images}).batch])
+        )
         for runtime in (torch, onnx)
     ]
     np.testing.assert_allclose(logits[0], logits[1], atol=1e-4)
@@ -157,7 +161,9 @@ def test_the_contracts_example_is_the_documented_held_out_seven(held_out):
 
 def test_the_image_cap_is_checked_from_the_header_before_any_pixel_is_decoded(monkeypatch):
     package = ModelPackage.read(DIGITS)
-    model = image_classification.request_model(package, Limits(1000, 64, max_image_bytes=10_000, max_image_pixels=32 * 32 - 1))
+    model = image_classification.request_model(
+        package, Limits(1000, 64, max_image_bytes=10_000, max_image_pixels=32 * 32 - 1)
+    )
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("decoded pixels of an image over the cap")

@@ -81,4 +81,3 @@ def test_the_body_limit_counts_decoded_bytes_of_a_base64_body(invoke):
 
     assert http_answer(invoke(encoded(LIMITS.max_body_bytes)))[0] == 200
     assert http_answer(invoke(encoded(LIMITS.max_body_bytes + 1)))[1]["error"]["code"] == "body_too_large"
-

@@ -30,7 +30,10 @@ def normalizer(handler_module, task_runtimes, monkeypatch):
 
 def test_a_rest_event_gets_the_merchants_name(invoke, normalizer):
     status, body = http_answer(invoke(rest_event(json.dumps({"sentence": BLUE_BOTTLE}))))
-    assert (status, body) == (200, {"output": "Blue Bottle Coffee", "model": {"name": "merchant-normalizer", "version": "1.0.0"}})
+    assert (status, body) == (
+        200,
+        {"output": "Blue Bottle Coffee", "model": {"name": "merchant-normalizer", "version": "1.0.0"}},
+    )
 
 
 def test_an_http_api_v2_event_on_a_named_stage_with_a_base64_batch_gets_a_name_per_line_in_order(invoke, normalizer):

@@ -68,7 +68,7 @@ def test_a_batch_larger_than_a_forward_chunk_keeps_input_order(runtime):
     texts = (TRANSACTIONS * 4)[: FORWARD_CHUNK + 5]
     batch = answer(runtime, {"texts": texts, "top_k": 2})["predictions"]
     alone = {text: answer(runtime, {"text": text, "top_k": 2}) for text in TRANSACTIONS}
-    for text, prediction in zip(texts, batch):
+    for text, prediction in zip(texts, batch, strict=True):
         assert prediction["label"] == alone[text]["label"]
         assert prediction["score"] == pytest.approx(alone[text]["score"], abs=2e-4)
 
@@ -115,7 +115,7 @@ def test_the_int8_variant_agrees_with_fp32_and_is_about_as_accurate_on_the_test_
     labels = runtime.package.labels
 
     def accuracy(predicted) -> float:
-        return sum(labels[i] == row["label"] for i, row in zip(predicted, rows)) / len(rows)
+        return sum(labels[i] == row["label"] for i, row in zip(predicted, rows, strict=True)) / len(rows)
 
     assert (fp32 == int8).mean() >= INT8_MIN_AGREEMENT
     assert accuracy(int8) >= accuracy(fp32) - INT8_MAX_ACCURACY_LOSS

@@ -34,7 +34,10 @@ def test_the_example_request_is_valid_by_the_document():
 
 @pytest.mark.parametrize(
     "request_object",
-    [{"text": "STARBUCKS STORE 10432 SEATTLE WA"}, {"texts": ["RYANAIR DUBLIN FR8J2K", "CVS/PHARMACY #04512"], "top_k": 2}],
+    [
+        {"text": "STARBUCKS STORE 10432 SEATTLE WA"},
+        {"texts": ["RYANAIR DUBLIN FR8J2K", "CVS/PHARMACY #04512"], "top_k": 2},
+    ],
 )
 def test_what_the_handler_answers_fits_the_documented_answer(invoke, request_object):
     status, body = http_answer(invoke(rest_event(json.dumps(request_object))))

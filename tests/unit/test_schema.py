@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from inference.package import ModelPackage
+from inference.package import ModelPackage, Task
 from inference.schema import Limits, RequestError, parse_json, validate
 from inference.tasks import request_model
 
@@ -12,8 +12,8 @@ LIMITS = Limits(max_text_chars=20, max_batch=3)
 LABELS = {"id2label": {str(i): f"label{i}" for i in range(10)}}
 
 
-def package(task: str, config: dict = LABELS) -> ModelPackage:
-    return ModelPackage(Path("unused"), "model", "1", task, card={}, config=config)  # type: ignore[arg-type]
+def package(task: Task, config: dict = LABELS) -> ModelPackage:
+    return ModelPackage(Path("unused"), "model", "1", task, card={}, config=config)
 
 
 CLASSIFIER = request_model(package("text-classification"), LIMITS)
@@ -47,9 +47,13 @@ def test_white_space_counts_toward_the_length_limit():
 
 
 def test_a_multi_label_model_takes_a_threshold_between_0_and_1():
-    model = request_model(package("text-classification", {**LABELS, "problem_type": "multi_label_classification"}), LIMITS)
+    model = request_model(
+        package("text-classification", {**LABELS, "problem_type": "multi_label_classification"}), LIMITS
+    )
     assert validate(model, {"text": "a", "threshold": 0.3}).threshold == 0.3
-    assert refusal({"text": "a", "threshold": 1.5}, model).message == "threshold: Input should be less than or equal to 1"
+    assert (
+        refusal({"text": "a", "threshold": 1.5}, model).message == "threshold: Input should be less than or equal to 1"
+    )
     assert refusal({"text": "a", "threshold": 0.3}).message == (
         'threshold: unknown field (allowed: "text", "texts", "top_k", "min_score")'
     )
@@ -65,7 +69,9 @@ def test_a_single_label_model_takes_a_min_score_between_0_and_1():
 
 
 def test_a_multi_label_model_refuses_min_score_its_threshold_says_which_labels_are_given():
-    model = request_model(package("text-classification", {**LABELS, "problem_type": "multi_label_classification"}), LIMITS)
+    model = request_model(
+        package("text-classification", {**LABELS, "problem_type": "multi_label_classification"}), LIMITS
+    )
     error = refusal({"text": "a", "min_score": 0.9}, model)
     assert (error.status, error.code) == (400, "invalid_request")
     assert error.message == 'min_score: unknown field (allowed: "text", "texts", "top_k", "threshold")'

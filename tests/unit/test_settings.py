@@ -39,7 +39,18 @@ def test_outside_lambda_torch_uses_every_core():
     assert Settings.from_env({}).resolved_torch_threads == os.cpu_count()
 
 
-@pytest.mark.parametrize(("name", "value"), [("MAX_BATCH", "0"), ("MAX_TEXT_CHARS", "many"), ("TORCH_THREADS", "-1"), ("MODEL_VARIANT", "int4"), ("MODEL_BACKEND", "tensorflow"), ("DEFAULT_MIN_SCORE", "1.5"), ("DEFAULT_MIN_SCORE", "-1")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_BATCH", "0"),
+        ("MAX_TEXT_CHARS", "many"),
+        ("TORCH_THREADS", "-1"),
+        ("MODEL_VARIANT", "int4"),
+        ("MODEL_BACKEND", "tensorflow"),
+        ("DEFAULT_MIN_SCORE", "1.5"),
+        ("DEFAULT_MIN_SCORE", "-1"),
+    ],
+)
 def test_a_bad_value_names_the_variable(name, value):
     with pytest.raises(ValidationError, match=name):
         Settings.from_env({name: value})
@@ -56,14 +67,27 @@ def test_settings_are_frozen():
         Settings.from_env({}).max_batch = 1
 
 
-@pytest.mark.parametrize(("name", "hint"), [("MODEL_VARIENT", "did you mean MODEL_VARIANT?"), ("MAX_TEXTS", "did you mean MAX_TEXT_CHARS?"), ("CORS_ORIGINS", "did you mean CORS_ALLOW_ORIGINS?"), ("CORS_MAX_AGE", "the runtime's variables: ")])
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("MODEL_VARIENT", "did you mean MODEL_VARIANT?"),
+        ("MAX_TEXTS", "did you mean MAX_TEXT_CHARS?"),
+        ("CORS_ORIGINS", "did you mean CORS_ALLOW_ORIGINS?"),
+        ("CORS_MAX_AGE", "the runtime's variables: "),
+    ],
+)
 def test_an_unknown_variable_with_the_runtimes_prefix_is_refused(name, hint):
     with pytest.raises(ValidationError, match=f"{name} is not a setting of the runtime \\({hint}"):
         Settings.from_env({name: "1"})
 
 
 def test_variables_of_lambda_powertools_and_torch_are_not_the_runtimes_to_refuse():
-    foreign = {"AWS_LAMBDA_FUNCTION_NAME": "f", "POWERTOOLS_LOG_LEVEL": "INFO", "TORCH_HOME": "/tmp/torch", "LOG_LEVEL": "INFO"}
+    foreign = {
+        "AWS_LAMBDA_FUNCTION_NAME": "f",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "TORCH_HOME": "/tmp/torch",
+        "LOG_LEVEL": "INFO",
+    }
     assert Settings.from_env(foreign).max_batch == 64
 
 

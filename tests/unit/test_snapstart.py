@@ -64,7 +64,7 @@ def test_each_restore_seeds_every_generator_anew(after_restore) -> None:
         after_restore()
         draws_of.append(draws())
     first, second = draws_of
-    assert all(a != b for a, b in zip(first, second))
+    assert all(a != b for a, b in zip(first, second, strict=True))
 
 
 def test_a_restore_is_logged_and_counted_with_the_first_invocations_metrics(

@@ -31,7 +31,9 @@ SAMPLE_LINES = ["STARBUCKS STORE 10432 SEATTLE WA", "DD BRITISH GAS 12345678", "
 def tiny_run(tmp_path_factory):
     """80 training lines, one epoch: (folder, in-memory model, tokenizer, card)."""
     folder = tmp_path_factory.mktemp("tiny_model")
-    model, tokenizer, card = train.train(train.parse_args(["--limit", "80", "--epochs", "1", "--output-dir", str(folder)]))
+    model, tokenizer, card = train.train(
+        train.parse_args(["--limit", "80", "--epochs", "1", "--output-dir", str(folder)])
+    )
     return folder, model, tokenizer, card
 
 
@@ -60,7 +62,9 @@ def test_the_saved_model_serves_the_calibrated_probabilities(tiny_run):
     rows = read_split("validation")[: card["data"]["validation"]]
     probabilities = predict_logits(model, tokenizer, [row["text"] for row in rows]).softmax(dim=1)
     targets = torch.tensor([model.config.label2id[row["label"]] for row in rows])
-    assert expected_calibration_error(probabilities, targets) == pytest.approx(card["metrics"]["validation_ece"], abs=2e-4)
+    assert expected_calibration_error(probabilities, targets) == pytest.approx(
+        card["metrics"]["validation_ece"], abs=2e-4
+    )
 
 
 def test_the_saved_model_reloads_with_the_same_logits_as_the_trained_one(tiny_run):
@@ -88,8 +92,12 @@ def test_the_saved_model_and_tokenizer_agree_on_the_longest_input(tiny_run):
 
 def test_evaluate_writes_metrics_a_confusion_matrix_and_merges_them_into_the_card(tiny_run):
     folder, *_ = tiny_run
-    subprocess.run([sys.executable, "-m", "training.evaluate", "--model-dir", str(folder)], cwd=REPO_ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "training.evaluate", "--model-dir", str(folder)],
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
     evaluation = json.loads((folder / "evaluation.json").read_text())
     assert evaluation["test"]["lines"] == len(read_split("test"))
     assert set(evaluation["test"]["per_label"]) == set(LABELS)
@@ -104,7 +112,10 @@ def test_evaluate_writes_metrics_a_confusion_matrix_and_merges_them_into_the_car
 def test_the_training_script_runs_from_the_command_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "training.train", "--limit", "32", "--epochs", "1", "--output-dir", str(tmp_path)],
-        cwd=REPO_ROOT, check=True, capture_output=True, text=True,
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert "validation accuracy" in result.stdout
     card = json.loads((tmp_path / "model_card.json").read_text())
@@ -113,23 +124,56 @@ def test_the_training_script_runs_from_the_command_line(tmp_path):
 
 # Obvious lines, written for this test (none is in the data set), a few per label and country.
 OBVIOUS_LINES = {
-    "food": ["STARBUCKS STORE 10432 SEATTLE WA", "POS 1234 TESCO STORES 3421 LONDON GB", "UBER EATS ORDER 8812",
-             "LIDL SAGT DANKE BERLIN"],
-    "transport": ["SHELL OIL 57442660 HOUSTON TX", "UBER   *TRIP 4HXQ2 SAN FRANCISCO", "TFL TRAVEL CHARGE LONDON",
-                  "PARKING CITY CENTRE CAR PARK"],
-    "bills": ["DD BRITISH GAS 12345678", "ACH DEBIT COMCAST CABLE", "VERIZON WIRELESS AUTOPAY",
-              "COUNCIL TAX DIRECT DEBIT"],
+    "food": [
+        "STARBUCKS STORE 10432 SEATTLE WA",
+        "POS 1234 TESCO STORES 3421 LONDON GB",
+        "UBER EATS ORDER 8812",
+        "LIDL SAGT DANKE BERLIN",
+    ],
+    "transport": [
+        "SHELL OIL 57442660 HOUSTON TX",
+        "UBER   *TRIP 4HXQ2 SAN FRANCISCO",
+        "TFL TRAVEL CHARGE LONDON",
+        "PARKING CITY CENTRE CAR PARK",
+    ],
+    "bills": [
+        "DD BRITISH GAS 12345678",
+        "ACH DEBIT COMCAST CABLE",
+        "VERIZON WIRELESS AUTOPAY",
+        "COUNCIL TAX DIRECT DEBIT",
+    ],
     "shopping": ["AMZN Mktp US*2K4LM9", "IKEA STORE 042 HAMBURG", "ZARA ONLINE ES", "BEST BUY 00123 AUSTIN TX"],
-    "entertainment": ["NETFLIX.COM 866-579-7172 CA", "PAYPAL *SPOTIFY", "STEAM GAMES PURCHASE",
-                      "CINEWORLD CINEMA TICKETS"],
-    "health": ["CVS/PHARMACY #04512", "WALGREENS #1234 CHICAGO IL", "PUREGYM MONTHLY MEMBERSHIP",
-               "DENTAL CLINIC CHECKUP"],
+    "entertainment": [
+        "NETFLIX.COM 866-579-7172 CA",
+        "PAYPAL *SPOTIFY",
+        "STEAM GAMES PURCHASE",
+        "CINEWORLD CINEMA TICKETS",
+    ],
+    "health": [
+        "CVS/PHARMACY #04512",
+        "WALGREENS #1234 CHICAGO IL",
+        "PUREGYM MONTHLY MEMBERSHIP",
+        "DENTAL CLINIC CHECKUP",
+    ],
     "travel": ["RYANAIR DUBLIN FR8J2K", "AIRBNB * HMABC123", "BOOKING.COM HOTEL PARIS", "HERTZ CAR RENTAL LAX"],
-    "housing": ["RENT PAYMENT DECEMBER", "MORTGAGE PAYMENT HALIFAX", "SMITH PLUMBING & HEATING INVOICE",
-                "LETTING AGENT RENT NOV"],
-    "income": ["FPS CREDIT ACME LTD SALARY", "PAYROLL DIRECT DEPOSIT ADP", "SAVINGS INTEREST PAID", "HMRC TAX REFUND 2024"],
-    "transfer": ["ZELLE TO JOHN SMITH", "VENMO PAYMENT 1029384756", "ATM WITHDRAWAL 1234 HSBC LONDON",
-                 "TRANSFER TO SAVINGS ACCOUNT"],
+    "housing": [
+        "RENT PAYMENT DECEMBER",
+        "MORTGAGE PAYMENT HALIFAX",
+        "SMITH PLUMBING & HEATING INVOICE",
+        "LETTING AGENT RENT NOV",
+    ],
+    "income": [
+        "FPS CREDIT ACME LTD SALARY",
+        "PAYROLL DIRECT DEPOSIT ADP",
+        "SAVINGS INTEREST PAID",
+        "HMRC TAX REFUND 2024",
+    ],
+    "transfer": [
+        "ZELLE TO JOHN SMITH",
+        "VENMO PAYMENT 1029384756",
+        "ATM WITHDRAWAL 1234 HSBC LONDON",
+        "TRANSFER TO SAVINGS ACCOUNT",
+    ],
 }
 
 

@@ -4,9 +4,10 @@ image-classification, and custom (a package's own predictor.py, whose contract i
 
 A task module holds the contract (pydantic models: the request, and the answers for one input and
 for a batch, with an example request for the docs and the warm-up) and the class that answers a
-validated request from a package's network. load() picks the module by the package's task. A module may also name the binary content types
-its requests may be sent as (BINARY_MEDIA_TYPES, with binary_request) and what the log line counts
-of its inputs (input_counts; by default texts and characters).
+validated request from a package's network. load() picks the module by the package's task. A
+module may also name the binary content types its requests may be sent as (BINARY_MEDIA_TYPES,
+with binary_request) and what the log line counts of its inputs (input_counts; by default texts
+and characters).
 """
 
 from __future__ import annotations

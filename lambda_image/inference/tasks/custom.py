@@ -71,7 +71,9 @@ def predictor_of(package: ModelPackage) -> ModuleType:
     if hasattr(module, "Response") and not _is_model(module.Response):
         raise PackageError(f"{path}: Response must be a pydantic BaseModel (the answer, for the docs)")
     if not isinstance(getattr(module, "EXAMPLE", None), dict):
-        raise PackageError(f"{path}: defines no EXAMPLE (a request object, answered by the warm-up and shown in the docs)")
+        raise PackageError(
+            f"{path}: defines no EXAMPLE (a request object, answered by the warm-up and shown in the docs)"
+        )
     if not callable(getattr(module, "load", None)):
         raise PackageError(f"{path}: defines no load(model_dir) (returns an object with predict(request))")
     return module
@@ -139,12 +141,14 @@ def contract(package: ModelPackage) -> Contract:
     """The predictor's contract: Request, its answer (Response with "model", or any object with
     "model" when it declares none) and EXAMPLE."""
     predictor = predictor_of(package)
-    response = getattr(predictor, "Response", None)
-    if response is None:
-        answer = create_model("Answer", __config__=ConfigDict(extra="allow"), model=(ModelInfo, ...))
-    else:
-        answer = create_model(response.__name__, __base__=response, __module__=response.__module__, model=(ModelInfo, ...))
+    answer = _answer_model(getattr(predictor, "Response", None))
     return Contract(request=predictor.Request, single=answer, batch=answer, example=predictor.EXAMPLE)
+
+
+def _answer_model(response: type[BaseModel] | None) -> type[BaseModel]:
+    if response is None:
+        return create_model("Answer", __config__=ConfigDict(extra="allow"), model=(ModelInfo, ...))
+    return create_model(response.__name__, __base__=response, __module__=response.__module__, model=(ModelInfo, ...))
 
 
 class Model:

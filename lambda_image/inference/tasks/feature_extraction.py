@@ -67,7 +67,7 @@ class Model:
         """One pooled (and, if declared, normalized) vector per text, in input order."""
         rows: dict[int, np.ndarray] = {}
         for chunk in self.encoder.run(texts):
-            for index, vector in zip(chunk.indices, self._pool(chunk.output, chunk.attention_mask)):
+            for index, vector in zip(chunk.indices, self._pool(chunk.output, chunk.attention_mask), strict=True):
                 rows[index] = vector
         vectors = np.stack([rows[i] for i in range(len(texts))])
         if self.normalize:
@@ -78,6 +78,9 @@ class Model:
         mask = attention_mask[:, :, None].astype(tokens.dtype)
         if self.pooling == "cls":
             return tokens[:, 0]
+        pooled: np.ndarray
         if self.pooling == "max":
-            return np.where(mask > 0, tokens, np.finfo(tokens.dtype).min).max(axis=1)
-        return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            pooled = np.where(mask > 0, tokens, np.finfo(tokens.dtype).min).max(axis=1)
+        else:
+            pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled

@@ -25,7 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model,
 
 from inference.graphs import Graph, load_graph
 from inference.package import ImageInput, ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, StrictRequest, json_int
+from inference.schema import Contract, Limits, ModelInfo, PositiveJsonInt, StrictRequest, json_int
 from inference.settings import Settings
 from inference.tasks.text_classification import LabelScore, classifications, softmax
 
@@ -66,7 +66,12 @@ def decode(encoded: str, spec: ImageInput, limits: Limits) -> DecodedImage:
     except ValueError:  # binascii.Error, or a character outside ASCII
         raise _refuse("invalid_image", "not valid base64") from None
     if len(raw) > limits.max_image_bytes:
-        raise _refuse("image_too_large", "{size} bytes, over the limit of {limit} bytes", size=len(raw), limit=limits.max_image_bytes)
+        raise _refuse(
+            "image_too_large",
+            "{size} bytes, over the limit of {limit} bytes",
+            size=len(raw),
+            limit=limits.max_image_bytes,
+        )
     too_many_pixels = "{width}x{height} pixels, over the limit of {limit} pixels"
     try:
         # Image.open reads the header only. Pillow's own decompression-bomb check raises past twice
@@ -75,7 +80,9 @@ def decode(encoded: str, spec: ImageInput, limits: Limits) -> DecodedImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _refuse("image_too_large", "more pixels than the limit of {limit}", limit=limits.max_image_pixels) from None
+        raise _refuse(
+            "image_too_large", "more pixels than the limit of {limit}", limit=limits.max_image_pixels
+        ) from None
     except Exception:  # whatever the parsers raise on hostile bytes, the bytes are at fault
         raise _refuse("invalid_image", "not a PNG or JPEG image") from None
     width, height = image.size
@@ -123,7 +130,7 @@ class ImageRequest(StrictRequest):
 
     image: str | None = None
     images: list[str] | None = None
-    top_k: json_int(ge=1) | None = Field(None, description="how many labels to rank (default 3)")
+    top_k: PositiveJsonInt | None = Field(None, description="how many labels to rank (default 3)")
 
     @model_validator(mode="after")
     def _exactly_one_of_image_and_images(self) -> Self:
@@ -180,11 +187,11 @@ def request_model(package: ModelPackage, limits: Limits) -> type[ImageRequest]:
         AfterValidator(lambda value: decode(value, spec, limits)),
     ]
     images = Annotated[
-        list[image],  # type: ignore[valid-type]  (a type built from the limits)
+        list[image],
         Field(min_length=1, max_length=limits.max_batch, description=f"1 to {limits.max_batch} images"),
     ]
     top_k = json_int(ge=1, le=len(package.labels))
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         ImageRequest.__name__,
         __base__=ImageRequest,
         __module__=ImageRequest.__module__,
@@ -213,7 +220,9 @@ class Model:
 
     def answer(self, request: Any) -> dict[str, Any]:
         pixels = np.stack([image.pixels for image in request.batch])
-        logits = np.concatenate([self.graph(pixels[start : start + FORWARD_CHUNK]) for start in range(0, len(pixels), FORWARD_CHUNK)])
+        logits = np.concatenate(
+            [self.graph(pixels[start : start + FORWARD_CHUNK]) for start in range(0, len(pixels), FORWARD_CHUNK)]
+        )
         predictions = classifications(softmax(logits), self.labels, request.top_k or self.default_top_k)
         return {"predictions": predictions} if request.is_batch else predictions[0]
 

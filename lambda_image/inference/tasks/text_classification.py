@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, json_int, with_limits
+from inference.schema import Contract, Defaults, Limits, ModelInfo, PositiveJsonInt, TextsRequest, json_int, with_limits
 
 SCORE_DECIMALS = 4
 DEFAULT_THRESHOLD = 0.5
@@ -25,7 +25,7 @@ DEFAULT_THRESHOLD = 0.5
 class RankingRequest(TextsRequest):
     """What single- and multi-label requests share."""
 
-    top_k: json_int(ge=1) | None = Field(None, description="how many labels to rank (default 3)")
+    top_k: PositiveJsonInt | None = Field(None, description="how many labels to rank (default 3)")
 
 
 class ClassificationRequest(RankingRequest):
@@ -80,7 +80,9 @@ CONTRACT = Contract(
 def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
     base = MultiLabelClassificationRequest if package.multi_label else ClassificationRequest
     top_k = json_int(ge=1, le=len(package.labels))
-    return with_limits(base, limits, top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)")))
+    return with_limits(
+        base, limits, top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)"))
+    )
 
 
 class Model:
@@ -125,7 +127,7 @@ def classifications(
     # Highest first; on a tie the stable sort ranks the lower label index first.
     ranked = np.argsort(-probabilities, axis=1, kind="stable")
     predictions = []
-    for row, order in zip(probabilities.tolist(), ranked.tolist()):
+    for row, order in zip(probabilities.tolist(), ranked.tolist(), strict=True):
         top = [_label_score(labels[i], row[i]) for i in order[:top_k]]
         # The rounded score, as the caller sees it: "label" is null exactly when "score" < min_score.
         label = top[0]["label"] if top[0]["score"] >= min_score else None
@@ -142,7 +144,8 @@ def _label_score(label: str, score: float) -> dict[str, Any]:
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max(axis=1, keepdims=True))  # shifted: exp cannot overflow
-    return exp / exp.sum(axis=1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 def _sigmoid(logits: np.ndarray) -> np.ndarray:

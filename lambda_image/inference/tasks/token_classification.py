@@ -73,7 +73,7 @@ class Model:
         texts = request.batch
         predictions: list[dict[str, Any]] = [{}] * len(texts)
         for chunk in self.encoder.run(texts):
-            for row, (index, encoding) in enumerate(zip(chunk.indices, chunk.encodings)):
+            for row, (index, encoding) in enumerate(zip(chunk.indices, chunk.encodings, strict=True)):
                 entities = self.entities(texts[index], encoding, _softmax(chunk.output[row]))
                 predictions[index] = {"entities": entities}
         return {"predictions": predictions} if request.is_batch else predictions[0]
@@ -84,7 +84,7 @@ class Model:
         tokens = [
             (self.labels[best[i]], float(scores[i, best[i]]), start, end)
             for i, (special, padding, (start, end)) in enumerate(
-                zip(encoding.special_tokens_mask, encoding.attention_mask, encoding.offsets)
+                zip(encoding.special_tokens_mask, encoding.attention_mask, encoding.offsets, strict=True)
             )
             if not special and padding
         ]
@@ -115,4 +115,5 @@ def _tag(label: str) -> tuple[str, str]:
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
     exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
+    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return probabilities
