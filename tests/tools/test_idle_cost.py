@@ -129,7 +129,9 @@ def test_snapstart_is_off_in_the_default_app(app: App) -> None:
     assert "SnapStart snapshot cache" not in by_item(app)
 
 
-def test_several_models_are_priced_each_with_its_memory_function_and_image(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_several_models_are_priced_each_with_its_memory_function_and_image(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     several = App.from_assembly(synthesize_app("multi_model", tmp_path_factory.mktemp("cdk.out-multi-model")).directory)
     assert {name: function["MemorySize"] for name, function in several.models.items()} == {
         "transaction-classifier": 2048,
@@ -137,9 +139,17 @@ def test_several_models_are_priced_each_with_its_memory_function_and_image(tmp_p
         "merchant-normalizer": 2048,
         "digits": 512,
     }
-    costs, one = by_item(several), by_item(App.from_assembly(synthesize_app("default", tmp_path_factory.mktemp("cdk.out-one")).directory))
+    costs, one = (
+        by_item(several),
+        by_item(App.from_assembly(synthesize_app("default", tmp_path_factory.mktemp("cdk.out-one")).directory)),
+    )
     pings = 730 * 60 / 5
-    for name, memory_gb in (("transaction-classifier", 2), ("embeddings", 1), ("merchant-normalizer", 2), ("digits", 0.5)):
+    for name, memory_gb in (
+        ("transaction-classifier", 2),
+        ("embeddings", 1),
+        ("merchant-normalizer", 2),
+        ("digits", 0.5),
+    ):
         duration = costs[f"Lambda duration (warm-up) ({name})"][0]
         assert duration == pytest.approx(pings * 0.002 * memory_gb * LAMBDA_GB_SECOND["x86_64"])
         assert f"Lambda init after recycling ({name})" in costs
@@ -170,7 +180,9 @@ def test_the_cli_prints_the_table_with_both_columns_and_totals(assembly: Path, c
 
 def test_without_synthesized_templates_it_says_to_synthesize_first(tmp_path: Path, capsys) -> None:
     assert main(["--assembly", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make cost`, which synthesizes first\n"
+    assert (
+        capsys.readouterr().err == f"no synthesized templates in {tmp_path}: run `make cost`, which synthesizes first\n"
+    )
 
 
 def test_the_help_says_the_whole_first_sentence(capsys) -> None:
@@ -220,7 +232,10 @@ def _edit_json(path: Path, edit: Callable[[Any], None]) -> None:
 def _second_app_stack(assembly: Path) -> None:
     def add(manifest: dict[str, Any]) -> None:
         name, artifact = _app_stack(manifest)
-        manifest["artifacts"]["OtherApi"] = {**artifact, "properties": {**artifact["properties"], "stackName": "OtherApi"}}
+        manifest["artifacts"]["OtherApi"] = {
+            **artifact,
+            "properties": {**artifact["properties"], "stackName": "OtherApi"},
+        }
 
     _edit_json(assembly / "manifest.json", add)
 
@@ -251,7 +266,9 @@ def _two_warmup_rules(assembly: Path) -> None:
 def _no_function(assembly: Path) -> None:
     def remove(template: dict[str, Any]) -> None:
         template["Resources"] = {
-            key: resource for key, resource in template["Resources"].items() if resource["Type"] != "AWS::Lambda::Function"
+            key: resource
+            for key, resource in template["Resources"].items()
+            if resource["Type"] != "AWS::Lambda::Function"
         }
 
     _edit_json(_app_template(assembly), remove)
@@ -272,7 +289,10 @@ def _no_lifecycle_rule(assembly: Path) -> None:
     ("break_it", "message"),
     [
         (_second_app_stack, "expected one app stack besides the staging stack, found 2: OtherApi, PytorchInferenceApi"),
-        (_missing_app_template, "the template of stack PytorchInferenceApi (PytorchInferenceApi.template.json) is missing"),
+        (
+            _missing_app_template,
+            "the template of stack PytorchInferenceApi (PytorchInferenceApi.template.json) is missing",
+        ),
         (_no_stacks, "manifest.json lists no CloudFormation stack: run `make synth` again"),
         (_two_warmup_rules, "expected a warm-up rule (AWS::Events::Rule) per model function (1), found 2"),
         (_no_function, "expected an image-based Lambda function per model, found 0"),

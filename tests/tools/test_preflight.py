@@ -83,11 +83,16 @@ def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, aws, bo
 
     assert code == 0
     assert lines == {
-        "AWS account": f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto",
+        "AWS account": (
+            f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto"
+        ),
         "CDK bootstrap": "ok    CDK bootstrap: version 28 (qualifier hnb659fds)",
         "API Gateway logging role": f"ok    API Gateway logging role: {LOGGING_ROLE}",
         "Docker": "ok    Docker: `docker info` answers",
-        "model": f"ok    model: model_artifacts/transaction-classifier: transaction-classifier-minilm {CLASSIFIER.version}, text-classification",
+        "model": (
+            f"ok    model: model_artifacts/transaction-classifier: transaction-classifier-minilm {CLASSIFIER.version}, "
+            "text-classification"
+        ),
     }
 
 
@@ -120,7 +125,9 @@ def test_docker_not_installed_is_one_line(repo, docker, bootstrapped, capsys):
     code, lines = run("deploy", repo, capsys)
 
     assert code == 2
-    assert lines["Docker"] == "FAIL  Docker: `docker` is not on PATH: cdk deploy builds the image locally, install Docker"
+    assert (
+        lines["Docker"] == "FAIL  Docker: `docker` is not on PATH: cdk deploy builds the image locally, install Docker"
+    )
 
 
 def test_a_docker_daemon_that_is_down_is_one_line_with_what_docker_said(repo, docker, bootstrapped, capsys):
@@ -167,7 +174,9 @@ def test_a_package_the_runtime_cannot_read_is_one_line(repo, docker, bootstrappe
     code, lines = run("deploy", repo, capsys)
 
     assert code == 2
-    assert lines["model"].startswith(f"FAIL  model: {package}: tokenizer.json is missing (the runtime reads the fast tokenizer)")
+    assert lines["model"].startswith(
+        f"FAIL  model: {package}: tokenizer.json is missing (the runtime reads the fast tokenizer)"
+    )
 
 
 def test_an_account_without_bootstrap_is_told_the_command_that_bootstraps_it(repo, docker, aws, capsys):
@@ -258,7 +267,11 @@ def test_every_model_cdk_json_deploys_is_checked(repo, docker, bootstrapped, cap
     code, lines = run("deploy", repo, capsys)
 
     assert code == 2
-    assert lines["model"] == "FAIL  model: cdk.json's models=transaction-classifier,embeddings is not allowed: embeddings is not a package of model_artifacts/ (packages there: transaction-classifier)"
+    assert (
+        lines["model"]
+        == "FAIL  model: cdk.json's models=transaction-classifier,embeddings is not allowed: embeddings is not a "
+        "package of model_artifacts/ (packages there: transaction-classifier)"
+    )
 
 
 def test_a_second_model_the_runtime_cannot_serve_is_one_line_naming_it(repo, docker, bootstrapped, capsys):
