@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.model_function import METRICS_NAMESPACE, SERVICE_NAME
+from infra.constructs.model_function import METRICS_NAMESPACE
 from infra.nodes import timeout_of
 
 PERIOD = Duration.minutes(5)
@@ -82,7 +82,7 @@ class ServiceDashboard(Construct):
                     bulk_state_machine.metric_succeeded(period=PERIOD, label="succeeded"),
                     bulk_state_machine.metric_failed(period=PERIOD, label="failed"),
                 ),
-                _graph("Bulk lines scored, and lines refused", *_bulk_line_metrics()),
+                _graph("Bulk lines scored, and lines refused", *_bulk_line_metrics(service=next(iter(functions)))),
             )
 
     def _add_function(self, name: str, function: lambda_.Function, log_group: logs.ILogGroup) -> None:
@@ -91,7 +91,7 @@ class ServiceDashboard(Construct):
             namespace=METRICS_NAMESPACE,
             metric_name="ColdStart",
             # Powertools' ColdStart metric carries the function name besides the service.
-            dimensions_map={"function_name": function.function_name, "service": SERVICE_NAME},
+            dimensions_map={"function_name": function.function_name, "service": name},
             statistic=cloudwatch.Stats.SUM,
             period=PERIOD,
             label="cold starts",
@@ -126,13 +126,14 @@ def _timeout(timeout: Duration) -> cloudwatch.HorizontalAnnotation:
     return cloudwatch.HorizontalAnnotation(value=timeout.to_milliseconds(), label="timeout")
 
 
-def _bulk_line_metrics() -> list[cloudwatch.Metric]:
-    """The handler's counts of bulk lines (inference/handler.py), summed per period."""
+def _bulk_line_metrics(service: str) -> list[cloudwatch.Metric]:
+    """The handler's counts of bulk lines (inference/function.py), summed per period; the bulk job
+    scores with the first model, `service`."""
     return [
         cloudwatch.Metric(
             namespace=METRICS_NAMESPACE,
             metric_name=name,
-            dimensions_map={"service": SERVICE_NAME},
+            dimensions_map={"service": service},
             statistic=cloudwatch.Stats.SUM,
             period=PERIOD,
             label=label,

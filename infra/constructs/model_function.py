@@ -17,9 +17,8 @@ from infra.config import InferenceConfig
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "lambda_image/Dockerfile"
 MODEL_DIR = "/opt/ml/model"
-# Powertools publishes the handler's metrics (ColdStart, Latency, ...) under this namespace with
-# this service dimension; the dashboard reads them back.
-SERVICE_NAME = "transaction-classifier"
+# Powertools publishes the handler's metrics (ColdStart, Latency, ...) under this namespace, with
+# the package's name as the service dimension (and the logs' service); the dashboard reads them back.
 METRICS_NAMESPACE = "PytorchLambdaApi"
 # Files of a package the runtime never reads: transformers' weights (the graphs replace them) and
 # evaluation outputs for people.
@@ -80,7 +79,7 @@ def runtime_environment(config: InferenceConfig, package: str) -> dict[str, str]
         "TORCH_THREADS": str(config.torch_threads),
         "MODEL_VARIANT": config.model_variant,
         "MODEL_BACKEND": config.backend,
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        "POWERTOOLS_SERVICE_NAME": package,
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         # Behind a proxy integration API Gateway answers only the CORS preflight; the handler adds
         # Access-Control-Allow-Origin to the answers themselves (empty: no CORS headers).

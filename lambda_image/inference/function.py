@@ -32,8 +32,9 @@ class Function:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.logger = Logger(service=runtime.settings.service_name)
-        self.metrics = Metrics(namespace=runtime.settings.metrics_namespace)
+        service = runtime.settings.service_name or runtime.settings.route_name
+        self.logger = Logger(service=service)
+        self.metrics = Metrics(namespace=runtime.settings.metrics_namespace, service=service)
         # Never log the event: it carries the inputs.
         logged = self.logger.inject_lambda_context(log_event=False)(self._handle)
         self.handler: Handler = self.metrics.log_metrics(capture_cold_start_metric=True)(logged)

@@ -62,7 +62,8 @@ class Settings(BaseModel):
     # (BACKEND=onnx in lambda_image/Dockerfile); fp32 only.
     model_backend: Backend = Field("torch", alias="MODEL_BACKEND")
     lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-    service_name: str = Field("transaction-classifier", alias="POWERTOOLS_SERVICE_NAME")
+    # The logs' and metrics' service: the stack sets the package's name; locally, the route name.
+    service_name: str | None = Field(None, alias="POWERTOOLS_SERVICE_NAME")
     metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")
     # Origins a browser may read answers from ("*": any); empty: no CORS headers.
     cors_allow_origins: Annotated[tuple[str, ...], BeforeValidator(_comma_separated)] = Field(

@@ -13,7 +13,7 @@ import pytest
 
 from inference.settings import Settings
 from infra.config import InferenceConfig
-from infra.constructs.model_function import LIBRARY_ENVIRONMENT, METRICS_NAMESPACE, MODEL_DIR, SERVICE_NAME
+from infra.constructs.model_function import LIBRARY_ENVIRONMENT, METRICS_NAMESPACE, MODEL_DIR
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
 from tests.infrastructure.test_stack import model_function_ids
 
@@ -81,7 +81,7 @@ def expected_settings(config: InferenceConfig, name: str) -> dict[str, Any]:
         "model_variant": config.model_variant,
         "model_backend": config.backend,
         "lambda_memory_mb": config.memory_mb_of(name),
-        "service_name": SERVICE_NAME,
+        "service_name": name,
         "metrics_namespace": METRICS_NAMESPACE,
         "cors_allow_origins": config.cors_allow_origins,
     }

@@ -15,7 +15,12 @@ def test_defaults_match_the_contract():
     assert settings.default_top_k == 3
     assert settings.default_min_score == 0
     assert (settings.model_variant, settings.model_backend) == ("fp32", "torch")
-    assert (settings.service_name, settings.metrics_namespace) == ("transaction-classifier", "PytorchLambdaApi")
+    # The service defaults to the route name (the package folder's): the stack sets the package's name.
+    assert (settings.service_name, settings.route_name, settings.metrics_namespace) == (
+        None,
+        "transaction-classifier",
+        "PytorchLambdaApi",
+    )
 
 
 def test_env_vars_override_the_defaults():
