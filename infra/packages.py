@@ -28,11 +28,6 @@ NAME_RULE = f"lowercase letters and digits, words joined by one '-', '_' or '.',
 BINARY_MEDIA_TYPES_OF = {"image-classification": ("image/png", "image/jpeg")}
 
 
-def route(name: str) -> str:
-    """The route of the package in folder `name`."""
-    return model_route(name)
-
-
 def available_packages(packages_dir: Path | None = None) -> list[str]:
     """The folders of model_artifacts/ that hold a package (a model_card.json), by name."""
     folder = packages_dir or PACKAGES_DIR
@@ -94,7 +89,7 @@ def models_document(packages: Sequence[ModelPackage], names: Sequence[str] | Non
                 "model": package.name,
                 "task": package.task,
                 "version": package.version,
-                "route": route(name),
+                "route": model_route(name),
                 "example": contract(package).example,
             }
             for package, name in zip(packages, names or [package.directory.name for package in packages], strict=True)

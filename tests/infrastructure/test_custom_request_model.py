@@ -9,10 +9,11 @@ import pytest
 from jsonschema import Draft4Validator
 
 from inference.package import ModelPackage
-from inference.schema import Limits, RequestError, validate
+from inference.schema import Limits
 from inference.tasks import request_model
 from infra.packages import PACKAGES_DIR
 from tests.infrastructure.synth import CDK_CONTEXT
+from tests.infrastructure.test_request_model import handler_status
 from tests.infrastructure.test_stack import methods
 
 PACKAGE = ModelPackage.read(PACKAGES_DIR / "merchant-normalizer")
@@ -48,15 +49,7 @@ def gateway_model(synthesize) -> Draft4Validator:
     return Draft4Validator(schema)
 
 
-def handler_status(request: object) -> int:
-    try:
-        validate(HANDLER_MODEL, request)
-    except RequestError as error:
-        return error.status
-    return 200
-
-
 @pytest.mark.parametrize(("request_object", "accepted", "status"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_the_gateway_refuses_only_what_the_handler_refuses_with_400(gateway_model, request_object, accepted, status):
     assert gateway_model.is_valid(request_object) is accepted
-    assert handler_status(request_object) == status
+    assert handler_status(request_object, HANDLER_MODEL) == status

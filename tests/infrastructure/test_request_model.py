@@ -11,6 +11,7 @@ import json
 import pytest
 from aws_cdk.assertions import Template
 from jsonschema import Draft4Validator
+from pydantic import BaseModel
 
 from inference.package import ModelPackage
 from inference.schema import Limits, RequestError, validate
@@ -54,9 +55,10 @@ def gateway_model(template: Template) -> Draft4Validator:
     return Draft4Validator(schema)
 
 
-def handler_status(request: object) -> int:
+def handler_status(request: object, model: type[BaseModel] = HANDLER_MODEL) -> int:
+    """The status the handler's validation gives `request` (200: valid)."""
     try:
-        validate(HANDLER_MODEL, request)
+        validate(model, request)
     except RequestError as error:
         return error.status
     return 200
