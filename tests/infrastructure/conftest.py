@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Template
 
-from tests.infrastructure.synth import SynthesizedApp, synthesize_app
+from tests.infrastructure.synth import STAGED_VARIANTS, SynthesizedApp, synthesize_app
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +16,8 @@ def synthesize(tmp_path_factory: pytest.TempPathFactory):
 
     def synthesize_variant(variant: str) -> SynthesizedApp:
         if variant not in apps:
-            apps[variant] = synthesize_app(variant, tmp_path_factory.mktemp(f"cdk.out-{variant}"))
+            outdir = tmp_path_factory.mktemp(f"cdk.out-{variant}")
+            apps[variant] = synthesize_app(variant, outdir, stage_assets=variant in STAGED_VARIANTS)
         return apps[variant]
 
     return synthesize_variant

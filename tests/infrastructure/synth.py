@@ -19,6 +19,11 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 # CDK's usage telemetry resource (AWS::CDK::Metadata) changes with every CDK release; it is
 # not part of our infrastructure.
 TEST_CONTEXT = {"aws:cdk:version-reporting": False}
+# Staging copies each image's build context (its model, 88 MB for the classifier) into cdk.out;
+# dozens of synths would fill a small CI disk. Templates are the same either way, so only the
+# variants whose build context a test reads are staged.
+UNSTAGED = {"aws:cdk:disable-asset-staging": True}
+STAGED_VARIANTS = {"default", "onnx", "int8", "multi_model"}
 ALARM_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
 # The default configuration, each option switched away from its default on its own (the bulk
 # job's three numbers together), the two alarm destinations together, and two models (the second
@@ -83,7 +88,8 @@ class SynthesizedApp:
 
     @property
     def image_context(self) -> Path:
-        """The model function's image build context (the assembly's other assets are Lambda code)."""
+        """The model function's image build context (the assembly's other assets are Lambda code);
+        only a staged synth has one of its own."""
         manifest = json.loads((self.directory / f"{CDK_CONTEXT['stack_name']}.assets.json").read_text())
         (image,) = manifest["dockerImages"].values()
         return self.directory / image["source"]["directory"]
@@ -93,6 +99,6 @@ class SynthesizedApp:
         return json.loads((self.directory / "validation-report.json").read_text())
 
 
-def synthesize_app(variant: str, outdir: Path) -> SynthesizedApp:
-    context = {**CDK_CONTEXT, **VARIANTS[variant], **TEST_CONTEXT}
+def synthesize_app(variant: str, outdir: Path, *, stage_assets: bool = False) -> SynthesizedApp:
+    context = {**CDK_CONTEXT, **VARIANTS[variant], **TEST_CONTEXT, **({} if stage_assets else UNSTAGED)}
     return SynthesizedApp(build_app(context, outdir=str(outdir)).synth())

@@ -16,7 +16,7 @@ from inference.package import ModelPackage
 from inference.tasks import contract as task_contract
 from infra.constructs.rest_api import listing_template
 from infra.packages import PACKAGES_DIR, models_document, served_packages
-from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, VARIANTS, SynthesizedApp
+from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, UNSTAGED, VARIANTS, SynthesizedApp
 from tests.infrastructure.test_observability import dashboard_widgets, graphed_metrics
 from tests.infrastructure.test_stack import methods, model_function_ids
 
@@ -230,7 +230,7 @@ def test_without_image_packages_the_api_takes_no_binary_bodies(synthesize) -> No
 
 
 def test_an_image_package_lets_png_and_jpeg_bodies_through_to_its_function(tmp_path: Path) -> None:
-    context = {**CDK_CONTEXT, **TEST_CONTEXT, "models": "transaction-classifier,digits"}
+    context = {**CDK_CONTEXT, **TEST_CONTEXT, **UNSTAGED, "models": "transaction-classifier,digits"}
     template = Template.from_json(
         build_app(context, outdir=str(tmp_path / "cdk.out"))
         .synth()

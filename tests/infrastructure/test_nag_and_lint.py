@@ -10,7 +10,7 @@ from aws_cdk import aws_s3 as s3
 from cfnlint.api import ManualArgs, lint
 
 from app import build_app
-from tests.infrastructure.synth import CDK_CONTEXT, VARIANTS
+from tests.infrastructure.synth import CDK_CONTEXT, UNSTAGED, VARIANTS
 
 # Regions with Lambda container images on both architectures, where users are likely to deploy.
 LINT_REGIONS = ["us-east-1", "eu-west-1"]
@@ -23,7 +23,7 @@ def test_cdk_nag_has_no_unacknowledged_findings(synthesize, variant: str) -> Non
 
 
 def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path) -> None:
-    app = build_app(CDK_CONTEXT, outdir=str(tmp_path))
+    app = build_app({**CDK_CONTEXT, **UNSTAGED}, outdir=str(tmp_path))
     # A bucket without access logs or TLS enforcement: findings nothing acknowledges.
     stack = app.node.find_child(CDK_CONTEXT["stack_name"])
     assert isinstance(stack, cdk.Stack)

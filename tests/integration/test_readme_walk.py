@@ -63,20 +63,31 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system
+        shutil.copy2(source, destination)
+
+
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh clone of HEAD with this checkout's venv (editable-installed from the clone) and
-    built packages (newer than the clone's sources, so make does not rebuild them)."""
+    built packages (newer than the clone's sources, so make does not rebuild them), hard-linked
+    where the disk allows: they are 4 GB, and nothing here rewrites a file in place (pip and
+    Python replace files, they don't edit them)."""
     clone = tmp_path_factory.mktemp("readme") / "repo"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    shutil.copytree(REPO / ".venv", clone / ".venv", symlinks=True)
+    shutil.copytree(REPO / ".venv", clone / ".venv", symlinks=True, copy_function=_link_or_copy)
     subprocess.run(
         [str(clone / ".venv/bin/python"), "-m", "pip", "install", "--quiet", "--no-deps", "-e", "."],
         cwd=clone, check=True, capture_output=True,
     )  # fmt: skip
     for package in (REPO / "model_artifacts").iterdir():
         if package.is_dir() and (package / "model_card.json").is_file():
-            shutil.copytree(package, clone / "model_artifacts" / package.name, dirs_exist_ok=True)
+            shutil.copytree(
+                package, clone / "model_artifacts" / package.name, dirs_exist_ok=True, copy_function=_link_or_copy
+            )
     now = time.time() + 5
     for path in [clone / ".venv/.installed", *(clone / "model_artifacts").rglob("*")]:
         if path.is_file():
