@@ -21,7 +21,8 @@ CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["
 TEST_CONTEXT = {"aws:cdk:version-reporting": False}
 # Staging copies each image's build context (its model, 88 MB for the classifier) into cdk.out;
 # dozens of synths would fill a small CI disk. Templates are the same either way, so only the
-# variants whose build context a test reads are staged.
+# variants whose build context a test reads are staged (and a synth whose file assets a test
+# publishes: unstaged, they point at jsii's temporary folders, gone by then).
 UNSTAGED = {"aws:cdk:disable-asset-staging": True}
 STAGED_VARIANTS = {"default", "onnx", "int8", "multi_model"}
 ALARM_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:ops-alarms"

@@ -22,7 +22,8 @@ STACK = CDK_CONTEXT["stack_name"]
 
 @pytest.fixture(scope="module")
 def iam_app(tmp_path_factory: pytest.TempPathFactory) -> SynthesizedApp:
-    return synthesize_app("iam_auth", tmp_path_factory.mktemp("cdk.out-iam"))
+    # Staged: its file assets are zipped from cdk.out and published, as a deploy does.
+    return synthesize_app("iam_auth", tmp_path_factory.mktemp("cdk.out-iam"), stage_assets=True)
 
 
 def test_an_iam_stack_is_called_at_its_api_url_with_sigv4_for_execute_api(aws, iam_app):
