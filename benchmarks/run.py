@@ -2,8 +2,8 @@
 task by task, in one run, and write benchmarks/results/latest.json and latest.md.
 
 The tasks: text-classification (model_artifacts/transaction-classifier), feature-extraction
-(model_artifacts/embeddings), token-classification (a bench-only package built under .cache/bench/
-by benchmarks/ner_package.py) and image-classification (model_artifacts/digits; `--tasks` measures
+(model_artifacts/embeddings), token-classification (model_artifacts/transaction-entities) and
+image-classification (model_artifacts/digits; `--tasks` measures
 some of them only); and the cold start of the custom demo package (model_artifacts/merchant-normalizer,
 its own predictor.py) against the plain script that loads its nn.Module (benchmarks/naive_custom.py);
 `--custom-only` measures that part alone. Every process measured is a fresh `python -I -S` (benchmarks/probe.py)
@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.ner_package import ner_package
 from inference.package import GRAPH_FILES
 from inference.settings import LAMBDA_MB_PER_VCPU
 from infra.constructs.model_function import NOT_SERVED
@@ -44,6 +43,8 @@ from local.lambda_context import LocalLambdaContext
 from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST
 from tools.image_layout import ONNX_IMAGE_REQUIREMENTS, REPO, installed, lambda_env
 from training.common import read_split
+from training.evaluate_entities import found_entities, scores
+from training.train_entities import read_entities
 
 BENCHMARKS = Path(__file__).resolve().parent
 RESULTS = BENCHMARKS / "results"
@@ -61,8 +62,8 @@ CUSTOM_PACKAGE = MODEL_DIR / "merchant-normalizer"
 # Cold starts only, at 1 thread: the custom package has no int8 or onnx graph, and its naive baseline is
 # its own network's call, so there is no lighter forward to compare warm answers with.
 
-# Sized for about 12 minutes on 2 busy cores (the first run also installs the layouts and builds the
-# NER package: a few minutes more). Every run starts each subject once: 24 fresh processes.
+# Sized for about 12 minutes on 2 busy cores (the first run also installs the layouts: a few minutes
+# more). Every run starts each subject once: 24 fresh processes.
 RUNS = 3
 SINGLE_REQUESTS = 40
 BATCH_SIZES = (16, 64)
@@ -403,7 +404,8 @@ def payload(sites: dict[str, Path], packages: dict[str, Path]) -> dict:
 
 def int8_quality(packages: dict[str, Path]) -> dict:
     """How far the int8 variant is from fp32 on the whole test split: the classifier's agreement and
-    both accuracies; the embeddings' cosine similarity to fp32's."""
+    both accuracies; the embeddings' cosine similarity to fp32's; the entities model's F1 (exact
+    span and label) on its own test split."""
     import numpy as np
 
     from inference.runtime import Runtime
@@ -412,9 +414,13 @@ def int8_quality(packages: dict[str, Path]) -> dict:
     rows = read_split("test")
     texts = [row["text"] for row in rows]
 
+    def runtime(task: str, variant: str) -> Runtime:
+        return Runtime.load(
+            Settings(MODEL_DIR=packages[task], MODEL_VARIANT=variant, TORCH_THREADS=os.cpu_count() or 1)
+        )
+
     def model(task: str, variant: str):
-        settings = Settings(MODEL_DIR=packages[task], MODEL_VARIANT=variant, TORCH_THREADS=os.cpu_count() or 1)
-        return Runtime.load(settings).model
+        return runtime(task, variant).model
 
     labels = {}
     for variant in ("fp32", "int8"):
@@ -422,6 +428,13 @@ def int8_quality(packages: dict[str, Path]) -> dict:
         labels[variant] = [classifier.labels[i] for i in classifier.probabilities(texts).argmax(axis=1)]
     fp32, int8 = (model("feature-extraction", variant).embeddings(texts) for variant in ("fp32", "int8"))
     cosines = (fp32 * int8).sum(axis=1)  # both normalized
+    entity_rows = read_entities("test")
+    truth = [{(e["label"], e["start"], e["end"]) for e in row["entities"]} for row in entity_rows]
+    entity_texts = [row["text"] for row in entity_rows]
+    entity_f1 = {
+        variant: scores(truth, found_entities(runtime("token-classification", variant), entity_texts))["all"]["f1"]
+        for variant in ("fp32", "int8")
+    }
     return {
         "test_texts": len(rows),
         "agreement": sum(a == b for a, b in zip(labels["fp32"], labels["int8"], strict=True)) / len(rows),
@@ -429,6 +442,9 @@ def int8_quality(packages: dict[str, Path]) -> dict:
         "int8_accuracy": sum(p == row["label"] for p, row in zip(labels["int8"], rows, strict=True)) / len(rows),
         "embedding_cosine_mean": float(np.mean(cosines)),
         "embedding_cosine_min": float(np.min(cosines)),
+        "entity_lines": len(entity_rows),
+        "entity_f1_fp32": entity_f1["fp32"],
+        "entity_f1_int8": entity_f1["int8"],
     }
 
 
@@ -632,7 +648,8 @@ def markdown(results: dict) -> str:
             f"fp32 {quality['fp32_accuracy']:.1%}, int8 {quality['int8_accuracy']:.1%}.",
             f"- feature-extraction, the same texts: cosine similarity of int8's embeddings to fp32's: mean "
             f"{quality['embedding_cosine_mean']:.4f}, lowest {quality['embedding_cosine_min']:.4f}.",
-            "- token-classification: not measured (the bench package's head is untrained).",
+            f"- token-classification, {quality['entity_lines']} lines of its own test split: entity F1 "
+            f"fp32 {quality['entity_f1_fp32']:.3f}, int8 {quality['entity_f1_int8']:.3f}.",
         ]
     lines += [
         "",
@@ -773,7 +790,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         print("\n".join(custom_markdown(custom)))
         return 0
-    say("installing the layouts and building the NER package (both cached after the first run)")
+    say("installing the layouts (cached after the first run)")
     sites = {
         "torch": installed(cache=IMAGE_TARGET_CACHE),
         "onnx": installed(ONNX_IMAGE_REQUIREMENTS, IMAGE_TARGET_CACHE),
@@ -782,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
     candidates = {
         "text-classification": MODEL_DIR / "transaction-classifier",
         "feature-extraction": MODEL_DIR / "embeddings",
-        "token-classification": ner_package() if "token-classification" in measured else None,
+        "token-classification": MODEL_DIR / "transaction-entities",
         "image-classification": MODEL_DIR / "digits",
     }
     # None only for a task not measured.
@@ -835,7 +852,11 @@ def main(argv: list[str] | None = None) -> int:
         for task in measured
     }
     size = payload(sites, packages)
-    quality = int8_quality(packages) if {"text-classification", "feature-extraction"} <= set(measured) else None
+    quality = (
+        int8_quality(packages)
+        if {"text-classification", "feature-extraction", "token-classification"} <= set(measured)
+        else None
+    )
     machine["load_after"] = round(os.getloadavg()[0], 2)
     results = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

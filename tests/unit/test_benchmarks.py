@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from benchmarks.ner_package import LABELS
 from benchmarks.run import (
     RESULTS,
     VARIANTS,
@@ -118,10 +117,3 @@ def test_goals_are_ratios_to_the_same_tasks_baseline_and_every_variant_must_meet
     assert rows["text-classification", "image payload (GB)"]["met"]
     cuda = rows["all", "CUDA files in the image"]
     assert cuda["measured"] == {"fp32": 0, "int8": 0, "onnx": 1} and not cuda["met"]
-
-
-def test_the_bench_ner_package_has_bio_labels():
-    assert LABELS[0] == "O" and len(LABELS) == 13
-    assert {label[2:] for label in LABELS if label.startswith("B-")} == {
-        label[2:] for label in LABELS if label.startswith("I-")
-    }
