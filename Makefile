@@ -67,18 +67,19 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
-# Two jobs at a time, each trainer on one thread: two trainings side by side finish sooner than one
-# after the other on both cores (a second thread makes one training 1.4x faster, a second training
-# beside it 1.9x). Where make can (4.0 and newer), each job's output is printed whole when it ends.
+# Two jobs at a time, the classifier's and the entities' trainers on one thread each (TRAIN_THREADS):
+# two trainings side by side finish sooner than one after the other on both cores (a second thread
+# makes one training 1.4x faster, a second training beside it 1.9x). Where make can (4.0 and newer),
+# each job's output is printed whole when it ends.
 PARALLEL := $(MAKE) --no-print-directory -j2 $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
-TRAIN_THREADS := --threads 1
+TRAIN_THREADS ?= 1
 
 # The trained packages are trained when missing, or always with FORCE=1 (a phony prerequisite is
 # never up to date); FORCE=0 does not retrain (the weights are not in git).
 .PHONY: retrain
 retrain:
 $(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
-	$(PY) -m training.train $(TRAIN_THREADS) --output-dir $(CLASSIFIER)
+	$(PY) -m training.train --threads $(TRAIN_THREADS) --output-dir $(CLASSIFIER)
 	$(PY) -m training.evaluate --model-dir $(CLASSIFIER)
 
 # Packaged in place: the graphs both backends serve, checked against transformers.
@@ -86,7 +87,7 @@ $(CLASSIFIER)/model.pt: $(CLASSIFIER)/model.safetensors
 	$(PY) -m tools.package $(CLASSIFIER) $(CLASSIFIER)
 
 $(ENTITIES)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
-	$(PY) -m training.train_entities $(TRAIN_THREADS) --output-dir $(ENTITIES)
+	$(PY) -m training.train_entities --threads $(TRAIN_THREADS) --output-dir $(ENTITIES)
 
 # Packaged in place, then measured through the runtime that serves it (the entity F1 is the API's).
 $(ENTITIES)/model.pt: $(ENTITIES)/model.safetensors

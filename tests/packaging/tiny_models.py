@@ -159,6 +159,16 @@ BERT_SPECIALS = {
     "sep_token": "[SEP]",
     "mask_token": "[MASK]",
 }
+# RoBERTa's, which MPNet and XLM-RoBERTa share: <s> x </s>.
+ROBERTA_SPECIALS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "cls_token": "<s>",
+    "sep_token": "</s>",
+    "mask_token": "<mask>",
+}
 TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     "bert-wordpiece": TokenizerKind(
         lambda: _wordpiece(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], "[UNK]", "[CLS]", "[SEP]", lowercase=True),
@@ -170,41 +180,17 @@ TOKENIZER_KINDS: dict[str, TokenizerKind] = {
     ),
     "mpnet-wordpiece": TokenizerKind(  # MPNet's: WordPiece with RoBERTa's special tokens, <pad> = 1
         lambda: _wordpiece(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=True),
-        {
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "unk_token": "<unk>",
-            "pad_token": "<pad>",
-            "cls_token": "<s>",
-            "sep_token": "</s>",
-            "mask_token": "<mask>",
-        },
+        ROBERTA_SPECIALS,
         ("input_ids", "attention_mask"),
     ),
     "byte-level-bpe": TokenizerKind(
         _byte_level_bpe,
-        {
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "unk_token": "<unk>",
-            "pad_token": "<pad>",
-            "cls_token": "<s>",
-            "sep_token": "</s>",
-            "mask_token": "<mask>",
-        },
+        ROBERTA_SPECIALS,
         ("input_ids", "attention_mask"),
     ),
     "xlmr-unigram": TokenizerKind(  # XLM-RoBERTa's SentencePiece: <s> x </s>, <pad> = 1
         lambda: _unigram(["<s>", "<pad>", "</s>", "<unk>", "<mask>"], "<unk>", "<s>", "</s>", lowercase=False),
-        {
-            "bos_token": "<s>",
-            "eos_token": "</s>",
-            "unk_token": "<unk>",
-            "pad_token": "<pad>",
-            "cls_token": "<s>",
-            "sep_token": "</s>",
-            "mask_token": "<mask>",
-        },
+        ROBERTA_SPECIALS,
         ("input_ids", "attention_mask"),
     ),
     "deberta-unigram": TokenizerKind(  # DeBERTa-v2's SentencePiece: [CLS] x [SEP], [PAD] = 0
