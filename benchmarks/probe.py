@@ -79,8 +79,8 @@ def serve_handler(answer) -> dict:
 
     from inference.handler import RUNTIME
 
-    # The task's own class (TaskModel declares only the answer): its graph, encoder, request_model.
-    model: Any = RUNTIME.model
+    # The task's own class (Task declares only the contract): its graph, encoder, request_model.
+    model: Any = RUNTIME.task
     encoded: list[tuple[np.ndarray, ...]] = []
     if request["task"] == "image-classification":
         from inference.schema import validate

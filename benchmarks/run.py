@@ -420,7 +420,7 @@ def int8_quality(packages: dict[str, Path]) -> dict:
         )
 
     def model(task: str, variant: str):
-        return runtime(task, variant).model
+        return runtime(task, variant).task
 
     labels = {}
     for variant in ("fp32", "int8"):

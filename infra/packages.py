@@ -14,7 +14,7 @@ from typing import Any
 
 from inference.events import model_route
 from inference.package import Backend, ModelPackage, PackageError, Variant
-from inference.tasks import contract
+from inference.tasks import contract, read_package, task_of
 
 PACKAGES_DIR = Path(__file__).resolve().parents[1] / "model_artifacts"
 # The default of the `models` setting: the demo classifier, which also answers POST /predict.
@@ -24,8 +24,6 @@ SERVED_PACKAGE = "transaction-classifier"
 NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 NAME_MAX = 64
 NAME_RULE = f"lowercase letters and digits, words joined by one '-', '_' or '.', at most {NAME_MAX} characters"
-# Tasks whose requests may be a raw image body: the REST API must pass these through as binary.
-BINARY_MEDIA_TYPES_OF = {"image-classification": ("image/png", "image/jpeg")}
 
 
 def available_packages(packages_dir: Path | None = None) -> list[str]:
@@ -61,7 +59,7 @@ def served_packages(
     """The packages, each checked as its function's init checks it (its graph for this backend and
     variant included); PackageError, one line naming the folder and the fix, if one cannot be served."""
     folder = packages_dir or PACKAGES_DIR
-    packages = [ModelPackage.read(folder / name) for name in names]
+    packages = [read_package(folder / name) for name in names]
     for package in packages:
         if package.task != "custom":
             package.graph(backend, variant)
@@ -76,7 +74,7 @@ def served_packages(
 
 def binary_media_types(packages: Sequence[ModelPackage]) -> list[str]:
     """The media types the REST API must pass to the functions as binary (base64) bodies."""
-    return sorted({media for package in packages for media in BINARY_MEDIA_TYPES_OF.get(package.task, ())})
+    return sorted({media for package in packages for media in task_of(package).binary_media_types})
 
 
 def models_document(packages: Sequence[ModelPackage], names: Sequence[str] | None = None) -> dict[str, Any]:

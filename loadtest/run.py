@@ -112,7 +112,7 @@ def expected_answers(texts: list[str]) -> dict:
     from inference.runtime import Runtime
 
     runtime = Runtime.load()
-    answer, _ = runtime.answer({"texts": texts, "top_k": 1})
+    answer = runtime.answer({"texts": texts, "top_k": 1}).body
     return {
         "model": answer["model"],
         "labels": list(runtime.package.labels),

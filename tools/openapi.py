@@ -19,8 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from inference.package import ModelPackage
 from inference.schema import ContractJsonSchema, Limits
-from inference.tasks import binary_media_types, request_model
-from inference.tasks import contract as task_contract
+from inference.tasks import read_package, task_of
 from infra.packages import PACKAGES_DIR, SERVED_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,8 +53,9 @@ class ErrorAnswer(BaseModel):
 
 
 def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
-    contract = task_contract(package)
-    request = request_model(package, limits)
+    task = task_of(package)
+    contract = task.contract(package)
+    request = task.request_model_for(package, limits)
     # A custom package's one Response answers both a single input and a batch.
     answers = list(dict.fromkeys((contract.single, contract.batch)))
     _, schemas = models_json_schema(
@@ -67,7 +67,7 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
         "application/json": {"schema": {"$ref": REF.format(model=request.__name__)}, "example": contract.example}
     }
     # An image package also takes the image itself as the body (API Gateway's binary media types).
-    binary = binary_media_types(package)
+    binary = task.binary_media_types
     bodies = {
         **json_body,
         **{media_type: {"schema": {"type": "string", "contentMediaType": media_type}} for media_type in binary},
@@ -111,7 +111,7 @@ def current() -> str:
     context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"]
     limits = Limits(max_text_chars=int(context["max_text_chars"]), max_batch=int(context["max_batch"]))
     return (
-        json.dumps(document(ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE), limits), indent=2, ensure_ascii=False)
+        json.dumps(document(read_package(PACKAGES_DIR / SERVED_PACKAGE), limits), indent=2, ensure_ascii=False)
         + "\n"
     )
 

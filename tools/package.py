@@ -33,10 +33,12 @@ import torch
 import transformers
 from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-from inference.encoder import TextEncoder, load_tokenizer
-from inference.package import GRAPH_FILES, TASKS, ModelPackage, PackageError, infer_task, read_json
-from inference.schema import Defaults, Limits
-from inference.tasks import feature_extraction, text_classification, token_classification
+from inference.encoder import load_tokenizer
+from inference.package import GRAPH_FILES, ModelPackage, PackageError, infer_task, read_json
+from inference.settings import Settings
+from inference.tasks import TASKS, read_package, task_of
+from inference.tasks.feature_extraction import FeatureExtraction
+from inference.tasks.text_classification import TextClassification
 
 # Probabilities and embeddings must match transformers' within this.
 PARITY_LIMIT = 1e-4
@@ -71,6 +73,11 @@ def package(
     task = task or card.get("task") or infer_task(source, config)
     if task not in TASKS:
         raise PackageError(f"unknown task {task!r}: TASK must be one of {', '.join(TASKS)}")
+    if not TASKS[task].packaged_from_hugging_face:
+        raise PackageError(
+            f"TASK={task}: `make package` builds packages from Hugging Face folders; a {task} package is a folder "
+            "you write yourself (docs/models.md shows how)"
+        )
     if not (source / "tokenizer.json").is_file():
         raise PackageError(
             f"{source}: no tokenizer.json; the runtime reads the fast tokenizer: save it with "
@@ -93,7 +100,7 @@ def package(
     try:
         shutil.copytree(source, staging, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*GRAPH_FILES.values()))
         (staging / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
-        built = ModelPackage.read(staging)
+        built = read_package(staging)
         _export(model, built, task)
         card["parity"] = check_parity(source, built, model, texts)
         (staging / "model_card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -101,7 +108,7 @@ def package(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ModelPackage.read(out)
+    return read_package(out)
 
 
 def _load_transformers_model(source: Path, task: str) -> Any:
@@ -200,14 +207,15 @@ def check_parity(source: Path, built: ModelPackage, model: Any, texts: list[str]
 
 
 def _served(built: ModelPackage, backend: str) -> Callable[[list[str]], Any]:
-    encoder = TextEncoder(built, backend, "fp32", THREADS)  # type: ignore[arg-type]  # backend: "torch" or "onnx", a str
-    limits = Limits(max_text_chars=10**6, max_batch=10**6)
-    if built.task == "text-classification":
-        return text_classification.Model(built, encoder, limits, Defaults(top_k=1)).probabilities
-    if built.task == "token-classification":
-        model = token_classification.Model(built, encoder, limits, Defaults(top_k=1))
-        return lambda texts: [model.answer(model.request_model(text=text))["entities"] for text in texts]
-    return feature_extraction.Model(built, encoder, limits, Defaults(top_k=1)).embeddings
+    settings = Settings.model_validate(
+        {"MODEL_DIR": built.directory, "MODEL_BACKEND": backend, "TORCH_THREADS": THREADS, "MAX_TEXT_CHARS": 100_000}
+    )
+    task = task_of(built)(built, settings)
+    if isinstance(task, TextClassification):
+        return task.probabilities
+    if isinstance(task, FeatureExtraction):
+        return task.embeddings
+    return lambda texts: [task.answer(task.request_model(text=text)).model_dump()["entities"] for text in texts]
 
 
 def _reference(source: Path, built: ModelPackage, model: Any) -> Callable[[list[str]], Any]:

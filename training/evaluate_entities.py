@@ -39,7 +39,7 @@ def found_entities(runtime: Runtime, texts: list[str]) -> list[set[tuple[str, in
     """What the served package answers for each text, as (label, start, end)."""
     found = []
     for start in range(0, len(texts), BATCH):
-        answer, _ = runtime.answer({"texts": texts[start : start + BATCH]})
+        answer = runtime.answer({"texts": texts[start : start + BATCH]}).body
         found += [{(e["label"], e["start"], e["end"]) for e in p["entities"]} for p in answer["predictions"]]
     return found
 

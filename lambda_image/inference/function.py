@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from inference import bulk, tasks
+from inference import bulk
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.runtime import Runtime
 from inference.schema import RequestError
@@ -48,12 +48,13 @@ class Function:
             # event_kind() answers BULK for a dict only.
             return self._answer_bulk_batch(cast(dict[str, Any], event))
         started = time.perf_counter()
-        status, body, inputs, origin = self._answer(kind, event)
-        self._record(kind, status, body, inputs, latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        status, body, input_counts, origin = self._answer(kind, event)
+        self._record(kind, status, body, input_counts, latency_ms=round((time.perf_counter() - started) * 1000, 1))
         return self._respond(kind, status, body, context.aws_request_id, origin)
 
-    def _answer(self, kind: EventKind, event: object) -> tuple[int, dict[str, Any], Sequence[Any], str | None]:
-        """Status, response object, the inputs it answered (empty when refused) and the request's Origin."""
+    def _answer(self, kind: EventKind, event: object) -> tuple[int, dict[str, Any], dict[str, int], str | None]:
+        """Status, response object, the log line's counts of the inputs it answered (none when
+        refused) and the request's Origin."""
         origin = None
         try:
             if kind is EventKind.DIRECT:
@@ -62,20 +63,20 @@ class Function:
                 # event_kind() answers REST_V1 and HTTP_V2 for a dict only.
                 http_request = HttpRequest.from_event(cast(dict[str, Any], event), kind)
                 origin = http_request.headers.get("origin")
-                settings, package = self.runtime.settings, self.runtime.package
+                settings = self.runtime.settings
                 payload = http_request.payload(
-                    settings.max_body_bytes, settings.route_name, tasks.binary_media_types(package)
+                    settings.max_body_bytes, settings.route_name, self.runtime.task.binary_media_types
                 )
-            body, inputs = self.runtime.answer(payload)
-            return 200, body, inputs, origin
+            answer = self.runtime.answer(payload)
+            return 200, answer.body, answer.input_counts, origin
         except RequestError as error:
-            return error.status, self._error_body(error.code, error.message), [], origin
+            return error.status, self._error_body(error.code, error.message), {}, origin
         except Exception:  # a bug: the traceback goes to the log, never to the caller
             self.logger.exception("unhandled error")
             return (
                 500,
                 self._error_body("internal_error", "internal error: quote the request id when reporting it"),
-                [],
+                {},
                 origin,
             )
 
@@ -99,10 +100,10 @@ class Function:
         return results
 
     def _record(
-        self, kind: EventKind, status: int, body: dict[str, Any], inputs: Sequence[Any], latency_ms: float
+        self, kind: EventKind, status: int, body: dict[str, Any], input_counts: dict[str, int], latency_ms: float
     ) -> None:
         """The one log line and the metrics of a request: counts and labels, never the inputs (texts
-        and characters, or images and bytes: inference/tasks/)."""
+        and characters, or images and bytes: the task's input_counts)."""
         ok = status == 200
         self.logger.info(
             "request",
@@ -110,7 +111,7 @@ class Function:
                 "event_kind": kind.value,
                 "status": status,
                 "error_code": None if ok else body["error"]["code"],
-                **tasks.input_counts(self.runtime.package, inputs),
+                **(input_counts or dict.fromkeys(self.runtime.task.counts, 0)),
                 # Classifications only: the labels say what was asked about as little as counts do
                 # (null for an answer under min_score: how often the model was unsure).
                 "labels": [p["label"] for p in body.get("predictions", [body]) if "label" in p] if ok else [],
@@ -119,7 +120,7 @@ class Function:
         )
         self.metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
         if ok:
-            self.metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=len(inputs))
+            self.metrics.add_metric(name="Predictions", unit=MetricUnit.Count, value=next(iter(input_counts.values())))
         else:
             self.metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
 

@@ -1,10 +1,11 @@
 """A model package: one folder the runtime serves (docs/models.md has the format).
 
-Every package has a model_card.json (name, version, task). A text package (TEXT_TASKS) is a
-Hugging Face model folder (config.json, tokenizer.json) plus the graphs `make package` exports:
-model.pt (TorchScript, the torch backend), model.int8.pt (its int8 variant) and model.onnx (the
-onnx backend). The other tasks' packages are described by model_card.json alone (and the files
-it names). Nothing here imports torch or onnxruntime: the local server, preflight and synth read packages too.
+Every package has a model_card.json (name, version, task). A text package is a Hugging Face
+model folder (config.json, tokenizer.json) plus the graphs `make package` exports: model.pt
+(TorchScript, the torch backend), model.int8.pt (its int8 variant) and model.onnx (the onnx
+backend). The other tasks' packages are described by model_card.json alone (and the files it
+names). What each task needs of its package is the task's to check (inference/tasks/, `check`).
+Nothing here imports torch or onnxruntime: the local server, preflight and synth read packages too.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-Task = Literal["text-classification", "token-classification", "feature-extraction", "image-classification", "custom"]
-# Tasks whose package is a Hugging Face text model folder, served through its tokenizer.
-TEXT_TASKS: tuple[Task, ...] = ("text-classification", "token-classification", "feature-extraction")
-TASKS: tuple[Task, ...] = (*TEXT_TASKS, "image-classification", "custom")
 Backend = Literal["torch", "onnx"]
 # fp32: the graph as exported. int8: its Linear layers quantized dynamically (torch backend only).
 Variant = Literal["fp32", "int8"]
@@ -27,7 +24,6 @@ GRAPH_FILES: dict[tuple[str, str], str] = {
     ("torch", "int8"): "model.int8.pt",
     ("onnx", "fp32"): "model.onnx",
 }
-POOLING = ("mean", "cls", "max")
 # An image package's input: Pillow's mode the runtime converts every image to, and its channels.
 IMAGE_MODES = {"L": 1, "RGB": 3}
 # The largest input side an image package may ask for (the runtime resizes every image to it).
@@ -99,7 +95,7 @@ def one_line(error: BaseException, longest: int = 300) -> str:
     return text if len(text) <= longest else text[:longest] + "..."
 
 
-def infer_task(model_dir: Path, config: dict[str, Any]) -> Task:
+def infer_task(model_dir: Path, config: dict[str, Any]) -> str:
     """The task a Hugging Face folder was saved for: its architecture's head, or a
     sentence-transformers folder (modules.json) for embeddings."""
     architectures = config.get("architectures") or []
@@ -113,7 +109,7 @@ def infer_task(model_dir: Path, config: dict[str, Any]) -> Task:
     raise PackageError(
         f"{model_dir}: cannot tell the task: config.json's architectures {architectures} have no "
         "...ForSequenceClassification or ...ForTokenClassification head and there is no modules.json "
-        f"(sentence-transformers); name it with TASK= ({', '.join(TASKS)})"
+        "(sentence-transformers); name its task (docs/models.md)"
     )
 
 
@@ -136,47 +132,40 @@ class ModelPackage:
     directory: Path
     name: str
     version: str
-    task: Task
+    task: str
     card: dict[str, Any]
+    # config.json, for a package that is a Hugging Face folder (else empty).
     config: dict[str, Any]
 
     @classmethod
     def read(cls, directory: Path) -> ModelPackage:
-        """Reads and checks the folder's descriptions; refuses with PackageError."""
+        """Reads the folder's descriptions and names its task; refuses with PackageError. Its task
+        checks the rest (inference.tasks.read_package)."""
         if not directory.is_dir():
             raise PackageError(f"{directory}: no such model package folder; {PACKAGE_HINT}")
         card = read_json(directory / "model_card.json")
         for field in ("name", "version"):
             if not isinstance(card.get(field), str) or not card[field]:
                 raise PackageError(f"{directory}/model_card.json: {field} must be a non-empty string")
-        if card.get("task") == "custom" and not (directory / CUSTOM_CODE).is_file():
+        config = read_json(directory / "config.json") if (directory / "config.json").exists() else {}
+        task = card.get("task")
+        if task is None:
+            if not config:
+                raise PackageError(f"{directory}/model_card.json: task is missing (docs/models.md names the tasks)")
+            task = infer_task(directory, config)
+        if not isinstance(task, str):
+            raise PackageError(f"{directory}/model_card.json: task must be a string (docs/models.md names the tasks)")
+        return cls(directory, card["name"], card["version"], task, card, config)
+
+    def require_hugging_face_folder(self) -> None:
+        """A package served through a Hugging Face folder's tokenizer: config.json and tokenizer.json."""
+        if not self.config:
+            read_json(self.directory / "config.json")  # raises: missing or not an object
+            raise PackageError(f"{self.directory}/config.json: an empty object; {PACKAGE_HINT}")
+        if not (self.directory / "tokenizer.json").is_file():
             raise PackageError(
-                f"{directory}: {CUSTOM_CODE} is missing: a custom package is served by its own {CUSTOM_CODE} "
-                '(docs/models.md, "Your own PyTorch module"), or name another task in model_card.json'
+                f"{self.directory}: tokenizer.json is missing (the runtime reads the fast tokenizer); {PACKAGE_HINT}"
             )
-        if card.get("task") in TASKS and card["task"] not in TEXT_TASKS:
-            package = cls(directory, card["name"], card["version"], card["task"], card, {})
-            if package.task == "image-classification":  # the properties check the card's fields
-                package.labels, package.image  # noqa: B018
-            return package
-        config = read_json(directory / "config.json")
-        task = card.get("task") or infer_task(directory, config)
-        if task not in TASKS:
-            raise PackageError(f"{directory}/model_card.json: task {task!r} is not one of {', '.join(TASKS)}")
-        if not (directory / "tokenizer.json").is_file():
-            raise PackageError(
-                f"{directory}: tokenizer.json is missing (the runtime reads the fast tokenizer); {PACKAGE_HINT}"
-            )
-        package = cls(directory, card["name"], card["version"], task, card, config)
-        if task != "feature-extraction" and not package.labels:
-            raise PackageError(
-                f"{directory}/config.json: id2label is missing or empty; a {task} model needs its labels"
-            )
-        if task == "feature-extraction" and package.pooling not in POOLING:
-            raise PackageError(
-                f"{directory}/model_card.json: pooling {package.pooling!r} is not one of {', '.join(POOLING)}"
-            )
-        return package
 
     def graph(self, backend: Backend, variant: Variant) -> Path:
         """The exported graph `backend` runs, checked to exist."""
@@ -187,14 +176,14 @@ class ModelPackage:
             )
         path = self.directory / name
         if not path.is_file():
-            hint = PACKAGE_HINT if self.task in TEXT_TASKS else "export it as docs/models.md says"
+            hint = PACKAGE_HINT if self.config else "export it as docs/models.md says"
             raise PackageError(f"{self.directory}: {name} is missing (the {backend} backend's graph); {hint}")
         return path
 
     @property
     def labels(self) -> list[str]:
-        """Label names by output index: config.json's id2label, or an image package's card's labels."""
-        if self.task == "image-classification":
+        """Label names by output index: the card's labels (an image package's), else config.json's id2label."""
+        if "labels" in self.card:
             labels = self.card.get("labels")
             valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
             if not valid or not isinstance(labels, list) or len(set(labels)) != len(labels):

@@ -1,32 +1,39 @@
-"""The runtime of one package: settings, package and task model, loaded once; it answers request
+"""The runtime of one package: settings, package and task, loaded once; it answers request
 objects and knows nothing of events or HTTP (inference/function.py adapts those)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inference import tasks
 from inference.package import ModelPackage, PackageError, one_line
 from inference.schema import validate
 from inference.settings import Settings
+from inference.tasks import Task, read_package, task_of
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A request's answer as the API sends it, and the log line's counts of its inputs."""
+
+    body: dict[str, Any]
+    input_counts: dict[str, int]
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """What one execution environment loads once, at init: settings, package, task model."""
+    """What one execution environment loads once, at init: settings, package, task."""
 
     settings: Settings
     package: ModelPackage
-    model: tasks.TaskModel
+    task: Task
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Runtime:
         """Reads the package in MODEL_DIR (PackageError if it cannot be served) and loads its network."""
         settings = settings or Settings.from_env()
-        package = ModelPackage.read(settings.model_dir)
-        runtime = cls(settings, package, tasks.load(package, settings))
+        package = read_package(settings.model_dir)
+        runtime = cls(settings, package, task_of(package)(package, settings))
         # One answer at init: the graph's first run (allocations, kernel choice) is not a request's.
         # A package that cannot answer its own example cannot serve: one line, as for a missing file.
         try:
@@ -37,16 +44,15 @@ class Runtime:
             ) from error
         return runtime
 
-    def warm_up(self) -> tuple[dict[str, Any], Sequence[Any]]:
+    def warm_up(self) -> Answer:
         """Answers the contract's example request (at init, and before a SnapStart snapshot)."""
-        return self.answer(tasks.contract(self.package).example)
+        return self.answer(self.task.contract(self.package).example)
 
-    def answer(self, payload: object) -> tuple[dict[str, Any], Sequence[Any]]:
-        """The response object for a request object (or the bytes of a binary body: an image), and
-        the inputs it answered (texts, images: logs and metrics count them); RequestError if invalid."""
+    def answer(self, payload: object) -> Answer:
+        """The answer to a request object (or the bytes of a binary body: an image); RequestError
+        if it is invalid."""
         if isinstance(payload, bytes):
-            payload = tasks.binary_request(self.package, payload)
-        request = validate(self.model.request_model, payload)
-        body = self.model.answer(request)
-        body["model"] = {"name": self.package.name, "version": self.package.version}
-        return body, getattr(request, "batch", ())
+            payload = self.task.binary_request(payload)
+        request = validate(self.task.request_model, payload)
+        answer = self.task.answer(request)
+        return Answer(answer.model_dump(mode="json", exclude_unset=True), self.task.input_counts(request))

@@ -81,15 +81,6 @@ class Limits:
     max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
 
 
-@dataclass(frozen=True)
-class Defaults:
-    """What an answer uses where the request leaves an optional field out (Settings: DEFAULT_TOP_K,
-    DEFAULT_MIN_SCORE); each task takes the ones its contract has."""
-
-    top_k: int
-    min_score: float = 0.0
-
-
 def _integral_number_as_int(value: object) -> object:
     """JSON has one number type: 3.0 is the integer 3 (as JSON Schema says), 3.5 is no integer."""
     return int(value) if isinstance(value, float) and value.is_integer() else value

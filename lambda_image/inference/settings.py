@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 from inference.package import Backend, Variant
-from inference.schema import DEFAULT_MAX_IMAGE_PIXELS, Defaults, Limits
+from inference.schema import DEFAULT_MAX_IMAGE_PIXELS, Limits
 
 # Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
 LAMBDA_MB_PER_VCPU = 1769
@@ -104,10 +104,6 @@ class Settings(BaseModel):
             max_image_bytes=self.max_body_bytes,
             max_image_pixels=self.max_image_pixels,
         )
-
-    @property
-    def defaults(self) -> Defaults:
-        return Defaults(top_k=self.default_top_k, min_score=self.default_min_score)
 
     @property
     def resolved_torch_threads(self) -> int:

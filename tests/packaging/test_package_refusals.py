@@ -26,10 +26,11 @@ import pytest
 import torch
 import transformers
 
-from inference.package import GRAPH_FILES, TASKS, ModelPackage, PackageError
+from inference.package import GRAPH_FILES, ModelPackage, PackageError
 from inference.runtime import Runtime
 from inference.settings import Settings
-from inference.tasks import text_classification
+from inference.tasks import TASKS
+from inference.tasks.text_classification import TextClassification
 from tests.packaging.conftest import Built
 from tests.packaging.reference import reference
 from tests.packaging.tiny_models import TEXTS
@@ -236,8 +237,8 @@ def test_a_folder_it_can_serve_replaces_the_older_package(cli: dict[str, Run]) -
     expected = reference(run.source, "text-classification", TEXTS).probabilities
     for backend in ("torch", "onnx"):
         runtime = Runtime.load(Settings(MODEL_DIR=str(run.out), MODEL_BACKEND=backend))
-        assert isinstance(runtime.model, text_classification.Model)
-        assert float(np.abs(runtime.model.probabilities(TEXTS) - expected).max()) <= 1e-4, backend
+        assert isinstance(runtime.task, TextClassification)
+        assert float(np.abs(runtime.task.probabilities(TEXTS) - expected).max()) <= 1e-4, backend
 
 
 def test_parity_failure_is_refused_and_leaves_the_older_package(

@@ -17,7 +17,8 @@ import pytest
 
 from inference.runtime import Runtime
 from inference.settings import Settings
-from inference.tasks import feature_extraction, text_classification
+from inference.tasks.feature_extraction import FeatureExtraction
+from inference.tasks.text_classification import TextClassification
 from tests.packaging.conftest import Built
 from tests.packaging.reference import token_counter
 from tests.packaging.tiny_models import (
@@ -47,26 +48,27 @@ def _runtime(built: Built, backend: str, variant: str = "fp32") -> Runtime:
     return Runtime.load(settings)
 
 
-def _classifier(runtime: Runtime) -> text_classification.Model:
+def _classifier(runtime: Runtime) -> TextClassification:
     """The runtime's model as the text-classification task's, for its unrounded probabilities()."""
-    assert isinstance(runtime.model, text_classification.Model)
-    return runtime.model
+    assert isinstance(runtime.task, TextClassification)
+    return runtime.task
 
 
-def _embedder(runtime: Runtime) -> feature_extraction.Model:
+def _embedder(runtime: Runtime) -> FeatureExtraction:
     """The runtime's model as the feature-extraction task's, for its unrounded embeddings()."""
-    assert isinstance(runtime.model, feature_extraction.Model)
-    return runtime.model
+    assert isinstance(runtime.task, FeatureExtraction)
+    return runtime.task
 
 
 def _answers(runtime: Runtime, **fields: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The batch answer's predictions and each text's single answer, checked to name the model."""
-    batch, answered = runtime.answer({"texts": TEXTS, **fields})
-    assert answered == TEXTS
+    answer = runtime.answer({"texts": TEXTS, **fields})
+    batch = answer.body
+    assert answer.input_counts == {"texts": len(TEXTS), "chars": sum(map(len, TEXTS))}
     assert batch["model"] == {"name": runtime.package.name, "version": runtime.package.version}
     singles = []
     for text in TEXTS:
-        single, _ = runtime.answer({"text": text, **fields})
+        single = runtime.answer({"text": text, **fields}).body
         assert single.pop("model") == batch["model"]
         singles.append(single)
     return batch, singles
@@ -118,7 +120,7 @@ def _check_classification(runtime: Runtime, case: Built) -> None:
 
     if runtime.package.multi_label:
         # The request's threshold, and the default top_k (3).
-        batch, _ = runtime.answer({"texts": TEXTS, "threshold": 0.9})
+        batch = runtime.answer({"texts": TEXTS, "threshold": 0.9}).body
         for row, prediction in zip(expected, batch["predictions"], strict=True):
             _check_threshold(prediction["labels"], row, labels, 0.9, "threshold 0.9")
             assert len(prediction["top_k"]) == 3

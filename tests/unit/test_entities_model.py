@@ -71,7 +71,7 @@ def test_a_tiny_training_run_writes_a_token_classification_folder_with_a_model_c
 def entities(task_runtimes):
     runtime = task_runtimes["token-classification"]
     assert runtime.package.directory == PACKAGE
-    return lambda text: runtime.answer({"text": text})[0]["entities"]
+    return lambda text: runtime.answer({"text": text}).body["entities"]
 
 
 def test_the_built_package_finds_starbucks_in_a_card_line(entities):

@@ -132,7 +132,7 @@ def over_a_limit(runtime) -> st.SearchStrategy:
     if is_image_task(runtime):
         return IMAGES_OVER_A_LIMIT
     one, batch = input_fields(runtime)
-    properties = contract_schema(runtime.model.request_model)["properties"]
+    properties = contract_schema(runtime.task.request_model)["properties"]
     max_chars, max_batch = properties[one]["maxLength"], properties[batch]["maxItems"]
     return st.one_of(
         st.integers(max_chars + 1, 2 * LIMITS.max_body_bytes).map(lambda n: {one: CANARY + "x" * n}),
@@ -494,7 +494,7 @@ def test_any_request_object_gets_the_status_the_published_contract_gives_it(answ
     # A directly invoked object that is an API Gateway event or the warm-up is not a request object.
     assume(event is not request or event_kind(request) is EventKind.DIRECT)
     status, _ = answer(event)
-    assert status in contract_statuses(request, contract_schema(runtime.model.request_model))
+    assert status in contract_statuses(request, contract_schema(runtime.task.request_model))
 
 
 @given(event=http_events(RAW_BODIES, ANY_CONTENT_TYPE, [*HONEST_ENCODINGS, "flagged but not base64"]))

@@ -113,7 +113,7 @@ def test_warmup_returns_at_once_without_inference(invoke, handler_module, monkey
     def no_inference(*args, **kwargs):
         raise AssertionError("the warm-up ran the model")
 
-    monkeypatch.setattr(handler_module.RUNTIME.model, "answer", no_inference)
+    monkeypatch.setattr(handler_module.RUNTIME.task, "answer", no_inference)
     assert invoke({"warmup": True}) == {"warm": True}
 
 
@@ -121,7 +121,7 @@ def test_a_bug_is_a_500_with_the_request_id_and_no_internals(invoke, handler_mod
     def broken(*args, **kwargs):
         raise RuntimeError("tensor shape mismatch in layer 3")
 
-    monkeypatch.setattr(handler_module.RUNTIME.model, "answer", broken)
+    monkeypatch.setattr(handler_module.RUNTIME.task, "answer", broken)
     response = invoke(rest_event(json.dumps({"text": STARBUCKS})))
     status, body = http_answer(response)
     assert status == 500

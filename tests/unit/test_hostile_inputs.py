@@ -121,7 +121,7 @@ def no_inference(handler_module, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")
 
-    monkeypatch.setattr(handler_module.RUNTIME.model, "answer", refuse)
+    monkeypatch.setattr(handler_module.RUNTIME.task, "answer", refuse)
 
 
 @pytest.mark.parametrize(("event", "status", "code"), [case[1:] for case in HOSTILE], ids=[case[0] for case in HOSTILE])
@@ -210,7 +210,7 @@ def test_every_task_refuses_bad_input_naming_the_field_and_limit_before_its_mode
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")
 
-    monkeypatch.setattr(runtime.model, "answer", refuse)
+    monkeypatch.setattr(runtime.task, "answer", refuse)
     answered, body = http_answer(invoke(post(request_object)))
     assert (answered, body["error"]["code"], body["error"]["message"]) == (status, code, message)
 
@@ -290,7 +290,7 @@ def test_hostile_images_get_a_clear_4xx_json_error_before_the_model(
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")
 
-    monkeypatch.setattr(runtime.model, "answer", refuse)
+    monkeypatch.setattr(runtime.task, "answer", refuse)
     response = invoke(event)
     if "statusCode" in response:
         answered, body = http_answer(response)
@@ -414,7 +414,7 @@ def test_a_custom_package_refuses_bad_input_by_its_own_contract_before_its_model
     def refuse(*args, **kwargs):
         raise AssertionError("invalid input reached the model")
 
-    monkeypatch.setattr(runtime.model, "answer", refuse)
+    monkeypatch.setattr(runtime.task, "answer", refuse)
     for event in (post(request_object), request_object):  # through API Gateway, and invoked directly
         response = invoke(event)
         answered, body = (

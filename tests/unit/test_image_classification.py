@@ -130,7 +130,7 @@ def test_held_out_accuracy_recomputed_through_the_runtime_from_png_files(held_ou
     predicted = []
     for start in range(0, len(images), 64):
         pngs = [b64(encoded(digits.render(image))) for image in images[start : start + 64]]
-        predicted += [p["label"] for p in runtime.answer({"images": pngs})[0]["predictions"]]
+        predicted += [p["label"] for p in runtime.answer({"images": pngs}).body["predictions"]]
     accuracy = float(np.mean([p == str(label) for p, label in zip(predicted, labels, strict=True)]))
     card = runtime.package.card["metrics"]
     assert accuracy >= 0.97
@@ -144,8 +144,8 @@ def test_both_backends_give_the_same_scores(task_runtimes):
     torch = task_runtimes["image-classification"]
     images = [b64(raw) for raw in sevens().values()]
     logits = [
-        runtime.model.graph(
-            np.stack([image.pixels for image in validate(runtime.model.request_model, {"images": images}).batch])
+        runtime.task.graph(
+            np.stack([image.pixels for image in validate(runtime.task.request_model, {"images": images}).batch])
         )
         for runtime in (torch, onnx)
     ]
@@ -154,14 +154,14 @@ def test_both_backends_give_the_same_scores(task_runtimes):
 
 def test_the_contracts_example_is_the_documented_held_out_seven(held_out):
     images, labels = held_out
-    assert image_classification.CONTRACT.example == {"image": b64(PNG_7)}
+    assert image_classification.ImageClassification.example == {"image": b64(PNG_7)}
     example = np.asarray(Image.open(io.BytesIO(PNG_7)))
     assert any(np.array_equal(example, np.asarray(digits.render(image))) for image in images[labels == 7])
 
 
 def test_the_image_cap_is_checked_from_the_header_before_any_pixel_is_decoded(monkeypatch):
     package = ModelPackage.read(DIGITS)
-    model = image_classification.request_model(
+    model = image_classification.ImageClassification.request_model_for(
         package, Limits(1000, 64, max_image_bytes=10_000, max_image_pixels=32 * 32 - 1)
     )
 

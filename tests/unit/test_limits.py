@@ -50,7 +50,7 @@ LIMIT_EDGES = [
 @pytest.fixture
 def model_calls(handler_module, monkeypatch):
     """The number of texts the real model was asked to classify during the test."""
-    model = handler_module.RUNTIME.model
+    model = handler_module.RUNTIME.task
     calls = []
     real_answer = model.answer
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from inference.tasks import contract
 from inference.tasks.custom import import_predictor
 from tests.lambda_events import http_answer, http_v2_event, rest_event
 
@@ -57,20 +56,20 @@ def test_a_line_gets_the_same_name_alone_and_in_a_batch_of_other_lengths(normali
     # Lines of different lengths are padded together in a batch: packing keeps each line's own.
     batch = [*LINES, "x", "AMAZON MKTP " * 10]
     outputs = normalizer.answer({"sentences": batch})[0]["outputs"]
-    assert outputs[: len(LINES)] == [normalizer.answer({"sentence": line})[0]["output"] for line in LINES]
+    assert outputs[: len(LINES)] == [normalizer.answer({"sentence": line}).body["output"] for line in LINES]
 
 
 def test_decoding_stops_at_the_length_cap_whatever_the_line(normalizer):
     cap = import_predictor(normalizer.package.directory).MAX_OUTPUT_CHARS
     lines = ["A" * 200, "SQ *" + "LONG MERCHANT NAME " * 10, "0" * 200, "é" * 200]
-    outputs = normalizer.answer({"sentences": lines})[0]["outputs"]
+    outputs = normalizer.answer({"sentences": lines}).body["outputs"]
     assert len(outputs) == len(lines) and all(len(name) <= cap for name in outputs)
 
 
 def test_the_warm_up_answers_the_contracts_example(normalizer):
-    answer, inputs = normalizer.warm_up()
-    assert inputs == [contract(normalizer.package).example["sentence"]]
-    assert answer["output"] == "Blue Bottle Coffee"
+    answer = normalizer.warm_up()
+    assert answer.input_counts == {"inputs": 1}
+    assert answer.body["output"] == "Blue Bottle Coffee"
 
 
 def test_the_model_card_reports_exact_match_on_merchants_never_trained_on_at_the_goal(normalizer):

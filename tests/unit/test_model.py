@@ -7,8 +7,8 @@ import pytest
 
 from inference.encoder import FORWARD_CHUNK
 from inference.runtime import Runtime
-from inference.schema import Defaults, Limits, validate
-from inference.tasks import text_classification
+from inference.schema import validate
+from inference.tasks.text_classification import TextClassification
 from tests.lambda_events import TRANSACTIONS
 from training.common import read_split
 
@@ -31,7 +31,7 @@ def int8_runtime(runtime):
 
 
 def answer(runtime, request):
-    return runtime.answer(request)[0]
+    return runtime.answer(request).body
 
 
 def test_labels_come_from_the_model_configs_id2label(runtime):
@@ -74,14 +74,14 @@ def test_a_batch_larger_than_a_forward_chunk_keeps_input_order(runtime):
 
 
 def test_a_batch_is_padded_to_its_longest_text_not_to_the_model_limit(runtime):
-    short, longer = runtime.model.encoder.tokenizer.encode_batch(["STARBUCKS", "RYANAIR DUBLIN FR8J2K"])
+    short, longer = runtime.task.encoder.tokenizer.encode_batch(["STARBUCKS", "RYANAIR DUBLIN FR8J2K"])
     assert len(short.ids) == len(longer.ids) < 32
     assert sum(short.attention_mask) < sum(longer.attention_mask)
 
 
 def test_a_text_longer_than_the_model_limit_is_truncated(runtime):
     limit = runtime.package.max_tokens
-    [encoding] = runtime.model.encoder.tokenizer.encode_batch(["coffee " * 2000])
+    [encoding] = runtime.task.encoder.tokenizer.encode_batch(["coffee " * 2000])
     assert len(encoding.ids) == limit
     assert answer(runtime, {"text": "coffee " * 140})["label"] in runtime.package.labels
 
@@ -100,7 +100,7 @@ def test_concurrent_predictions_from_threads_match_sequential_ones(runtime):
 
 
 def test_the_int8_variant_runs_its_own_graph_with_every_linear_layer_quantized(int8_runtime):
-    graph = int8_runtime.model.encoder.graph._module
+    graph = int8_runtime.task.encoder.graph._module
     packed = [name for name, module in graph.named_modules() if module.original_name == "LinearPackedParams"]
     layers = int8_runtime.package.config["num_hidden_layers"]
     # six per encoder layer (query, key, value, attention output, intermediate, output), pooler, classifier
@@ -110,8 +110,8 @@ def test_the_int8_variant_runs_its_own_graph_with_every_linear_layer_quantized(i
 def test_the_int8_variant_agrees_with_fp32_and_is_about_as_accurate_on_the_test_split(runtime, int8_runtime):
     rows = read_split("test")
     texts = [row["text"] for row in rows]
-    fp32 = runtime.model.probabilities(texts).argmax(axis=1)
-    int8 = int8_runtime.model.probabilities(texts).argmax(axis=1)
+    fp32 = runtime.task.probabilities(texts).argmax(axis=1)
+    int8 = int8_runtime.task.probabilities(texts).argmax(axis=1)
     labels = runtime.package.labels
 
     def accuracy(predicted) -> float:
@@ -141,10 +141,9 @@ def test_min_score_applies_to_each_text_of_a_batch_on_its_own(runtime):
 
 def test_the_deployments_default_min_score_applies_when_a_request_has_none(runtime):
     """DEFAULT_MIN_SCORE: the same package and network, with the deployment's default set."""
-    limits = Limits(max_text_chars=runtime.settings.max_text_chars, max_batch=runtime.settings.max_batch)
-    strict = text_classification.Model(runtime.package, runtime.model.encoder, limits, Defaults(top_k=3, min_score=1.0))
+    strict = TextClassification(runtime.package, runtime.settings.model_copy(update={"default_min_score": 1.0}))
     request = validate(strict.request_model, {"text": "CVS/PHARMACY #04512"})
-    assert strict.answer(request)["label"] is None
+    assert strict.answer(request).model_dump()["label"] is None
     # A request's own min_score wins over the default.
     request = validate(strict.request_model, {"text": "CVS/PHARMACY #04512", "min_score": 0})
-    assert strict.answer(request)["label"] == answer(runtime, {"text": "CVS/PHARMACY #04512"})["label"]
+    assert strict.answer(request).model_dump()["label"] == answer(runtime, {"text": "CVS/PHARMACY #04512"})["label"]

@@ -1,86 +1,56 @@
-"""The tasks the runtime serves, each with its request and response contract written once
-(docs/api.md): text-classification, token-classification, feature-extraction,
-image-classification, and custom (a package's own predictor.py, whose contract is the package's).
-
-A task module holds the contract (pydantic models: the request, and the answers for one input and
-for a batch, with an example request for the docs and the warm-up) and the class that answers a
-validated request from a package's network. load() picks the module by the package's task. A
-module may also name the binary content types its requests may be sent as (BINARY_MEDIA_TYPES,
-with binary_request) and what the log line counts of its inputs (input_counts; by default texts
-and characters).
+"""The tasks the runtime serves, each one class (inference/tasks/base.py `Task`) with its request
+and response contract written once (docs/api.md). TASKS is the one list: model_card.json's "task"
+names one of them, and docs/models.md ("Adding a task") says how to add one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from types import ModuleType
-from typing import Any, Protocol
+import difflib
+from pathlib import Path
 
 from pydantic import BaseModel
 
-from inference.encoder import TextEncoder
-from inference.package import TEXT_TASKS, ModelPackage, Task
+from inference.package import ModelPackage, PackageError
 from inference.schema import Contract, Limits
-from inference.settings import Settings
-from inference.tasks import custom, feature_extraction, image_classification, text_classification, token_classification
+from inference.tasks.base import Task, TextTask
+from inference.tasks.custom import CustomPredictor
+from inference.tasks.feature_extraction import FeatureExtraction
+from inference.tasks.image_classification import ImageClassification
+from inference.tasks.text_classification import TextClassification
+from inference.tasks.token_classification import TokenClassification
 
-MODULES: dict[Task, ModuleType] = {
-    "text-classification": text_classification,
-    "token-classification": token_classification,
-    "feature-extraction": feature_extraction,
-    "image-classification": image_classification,
-    "custom": custom,
+TASKS: dict[str, type[Task]] = {
+    task.name: task
+    for task in (TextClassification, TokenClassification, FeatureExtraction, ImageClassification, CustomPredictor)
 }
 
-
-class TaskModel(Protocol):
-    """A package's network behind its task's contract."""
-
-    request_model: type[BaseModel]
-
-    def answer(self, request: Any) -> dict[str, Any]:
-        """The response object (without "model") for a request of request_model."""
-        ...
+__all__ = ["TASKS", "Task", "TextTask", "contract", "read_package", "request_model", "task_of"]
 
 
-def load(package: ModelPackage, settings: Settings) -> TaskModel:
-    """The package's network, loaded for its task with the deployment's settings."""
-    module = MODULES[package.task]
-    if package.task in TEXT_TASKS:
-        encoder = TextEncoder(package, settings.model_backend, settings.model_variant, settings.resolved_torch_threads)
-        model: TaskModel = module.Model(package, encoder, settings.limits, settings.defaults)
-        return model
-    loaded: TaskModel = module.load(package, settings)
-    return loaded
+def task_of(package: ModelPackage) -> type[Task]:
+    """The class of the package's task; PackageError (did you mean ...?) for a name no task has."""
+    task = TASKS.get(package.task)
+    if task is None:
+        close = difflib.get_close_matches(package.task, TASKS, n=1)
+        hint = f"did you mean {close[0]}?" if close else "the tasks: " + ", ".join(TASKS)
+        raise PackageError(f"{package.directory}/model_card.json: task {package.task!r} is not a task ({hint})")
+    return task
+
+
+def read_package(directory: Path) -> ModelPackage:
+    """The package in `directory`, checked by its task as the runtime will serve it (nothing is
+    loaded); PackageError, one line naming the file and the fix, if it cannot be served."""
+    package = ModelPackage.read(directory)
+    task_of(package).check(package)
+    return package
 
 
 def contract(package: ModelPackage) -> Contract:
-    """The package's contract (docs, OpenAPI, the warm-up request): its task's, or, for a task
-    whose contract is the package's own (custom), what the task module reads from the package."""
-    module = MODULES[package.task]
-    task_contract: Contract = module.contract(package) if hasattr(module, "contract") else module.CONTRACT
-    return task_contract
+    """The package's contract: its task's, or the package's own (custom)."""
+    return task_of(package).contract(package)
 
 
 def request_model(package: ModelPackage, limits: Limits) -> type[BaseModel]:
-    """The request contract of a package without loading its network (docs, gateway, tests)."""
-    model: type[BaseModel] = MODULES[package.task].request_model(package, limits)
-    return model
-
-
-def binary_media_types(package: ModelPackage) -> tuple[str, ...]:
-    """The content types besides JSON whose body is the request's one input (an image)."""
-    types: tuple[str, ...] = getattr(MODULES[package.task], "BINARY_MEDIA_TYPES", ())
-    return types
-
-
-def binary_request(package: ModelPackage, raw: bytes) -> dict[str, Any]:
-    """The request object of a binary body (one of binary_media_types)."""
-    request: dict[str, Any] = MODULES[package.task].binary_request(raw)
-    return request
-
-
-def input_counts(package: ModelPackage, inputs: Sequence[Any]) -> dict[str, int]:
-    """What a request's log line says of its inputs (never the inputs): how many, how big."""
-    counts = getattr(MODULES[package.task], "input_counts", None)
-    return counts(inputs) if counts else {"texts": len(inputs), "chars": sum(map(len, inputs))}
+    """The package's request contract with the deployment's limits, without loading its network
+    (docs, the API Gateway model, tests)."""
+    return task_of(package).request_model_for(package, limits)

@@ -26,16 +26,17 @@ import types
 import typing
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 import pydantic_core
 from annotated_types import MaxLen
-from pydantic import BaseModel, ConfigDict, create_model, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
 from pydantic.fields import FieldInfo
 
 from inference.package import CUSTOM_CODE, ModelPackage, PackageError, one_line
-from inference.schema import Contract, Limits, ModelInfo
+from inference.schema import Contract, Limits, ModelInfo, StrictRequest
 from inference.settings import Settings
+from inference.tasks.base import Task
 
 PREDICTOR = CUSTOM_CODE
 
@@ -89,25 +90,6 @@ def _not_null(cls: type, value: object) -> object:
     return value
 
 
-def request_model(package: ModelPackage, limits: Limits) -> type[BaseModel]:
-    """The predictor's Request under the runtime's rules and the deployment's limits (module docstring)."""
-    base: type[BaseModel] = predictor_of(package).Request
-    fields = {}
-    for name, field in base.model_fields.items():
-        limited = _limited_field(field, limits)
-        if limited is not None:
-            fields[name] = limited
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        base.__name__,
-        __base__=base,
-        __module__=base.__module__,
-        __cls_kwargs__={"extra": "forbid", "strict": True, "regex_engine": "python-re"},
-        __validators__={"_not_null": field_validator("*", mode="before")(_not_null)},
-        **fields,
-    )
-    return model
-
-
 def _limited_field(field: FieldInfo, limits: Limits) -> tuple[Any, FieldInfo] | None:
     """(annotation, field) with the limits, for a string or list field (optional or not); else None."""
     annotation = field.annotation
@@ -137,29 +119,87 @@ def _at_most(field: FieldInfo, limit: int) -> FieldInfo:
     return limited
 
 
-def contract(package: ModelPackage) -> Contract:
-    """The predictor's contract: Request, its answer (Response with "model", or any object with
-    "model" when it declares none) and EXAMPLE."""
-    predictor = predictor_of(package)
-    answer = _answer_model(getattr(predictor, "Response", None))
-    return Contract(request=predictor.Request, single=answer, batch=answer, example=predictor.EXAMPLE)
-
-
 def _answer_model(response: type[BaseModel] | None) -> type[BaseModel]:
     if response is None:
         return create_model("Answer", __config__=ConfigDict(extra="allow"), model=(ModelInfo, ...))
     return create_model(response.__name__, __base__=response, __module__=response.__module__, model=(ModelInfo, ...))
 
 
-class Model:
-    """The object predictor.load returned, behind the runtime's checks of what it answers."""
+class CustomPredictor(Task):
+    """The object predictor.load returned, behind the runtime's checks of what it takes and answers."""
 
-    def __init__(self, package: ModelPackage, predictor: Any, request_model: type[BaseModel]) -> None:
-        self.package = package
-        self.predictor = predictor
-        self.request_model = request_model
+    name = "custom"
+    # The contract is the package's own (contract()); these are what every predictor's has.
+    request = StrictRequest
+    single = batch = _answer_model(None)
+    example: ClassVar[dict[str, Any]] = {}
+    counts = ("inputs",)
 
-    def answer(self, request: Any) -> dict[str, Any]:
+    def __init__(self, package: ModelPackage, settings: Settings) -> None:
+        path = package.directory / PREDICTOR
+        if (settings.model_backend, settings.model_variant) != ("torch", "fp32"):
+            raise PackageError(
+                f"{package.directory}: a custom package ({PREDICTOR}, which loads its own weights) is served on the "
+                "torch backend in fp32 only: set MODEL_BACKEND=torch and MODEL_VARIANT=fp32"
+            )
+        super().__init__(package, settings)
+        module = predictor_of(package)
+        self.answer_model = self.contract(package).single
+        if "torch" in sys.modules:  # as for every package: TORCH_THREADS, or Lambda's vCPU share
+            sys.modules["torch"].set_num_threads(settings.resolved_torch_threads)
+        try:
+            self.predictor = module.load(package.directory)
+        except Exception as error:
+            raise PackageError(f"{path}: load() failed ({one_line(error)})") from None
+        if not callable(getattr(self.predictor, "predict", None)):
+            raise PackageError(
+                f"{path}: load() returned {type(self.predictor).__name__}, which has no predict(request)"
+            )
+        try:
+            self.request_model.model_validate(module.EXAMPLE)
+        except ValueError as error:
+            raise PackageError(f"{path}: EXAMPLE is not a valid request ({one_line(error)})") from None
+
+    @classmethod
+    def check(cls, package: ModelPackage) -> None:
+        if not (package.directory / PREDICTOR).is_file():
+            raise PackageError(
+                f"{package.directory}: {PREDICTOR} is missing: a custom package is served by its own {PREDICTOR} "
+                '(docs/models.md, "Your own PyTorch module"), or name another task in model_card.json'
+            )
+
+    @classmethod
+    def contract(cls, package: ModelPackage) -> Contract:
+        """The predictor's contract: Request, its answer (Response with "model", or any object with
+        "model" when it declares none) and EXAMPLE."""
+        predictor = predictor_of(package)
+        answer = _answer_model(getattr(predictor, "Response", None))
+        return Contract(request=predictor.Request, single=answer, batch=answer, example=predictor.EXAMPLE)
+
+    @classmethod
+    def request_model_for(cls, package: ModelPackage, limits: Limits) -> type[BaseModel]:
+        """The predictor's Request under the runtime's rules and the deployment's limits (module docstring)."""
+        base: type[BaseModel] = predictor_of(package).Request
+        fields = {}
+        for name, field in base.model_fields.items():
+            limited = _limited_field(field, limits)
+            if limited is not None:
+                fields[name] = limited
+        model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            base.__name__,
+            __base__=base,
+            __module__=base.__module__,
+            __cls_kwargs__={"extra": "forbid", "strict": True, "regex_engine": "python-re"},
+            __validators__={"_not_null": field_validator("*", mode="before")(_not_null)},
+            **fields,
+        )
+        return model
+
+    def input_counts(self, request: BaseModel) -> dict[str, int]:
+        # A predictor's fields are its own: the log line says only that one request was answered.
+        return {"inputs": 1}
+
+    def answer(self, request: BaseModel) -> BaseModel:
         answer = self.predictor.predict(request)
         # A bug of the predictor's is a 500 like any other (the traceback goes to the log only).
         if not isinstance(answer, dict):
@@ -168,29 +208,9 @@ class Model:
             json.dumps(answer, allow_nan=False)
         except (TypeError, ValueError) as error:
             raise TypeError(f"{PREDICTOR} of {self.package.name}: predict's answer is not JSON ({error})") from None
-        return dict(answer)
-
-
-def load(package: ModelPackage, settings: Settings) -> Model:
-    """predictor.load(model_dir), checked; PackageError (one line naming the package) if it fails."""
-    path = package.directory / PREDICTOR
-    if (settings.model_backend, settings.model_variant) != ("torch", "fp32"):
-        raise PackageError(
-            f"{package.directory}: a custom package ({PREDICTOR}, which loads its own weights) is served on the "
-            "torch backend in fp32 only: set MODEL_BACKEND=torch and MODEL_VARIANT=fp32"
-        )
-    module = predictor_of(package)
-    if "torch" in sys.modules:  # as for every package: TORCH_THREADS, or Lambda's vCPU share
-        sys.modules["torch"].set_num_threads(settings.resolved_torch_threads)
-    try:
-        predictor = module.load(package.directory)
-    except Exception as error:
-        raise PackageError(f"{path}: load() failed ({one_line(error)})") from None
-    if not callable(getattr(predictor, "predict", None)):
-        raise PackageError(f"{path}: load() returned {type(predictor).__name__}, which has no predict(request)")
-    model = request_model(package, settings.limits)
-    try:
-        model.model_validate(module.EXAMPLE)
-    except ValueError as error:
-        raise PackageError(f"{path}: EXAMPLE is not a valid request ({one_line(error)})") from None
-    return Model(package, predictor, model)
+        try:
+            return self.answer_model.model_validate({**answer, "model": self.model_info})
+        except ValidationError as error:
+            raise TypeError(
+                f"{PREDICTOR} of {self.package.name}: predict's answer is not its Response ({one_line(error)})"
+            ) from None

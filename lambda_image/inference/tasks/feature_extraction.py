@@ -7,14 +7,15 @@ sentence-transformers' Pooling and Normalize modules do.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from inference.encoder import TextEncoder
-from inference.package import ModelPackage
-from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, with_limits
+from inference.package import ModelPackage, PackageError
+from inference.schema import ModelInfo, TextsRequest
+from inference.settings import Settings
+from inference.tasks.base import TextTask
 
 DECIMALS = 6
 
@@ -37,31 +38,35 @@ class EmbeddingBatchAnswer(BaseModel):
     model: ModelInfo
 
 
-CONTRACT = Contract(
-    request=FeatureExtractionRequest,
-    single=EmbeddingAnswer,
-    batch=EmbeddingBatchAnswer,
-    example={"texts": ["STARBUCKS COFFEE", "COSTA COFFEE", "SHELL OIL"]},
-)
+POOLING = ("mean", "cls", "max")
 
 
-def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
-    return with_limits(FeatureExtractionRequest, limits)
+class FeatureExtraction(TextTask):
+    name = "feature-extraction"
+    request = FeatureExtractionRequest
+    single = EmbeddingAnswer
+    batch = EmbeddingBatchAnswer
+    example: ClassVar[dict[str, Any]] = {"texts": ["STARBUCKS COFFEE", "COSTA COFFEE", "SHELL OIL"]}
+    has_labels = False
 
-
-class Model:
-    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, defaults: Defaults) -> None:
-        self.encoder = encoder
+    def __init__(self, package: ModelPackage, settings: Settings) -> None:
+        super().__init__(package, settings)
         self.pooling = package.pooling
         self.normalize = package.normalize
-        self.request_model = request_model(package, limits)
 
-    def answer(self, request: Any) -> dict[str, Any]:
+    @classmethod
+    def check(cls, package: ModelPackage) -> None:
+        super().check(package)
+        if package.pooling not in POOLING:
+            raise PackageError(
+                f"{package.directory}/model_card.json: pooling {package.pooling!r} is not one of {', '.join(POOLING)}"
+            )
+
+    def answer(self, request: FeatureExtractionRequest) -> BaseModel:
         vectors = np.round(self.embeddings(request.batch), DECIMALS).tolist()
         dims = len(vectors[0])
-        if request.is_batch:
-            return {"embeddings": vectors, "dims": dims}
-        return {"embedding": vectors[0], "dims": dims}
+        body = {"embeddings": vectors, "dims": dims} if request.is_batch else {"embedding": vectors[0], "dims": dims}
+        return self.answer_of(body, request.is_batch)
 
     def embeddings(self, texts: list[str]) -> np.ndarray:
         """One pooled (and, if declared, normalized) vector per text, in input order."""

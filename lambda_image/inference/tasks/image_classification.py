@@ -16,22 +16,20 @@ import base64
 import io
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 import numpy as np
 import pydantic_core
 from PIL import Image, ImageOps
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
-from inference.graphs import Graph, load_graph
+from inference.graphs import load_graph
 from inference.package import ImageInput, ModelPackage
-from inference.schema import Contract, Limits, ModelInfo, PositiveJsonInt, StrictRequest, json_int
+from inference.schema import Limits, ModelInfo, PositiveJsonInt, StrictRequest, json_int
 from inference.settings import Settings
-from inference.tasks.text_classification import LabelScore, classifications, softmax
+from inference.tasks.base import Task
+from inference.tasks.scoring import LabelScore, classifications, softmax
 
-# Content types whose body is the image itself; API Gateway passes them base64-encoded when the
-# API's binaryMediaTypes lists them.
-BINARY_MEDIA_TYPES = ("image/png", "image/jpeg")
 # Pillow opens only these; GIF, BMP, TIFF, WebP, ... are refused without a look at their parsers.
 FORMATS = ["PNG", "JPEG"]
 # Images run through the network this many at a time: a batch of large inputs never needs one
@@ -140,95 +138,99 @@ class ImageRequest(StrictRequest):
 
     @property
     def batch(self) -> list[DecodedImage]:
-        return self.images if self.images is not None else [self.image]  # type: ignore[list-item, return-value]
+        """The images, decoded: the wire contract's base64 strings become DecodedImage while the
+        request is validated (ImageClassification.request_model_for)."""
+        sent: list[Any] = self.images if self.images is not None else [self.image]
+        decoded = [image for image in sent if isinstance(image, DecodedImage)]
+        assert len(decoded) == len(sent), "a request validated by request_model_for holds decoded images"
+        return decoded
 
     @property
     def is_batch(self) -> bool:
         return self.images is not None
 
 
-class ImageClassification(BaseModel):
+class ImagePrediction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(description="the highest-scoring label")
     score: float
     top_k: list[LabelScore] = Field(description="the top_k labels, highest first")
 
 
-class ImageClassificationAnswer(ImageClassification):
+class ImageClassificationAnswer(ImagePrediction):
     model: ModelInfo
 
 
 class ImageClassificationBatchAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    predictions: list[ImageClassification] = Field(description="one per image, in input order")
+    predictions: list[ImagePrediction] = Field(description="one per image, in input order")
     model: ModelInfo
 
 
-CONTRACT = Contract(
-    request=ImageRequest,
-    single=ImageClassificationAnswer,
-    batch=ImageClassificationBatchAnswer,
-    example={"image": EXAMPLE_PNG},
-)
+class ImageClassification(Task):
+    name = "image-classification"
+    request = ImageRequest
+    single = ImageClassificationAnswer
+    batch = ImageClassificationBatchAnswer
+    example: ClassVar[dict[str, Any]] = {"image": EXAMPLE_PNG}
+    # API Gateway passes these base64-encoded when the API's binaryMediaTypes lists them.
+    binary_media_types = ("image/png", "image/jpeg")
+    counts = ("images", "bytes")
 
-
-def request_model(package: ModelPackage, limits: Limits) -> type[ImageRequest]:
-    """The request with this package's input and the deployment's limits: each image is decoded
-    (or refused) while the request is validated."""
-    spec = package.image
-    image = Annotated[
-        str,
-        Field(
-            min_length=1,
-            description=f"a PNG or JPEG image, base64-encoded: at most {limits.max_image_bytes} bytes and "
-            f"{limits.max_image_pixels} pixels",
-            json_schema_extra={"contentEncoding": "base64"},
-        ),
-        AfterValidator(lambda value: decode(value, spec, limits)),
-    ]
-    images = Annotated[
-        list[image],
-        Field(min_length=1, max_length=limits.max_batch, description=f"1 to {limits.max_batch} images"),
-    ]
-    top_k = json_int(ge=1, le=len(package.labels))
-    return create_model(
-        ImageRequest.__name__,
-        __base__=ImageRequest,
-        __module__=ImageRequest.__module__,
-        image=(image | None, None),
-        images=(images | None, None),
-        top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)")),
-    )
-
-
-def binary_request(raw: bytes) -> dict[str, str]:
-    """The request object of a body that is the image itself."""
-    return {"image": base64.b64encode(raw).decode("ascii")}
-
-
-def input_counts(images: list[DecodedImage]) -> dict[str, int]:
-    """What the request log line says of the inputs: how many images, how many bytes."""
-    return {"images": len(images), "bytes": sum(image.encoded_bytes for image in images)}
-
-
-class Model:
-    def __init__(self, package: ModelPackage, graph: Graph, limits: Limits, *, default_top_k: int) -> None:
-        self.graph = graph
+    def __init__(self, package: ModelPackage, settings: Settings) -> None:
+        super().__init__(package, settings)
+        path = str(package.graph(settings.model_backend, settings.model_variant))
+        self.graph = load_graph(path, settings.model_backend, settings.resolved_torch_threads)
         self.labels = package.labels
-        self.default_top_k = min(default_top_k, len(self.labels))
-        self.request_model = request_model(package, limits)
+        self.default_top_k = min(settings.default_top_k, len(self.labels))
 
-    def answer(self, request: Any) -> dict[str, Any]:
+    @classmethod
+    def check(cls, package: ModelPackage) -> None:
+        package.labels  # noqa: B018  # the properties check the card's fields
+        package.image  # noqa: B018
+
+    @classmethod
+    def request_model_for(cls, package: ModelPackage, limits: Limits) -> type[BaseModel]:
+        """The request with this package's input and the deployment's limits: each image is decoded
+        (or refused) while the request is validated."""
+        spec = package.image
+        image = Annotated[
+            str,
+            Field(
+                min_length=1,
+                description=f"a PNG or JPEG image, base64-encoded: at most {limits.max_image_bytes} bytes and "
+                f"{limits.max_image_pixels} pixels",
+                json_schema_extra={"contentEncoding": "base64"},
+            ),
+            AfterValidator(lambda value: decode(value, spec, limits)),
+        ]
+        images = Annotated[
+            list[image],
+            Field(min_length=1, max_length=limits.max_batch, description=f"1 to {limits.max_batch} images"),
+        ]
+        top_k = json_int(ge=1, le=len(package.labels))
+        return create_model(
+            ImageRequest.__name__,
+            __base__=ImageRequest,
+            __module__=ImageRequest.__module__,
+            image=(image | None, None),
+            images=(images | None, None),
+            top_k=(top_k | None, Field(None, description="how many labels to rank (default 3)")),
+        )
+
+    @classmethod
+    def binary_request(cls, raw: bytes) -> dict[str, Any]:
+        return {"image": base64.b64encode(raw).decode("ascii")}
+
+    def input_counts(self, request: ImageRequest) -> dict[str, int]:
+        images = request.batch
+        return {"images": len(images), "bytes": sum(image.encoded_bytes for image in images)}
+
+    def answer(self, request: ImageRequest) -> BaseModel:
         pixels = np.stack([image.pixels for image in request.batch])
         logits = np.concatenate(
             [self.graph(pixels[start : start + FORWARD_CHUNK]) for start in range(0, len(pixels), FORWARD_CHUNK)]
         )
         predictions = classifications(softmax(logits), self.labels, request.top_k or self.default_top_k)
-        return {"predictions": predictions} if request.is_batch else predictions[0]
-
-
-def load(package: ModelPackage, settings: Settings) -> Model:
-    """The package's graph on the deployment's backend and variant (docs/models.md)."""
-    path = str(package.graph(settings.model_backend, settings.model_variant))
-    graph = load_graph(path, settings.model_backend, settings.resolved_torch_threads)
-    return Model(package, graph, settings.limits, default_top_k=settings.default_top_k)
+        body = {"predictions": predictions} if request.is_batch else predictions[0]
+        return self.answer_of(body, request.is_batch)

@@ -9,17 +9,18 @@ entity's text is always text[start:end].
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tokenizers import Encoding
 
-from inference.encoder import TextEncoder
 from inference.package import ModelPackage
-from inference.schema import Contract, Defaults, Limits, ModelInfo, TextsRequest, with_limits
+from inference.schema import ModelInfo, TextsRequest
+from inference.settings import Settings
+from inference.tasks.base import TextTask
+from inference.tasks.scoring import rounded, softmax
 
-SCORE_DECIMALS = 4
 OUTSIDE = "O"
 
 
@@ -51,32 +52,26 @@ class TokenClassificationBatchAnswer(BaseModel):
     model: ModelInfo
 
 
-CONTRACT = Contract(
-    request=TokenClassificationRequest,
-    single=TokenClassificationAnswer,
-    batch=TokenClassificationBatchAnswer,
-    example={"text": "STARBUCKS STORE 10432 SEATTLE WA"},
-)
+class TokenClassification(TextTask):
+    name = "token-classification"
+    request = TokenClassificationRequest
+    single = TokenClassificationAnswer
+    batch = TokenClassificationBatchAnswer
+    example: ClassVar[dict[str, Any]] = {"text": "STARBUCKS STORE 10432 SEATTLE WA"}
 
-
-def request_model(package: ModelPackage, limits: Limits) -> type[TextsRequest]:
-    return with_limits(TokenClassificationRequest, limits)
-
-
-class Model:
-    def __init__(self, package: ModelPackage, encoder: TextEncoder, limits: Limits, defaults: Defaults) -> None:
-        self.encoder = encoder
+    def __init__(self, package: ModelPackage, settings: Settings) -> None:
+        super().__init__(package, settings)
         self.labels = package.labels
-        self.request_model = request_model(package, limits)
 
-    def answer(self, request: Any) -> dict[str, Any]:
+    def answer(self, request: TokenClassificationRequest) -> BaseModel:
         texts = request.batch
         predictions: list[dict[str, Any]] = [{}] * len(texts)
         for chunk in self.encoder.run(texts):
             for row, (index, encoding) in enumerate(zip(chunk.indices, chunk.encodings, strict=True)):
-                entities = self.entities(texts[index], encoding, _softmax(chunk.output[row]))
+                entities = self.entities(texts[index], encoding, softmax(chunk.output[row]))
                 predictions[index] = {"entities": entities}
-        return {"predictions": predictions} if request.is_batch else predictions[0]
+        body = {"predictions": predictions} if request.is_batch else predictions[0]
+        return self.answer_of(body, request.is_batch)
 
     def entities(self, text: str, encoding: Encoding, scores: np.ndarray) -> list[dict[str, Any]]:
         """The pipeline's gather_pre_entities, then group_entities, on one text's tokens."""
@@ -101,7 +96,7 @@ class Model:
             if label == OUTSIDE:
                 continue
             start, end = group[0][2], group[-1][3]
-            score = round(float(np.mean([token[1] for token in group])), SCORE_DECIMALS)
+            score = rounded(float(np.mean([token[1] for token in group])))
             entities.append({"label": label, "score": score, "text": text[start:end], "start": start, "end": end})
         return entities
 
@@ -111,9 +106,3 @@ def _tag(label: str) -> tuple[str, str]:
     if label.startswith(("B-", "I-")):
         return label[0], label[2:]
     return "I", label
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
-    return probabilities
