@@ -15,7 +15,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk
 
 from inference.package import PackageError
-from infra.checkov_skips import add_checkov_skips
 from infra.config import ConfigError, InferenceConfig
 from infra.nag import add_nag_checks
 from infra.stack import InferenceStack
@@ -25,9 +24,8 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
     """The whole app; the CLI passes context (cdk.json + `-c`) through the environment."""
     app = cdk.App(context=context, outdir=outdir)
     config = InferenceConfig.from_context(app.node)
-    stack = InferenceStack(app, config=config)
-    add_nag_checks(app, stack, config)
-    add_checkov_skips(stack, config)
+    InferenceStack(app, config=config)
+    add_nag_checks(app)
     return app
 
 

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from deployment.catalog import NOT_SERVED
 from inference.package import GRAPH_FILES
 from inference.settings import LAMBDA_MB_PER_VCPU
-from infra.constructs.model_function import NOT_SERVED
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
 from tools.idle_cost import LAMBDA_GB_SECOND, LAMBDA_REQUEST

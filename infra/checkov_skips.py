@@ -1,23 +1,17 @@
-"""The checkov checks the templates do not meet, each skipped on its resource with the reason.
+"""The checkov checks the templates do not meet, each skipped on its resource with the reason;
+each construct applies the skips of its own resources with skip() and the reasons here.
 
 checkov (tests/infrastructure/test_checkov.py scans every variant's templates) reads a skip from
 the resource's `Metadata.checkov.skip` in the template itself: [{"id": ..., "comment": ...}].
-Like the cdk-nag acknowledgements in infra/nag.py, each names one check on one resource.
+Like the cdk-nag acknowledgements (infra/nag.py), each names one check on one resource.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import aws_cdk as cdk
-from aws_cdk import aws_apigateway as apigw
 from constructs import IConstruct
 
-from infra.config import InferenceConfig
 from infra.nodes import default_child
-
-if TYPE_CHECKING:  # infra/stack.py imports infra/staging.py, which imports this module
-    from infra.stack import InferenceStack
 
 LOG_GROUP_KEY = (
     "CloudWatch Logs encrypts every log group at rest already; a customer key would add $1 a month and a key "
@@ -48,30 +42,6 @@ def skip(construct: IConstruct, check_id: str, reason: str) -> None:
     resource = construct if isinstance(construct, cdk.CfnResource) else default_child(construct, cdk.CfnResource)
     skips = (resource.get_metadata("checkov") or {}).get("skip", [])
     resource.add_metadata("checkov", {"skip": [*skips, {"id": check_id, "comment": reason}]})
-
-
-def add_checkov_skips(stack: InferenceStack, config: InferenceConfig) -> None:
-    """The app stack's skips; infra/staging.py adds the staging stack's as it creates those resources."""
-    for model in stack.models.values():
-        for check_id, reason in MODEL_FUNCTION.items():
-            skip(model.function, check_id, reason)
-        skip(model.log_group, "CKV_AWS_158", LOG_GROUP_KEY)
-    api = stack.predict_api
-    stage = api.api.deployment_stage
-    skip(stage, "CKV_AWS_120", "A response cache is billed by the hour even while idle, and texts rarely repeat.")
-    if api.access_logs:
-        skip(api.access_logs, "CKV_AWS_158", LOG_GROUP_KEY)
-    else:
-        skip(stage, "CKV_AWS_76", "Off by configuration (api_access_logs=false); the function logs each request.")
-    if stack.bulk:
-        skip(stack.bulk.log_group, "CKV_AWS_158", LOG_GROUP_KEY)
-    if not config.xray_tracing:
-        skip(stage, "CKV_AWS_73", "Off by configuration (xray_tracing=false, the default): X-Ray bills per trace.")
-    if not (config.iam_auth or config.api_key_required):
-        # checkov leaves out OPTIONS, the CORS preflight, which is open by nature.
-        methods = (child for child in api.api.node.find_all() if isinstance(child, apigw.CfnMethod))
-        for method in (method for method in methods if method.http_method != "OPTIONS"):
-            skip(method, "CKV_AWS_59", OPEN_METHOD)
 
 
 def skip_staging_checks(bucket: IConstruct, emptying_function: cdk.CfnResource, emptying_logs: IConstruct) -> None:

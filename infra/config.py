@@ -18,8 +18,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
+from deployment.catalog import NAME, parse_model_names
 from inference.package import Backend, Variant
-from infra.packages import NAME, parse_model_names
 
 
 class ConfigError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from deployment.catalog import binary_media_types, models_document, served_packages
 from inference.schema import Limits, contract_schema
 from inference.tasks import request_model
 from infra.config import InferenceConfig
@@ -15,7 +16,6 @@ from infra.constructs.model_function import ModelFunction
 from infra.constructs.rest_api import ModelRoute, PredictApi
 from infra.constructs.warmup import WarmupSchedule
 from infra.nodes import timeout_of
-from infra.packages import binary_media_types, models_document, served_packages
 from infra.staging import staging_synthesizer
 
 

@@ -36,8 +36,10 @@ from aws_cdk.app_staging_synthesizer_alpha import (
     IStagingResourcesFactory,
 )
 
+from deployment.stacks import STAGING_STACK_PREFIX
 from infra.checkov_skips import skip_repository_checks, skip_staging_checks
 from infra.config import InferenceConfig
+from infra.nag import acknowledge
 from infra.nodes import default_child, find_child
 
 # Construct ids aws-cdk-lib gives the bucket-emptying Lambda's provider and its parts.
@@ -82,8 +84,6 @@ BLOCK_ALL = s3.CfnBucket.PublicAccessBlockConfigurationProperty(
     block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True
 )
 SCAN_ON_PUSH = ecr.CfnRepository.ImageScanningConfigurationProperty(scan_on_push=True)
-# AppStagingSynthesizer's naming: the stack is StagingStack-<app id> in every environment.
-STACK_NAME_PREFIX = "StagingStack"
 
 
 class StagingStack(DefaultStagingStack):
@@ -100,7 +100,7 @@ class StagingStack(DefaultStagingStack):
         super().__init__(
             scope,
             construct_id,
-            stack_name=f"{STACK_NAME_PREFIX}-{config.app_id}",
+            stack_name=f"{STAGING_STACK_PREFIX}-{config.app_id}",
             env=env,
             qualifier=qualifier,
             deploy_role_arn=deploy_role_arn,
@@ -113,6 +113,28 @@ class StagingStack(DefaultStagingStack):
         )
         self._log_retention = config.log_retention_days
         self._deploy_role_arn = deploy_role_arn
+        self._accept_findings()
+
+    def _accept_findings(self) -> None:
+        """The staging stack is AppStagingSynthesizer's code and creates its bucket and roles only
+        while synthesizing, so the acknowledgements sit on the stack; each names one finding."""
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::*]",
+            "The image publishing role's ecr:GetAuthorizationToken has no resource-level permissions; its other "
+            "actions are scoped to this app's repository.",
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-IAM5[Resource::<CdkStagingBucket1636058C.Arn>/*]",
+            "Asset publishing writes objects under generated keys, in this app's own staging bucket only.",
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-S1",
+            "The bucket holds only CDK deployment artifacts written by CDK's roles, and is emptied and deleted with "
+            "the app; access logs would need a second bucket that outlives it.",
+        )
 
     def add_file(self, asset: Any) -> FileStagingLocation:  # type: ignore[override]  # jsii passes the struct
         # jsii hands an override its struct argument whole; the base method takes it as keywords.
@@ -221,7 +243,7 @@ class StagingStackFactory:
         assert isinstance(app, App), "the stack is in the app"
         return StagingStack(  # type: ignore[return-value]  # jsii passes the struct
             app,
-            f"{STACK_NAME_PREFIX}-{self._config.app_id}-{environment_string}",
+            f"{STAGING_STACK_PREFIX}-{self._config.app_id}-{environment_string}",
             config=self._config,
             env=Environment(account=stack.account, region=stack.region),
             qualifier=qualifier,

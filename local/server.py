@@ -42,13 +42,13 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.trigger import trigger as Trigger
 
+from deployment.catalog import PACKAGES_DIR, available_packages, models_document, parse_model_names
+from deployment.openapi import document as openapi_document
 from inference.package import PackageError
-from inference.schema import Limits, RequestError, parse_json
+from inference.schema import Limits, RequestError, error_answer, parse_json
 from inference.settings import REPO_MODEL_DIR, Settings
-from infra.packages import PACKAGES_DIR, available_packages, models_document, parse_model_names
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
-from tools.openapi import document as openapi_document
 
 if TYPE_CHECKING:
     from waitress.wasyncore import _SocketMap  # the stubs' name for a dispatcher's socket map
@@ -149,9 +149,9 @@ class LocalGateway:
         }
         with self._one_invocation_at_a_time:
             print(json.dumps(line, separators=(",", ":")), flush=True)
-        answer = {"code": error.code, "message": error.message, "request_id": context.aws_request_id}
+        answer = error_answer(error.code, error.message, context.aws_request_id, error.status)
         headers = {"Content-Type": "application/json", **({"Allow": "POST"} if error.status == 405 else {})}
-        return error.status, headers, json.dumps({"error": {**answer, "status": error.status}})
+        return error.status, headers, json.dumps(answer)
 
 
 class DeadlineChannel(HTTPChannel):

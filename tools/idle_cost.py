@@ -23,10 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from deployment.catalog import served_packages
+from deployment.stacks import STAGING_STACK_PREFIX
+from inference.events import WARMUP_EVENT
 from inference.package import Backend, PackageError, Variant
-from infra.constructs.warmup import WARMUP_EVENT
-from infra.packages import served_packages
-from infra.staging import STACK_NAME_PREFIX
 from tools.preflight import REPO
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST, LOGS_INGESTED_GB
 
@@ -55,7 +55,7 @@ RECYCLES_PER_DAY = 12
 # `aws ecr describe-images` shows the real sizes.
 IMAGE_WITHOUT_MODEL_GB = 0.45
 STACK_ARTIFACT = "aws:cloudformation:stack"  # an artifact type of the assembly's manifest.json
-STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"  # the staging stack's name: StagingStack-<app id>
+STAGING_PREFIX = f"{STAGING_STACK_PREFIX}-"  # the staging stack's name: StagingStack-<app id>
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
+from deployment.catalog import SERVED_PACKAGE, parse_model_names, served_packages
 from inference.package import PackageError
-from infra.packages import SERVED_PACKAGE, parse_model_names, served_packages
 from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,6 +8,9 @@ Execution input: {"input_key": "<INPUT_PREFIX>...", "output_prefix": "<OUTPUT_PR
 
 from __future__ import annotations
 
+import json
+
+import aws_cdk as cdk
 import jsii
 from aws_cdk import CfnResource, CustomResourceProviderBase, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -18,8 +21,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra.checkov_skips import skip_bulk_bucket_checks
-from infra.nodes import find_child
+from infra.checkov_skips import LOG_GROUP_KEY, skip, skip_bulk_bucket_checks
+from infra.nag import acknowledge, nag_arn
+from infra.nodes import default_child, find_child
 from infra.staging import AUTO_DELETE_PROVIDER, log_to_a_group_of_its_stack, narrow_emptied_bucket_policy
 
 # Where inputs go and results come out, in the job's bucket; the state machine may read the one
@@ -121,6 +125,68 @@ class BulkJob(Construct):
             # Every state's events, without their input or output: the lines are personal data.
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
+        self._accept_findings()
+
+    def _accept_findings(self) -> None:
+        """The cdk-nag findings and checkov checks this job does not meet, each with its reason: each
+        wildcard its role holds, by the finding cdk-nag reports for it."""
+        stack = cdk.Stack.of(self)
+        state_machine = self.state_machine
+        role_policy = state_machine.role.node.find_child("DefaultPolicy")
+        owns_bucket = isinstance(self.bucket, s3.Bucket)
+        bucket_arn = nag_arn(self.bucket) if owns_bucket else f"arn:<AWS::Partition>:s3:::{self.bucket.bucket_name}"
+        acknowledge(
+            role_policy,
+            f"AwsSolutions-IAM5[Resource::{bucket_arn}/{INPUT_PREFIX}*]",
+            "The job reads the object named by each execution's input, under the input prefix only.",
+        )
+        acknowledge(
+            role_policy,
+            f"AwsSolutions-IAM5[Resource::{bucket_arn}/{OUTPUT_PREFIX}*]",
+            "The job writes result files under keys Step Functions generates, under the output prefix only.",
+        )
+        acknowledge(
+            role_policy,
+            f"AwsSolutions-IAM5[Resource::{nag_arn(self.function)}:*]",
+            "CDK's LambdaInvoke grants the model function's versions and aliases beside the function itself.",
+        )
+        acknowledge(
+            role_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs' log delivery actions (logs:CreateLogDelivery and the others Step Functions logging "
+            "needs) have no resource-level permissions.",
+        )
+        # How cdk-nag spells the execution ARNs of this state machine: its name is the 7th part of its ARN.
+        name = json.dumps(
+            {
+                "Fn::Select": [
+                    6,
+                    {"Fn::Split": [":", {"Ref": stack.get_logical_id(default_child(state_machine, cdk.CfnElement))}]},
+                ]
+            },
+            separators=(",", ":"),
+        )
+        executions = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"
+        for resource in (f"{executions}:*", f"{executions}/*:*"):
+            acknowledge(
+                state_machine.node.find_child("DistributedMapPolicy"),
+                f"AwsSolutions-IAM5[Resource::{resource}]",
+                "A Distributed Map starts, watches and redrives child executions of its own state machine, named "
+                "at run time.",
+            )
+        acknowledge(
+            state_machine,
+            "AwsSolutions-SF2",
+            "X-Ray bills every trace; the job's state events are logged (without data) and its failures alarmed.",
+        )
+        if owns_bucket:
+            acknowledge(
+                self.bucket,
+                "AwsSolutions-S1",
+                "Access logs would need a second bucket that outlives the app; the only writer besides the operator is "
+                "the state machine, whose every state is logged.",
+            )
+        skip(self.log_group, "CKV_AWS_158", LOG_GROUP_KEY)
 
     def _own_bucket(self, results_expire_days: int, log_retention: logs.RetentionDays) -> s3.Bucket:
         expires = Duration.days(results_expire_days)

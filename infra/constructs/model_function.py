@@ -11,8 +11,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from deployment.catalog import NOT_SERVED
 from inference.package import GRAPH_FILES
+from infra.checkov_skips import LOG_GROUP_KEY, MODEL_FUNCTION, skip
 from infra.config import InferenceConfig
+from infra.nag import acknowledge
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "lambda_image/Dockerfile"
@@ -20,9 +23,6 @@ MODEL_DIR = "/opt/ml/model"
 # Powertools publishes the handler's metrics (ColdStart, Latency, ...) under this namespace, with
 # the package's name as the service dimension (and the logs' service); the dashboard reads them back.
 METRICS_NAMESPACE = "PytorchLambdaApi"
-# Files of a package the runtime never reads: transformers' weights (the graphs replace them) and
-# evaluation outputs for people.
-NOT_SERVED = ["*.safetensors", "*.bin", "*.png", "*.md", "evaluation.json"]
 
 
 def image_context(package: str, graph: str) -> list[str]:
@@ -142,6 +142,7 @@ class ModelFunction(Construct):
             Annotations.of(self.function).acknowledge_warning(
                 "@aws-cdk/aws-lambda:snapStartRequirePublish", "The live alias below invokes a published version."
             )
+        self._accept_findings(role, xray_tracing=config.xray_tracing)
         self.invoke_target: lambda_.IFunction = self.function
         if config.provisioned_concurrency or config.snapstart:
             self.invoke_target = lambda_.Alias(
@@ -151,3 +152,16 @@ class ModelFunction(Construct):
                 version=self.function.current_version,
                 provisioned_concurrent_executions=config.provisioned_concurrency or None,
             )
+
+    def _accept_findings(self, role: iam.IRole, *, xray_tracing: bool) -> None:
+        """The cdk-nag findings and checkov checks this function does not meet, each with its reason."""
+        if xray_tracing:
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords, which tracing needs, have no resource-level "
+                "permissions.",
+            )
+        for check_id, reason in MODEL_FUNCTION.items():
+            skip(self.function, check_id, reason)
+        skip(self.log_group, "CKV_AWS_158", LOG_GROUP_KEY)

@@ -14,18 +14,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from inference.schema import error_answer
+from infra.checkov_skips import LOG_GROUP_KEY, OPEN_METHOD, skip
+from infra.nag import acknowledge
 from infra.nodes import default_child
 
 STAGE = "prod"
 # The contract's rules a request validator must leave to the handler: a text over MAX_TEXT_CHARS and
 # a batch over MAX_BATCH answer 413, which a request validator cannot do (it answers 400).
 SIZE_RULES = ("maxLength", "maxItems")
-# The error shape of docs/api.md for errors API Gateway answers itself (bad body,
-# missing API key, throttling, ...). Gateway templates only substitute variables;
-# messageString is already a quoted JSON string.
-ERROR_TEMPLATE = (
-    '{"error": {"code": "%s", "message": $context.error.messageString, "request_id": "$context.requestId"}}'
-)
 CORS_HEADERS = ["Content-Type", "X-Api-Key", "Authorization", "X-Amz-Date", "X-Amz-Security-Token"]
 # One JSON line per request: who (source IP), when, what route, how it ended and how long it
 # took. Never the body, the path's values or the query string: they may carry personal data.
@@ -59,7 +56,7 @@ class PredictApi(Construct):
     (each model's), and `GET /models`; every other route reaches a handler, which answers 404/405
     in the same JSON shape as the local server.
 
-    `models_document` is GET /models' answer (infra/packages.py models_document); `binary_media_types`
+    `models_document` is GET /models' answer (deployment/catalog.py models_document); `binary_media_types`
     are the request bodies API Gateway passes to the functions base64-encoded (images)."""
 
     def __init__(
@@ -170,6 +167,57 @@ class PredictApi(Construct):
         )
         self.predict_url = self.api.url_for_path(predict.path)
         self.models_url = self.api.url_for_path(models.path)
+        self._accept_findings(iam_auth=iam_auth, api_key_required=api_key_required, tracing_enabled=tracing_enabled)
+
+    def _accept_findings(self, *, iam_auth: bool, api_key_required: bool, tracing_enabled: bool) -> None:
+        """The cdk-nag findings and checkov checks this API does not meet, each with its reason."""
+        api = self.api
+        acknowledge(
+            api.deployment_stage,
+            "AwsSolutions-APIG6",
+            "Execution logs go to a log group API Gateway creates outside the stack, which never expires, and with "
+            "data tracing they carry the request bodies (the texts). The stage writes access logs instead (one "
+            "JSON line per request, no body) and the function one JSON line per request.",
+        )
+        if not self.access_logs:
+            acknowledge(
+                api.deployment_stage,
+                "AwsSolutions-APIG1",
+                "Access logs are off by configuration (api_access_logs=false), for regions without API Gateway's "
+                "CloudWatch role; the function still logs one JSON line per request and the API's metrics are alarmed.",
+            )
+        acknowledge(
+            api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "A WAF web ACL costs a monthly fee plus a per-request fee; stage throttling (and, by config, an API key "
+            "with a usage plan or IAM auth) bounds abuse of this API.",
+        )
+        acknowledge(
+            api,
+            "AwsSolutions-COG4",
+            "The API serves machines, not signed-in users: there is no user pool. Its auth options are IAM (SigV4, "
+            "iam_auth=true) and API keys with a usage plan (api_key_required=true).",
+        )
+        if not iam_auth:
+            acknowledge(
+                api,
+                "AwsSolutions-APIG4",
+                "Open by configuration (iam_auth=false): the classifier stores nothing and reveals nothing but "
+                "its predictions, and stage throttling bounds its cost. Set iam_auth=true to require SigV4.",
+            )
+        stage = api.deployment_stage
+        skip(stage, "CKV_AWS_120", "A response cache is billed by the hour even while idle, and texts rarely repeat.")
+        if self.access_logs:
+            skip(self.access_logs, "CKV_AWS_158", LOG_GROUP_KEY)
+        else:
+            skip(stage, "CKV_AWS_76", "Off by configuration (api_access_logs=false); the function logs each request.")
+        if not tracing_enabled:
+            skip(stage, "CKV_AWS_73", "Off by configuration (xray_tracing=false, the default): X-Ray bills per trace.")
+        if not (iam_auth or api_key_required):
+            # checkov leaves out OPTIONS, the CORS preflight, which is open by nature.
+            methods = (child for child in api.node.find_all() if isinstance(child, apigw.CfnMethod))
+            for method in (method for method in methods if method.http_method != "OPTIONS"):
+                skip(method, "CKV_AWS_59", OPEN_METHOD)
 
     def _add_predict(
         self, resource: apigw.Resource, integration: apigw.Integration, model: apigw.Model
@@ -266,5 +314,14 @@ def _without(schema: Any, keywords: Sequence[str]) -> Any:
     return schema
 
 
+def error_template(code: str) -> str:
+    """The error envelope (inference.schema.ErrorAnswer) for errors API Gateway answers itself (bad
+    body, missing API key, throttling, ...): its templates only substitute variables, and
+    messageString is already a quoted JSON string."""
+    placeholder = "MESSAGE"
+    body = json.dumps(error_answer(code, placeholder, "$context.requestId"), separators=(", ", ": "))
+    return body.replace(json.dumps(placeholder), "$context.error.messageString")
+
+
 def _error_body(code: str) -> dict[str, str]:
-    return {"application/json": ERROR_TEMPLATE % code}
+    return {"application/json": error_template(code)}

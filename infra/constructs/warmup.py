@@ -8,8 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-# The handler answers this event at once, without inference (docs/api.md, "Lambda events").
-WARMUP_EVENT = {"warmup": True}
+from inference.events import WARMUP_EVENT
 
 
 class WarmupSchedule(Construct):

@@ -19,6 +19,8 @@ from inference.bulk import is_bulk_event
 from inference.schema import RequestError, parse_json
 
 ROUTE = "/predict"
+# The scheduled warm-up's event (infra/constructs/warmup.py sends it): answered at once, without inference.
+WARMUP_EVENT = {"warmup": True}
 
 
 def model_route(name: str) -> str:
@@ -56,7 +58,7 @@ class EventKind(enum.Enum):
 
 
 def event_kind(event: object) -> EventKind:
-    if event == {"warmup": True}:
+    if event == WARMUP_EVENT:
         return EventKind.WARMUP
     if isinstance(event, dict) and "httpMethod" in event:
         return EventKind.REST_V1

@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from inference import bulk
 from inference.events import ALLOWED_METHOD, EventKind, HttpRequest, cors_headers, event_kind
 from inference.runtime import Runtime
-from inference.schema import RequestError
+from inference.schema import RequestError, error_answer
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 Handler = Callable[[object, Any], "dict[str, Any] | list[dict[str, Any]]"]
@@ -136,9 +136,8 @@ class Function:
         for an allowed Origin, errors included, so a browser can read why it was refused), whose
         X-Request-Id header matches any answer to its log line (function_request_id)."""
         if "error" in body:
-            body["error"]["request_id"] = request_id
-            if kind is EventKind.DIRECT:
-                body["error"]["status"] = status
+            direct_status = status if kind is EventKind.DIRECT else None
+            body = error_answer(body["error"]["code"], body["error"]["message"], request_id, direct_status)
         if kind is EventKind.DIRECT:
             return body
         headers = {

@@ -65,6 +65,28 @@ class RequestError(Exception):
         self.message = message
 
 
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(description="stable, e.g. invalid_request, text_too_long, unsupported_media_type")
+    message: str = Field(description="names the field and the limit, never echoes the text")
+    request_id: str = Field(description="the request's id, also in the X-Request-Id header and the log line")
+
+
+class ErrorAnswer(BaseModel):
+    """Every error the API answers, the function's and API Gateway's own (docs/api.md, "Errors")."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: ErrorDetail
+
+
+def error_answer(code: str, message: str, request_id: str, status: int | None = None) -> dict[str, Any]:
+    """The error envelope; a direct invocation's also carries the HTTP status it would have had."""
+    detail = ErrorAnswer(error=ErrorDetail(code=code, message=message, request_id=request_id)).model_dump()
+    if status is not None:
+        detail["error"]["status"] = status
+    return detail
+
+
 # An image of 4096 x 4096 pixels (RGBA: 64 MB decoded) is the largest an image package decodes by default.
 DEFAULT_MAX_IMAGE_PIXELS = 4096 * 4096
 DEFAULT_MAX_IMAGE_BYTES = 262144

@@ -12,7 +12,7 @@ from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 
 from app import build_app
-from infra.staging import STACK_NAME_PREFIX
+from deployment.stacks import STAGING_STACK_PREFIX
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CDK_CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
@@ -61,7 +61,7 @@ VARIANTS: dict[str, dict[str, str]] = {
         "model_memory_mb": "embeddings=1024,digits=512",
     },
 }
-STAGING_PREFIX = f"{STACK_NAME_PREFIX}-"
+STAGING_PREFIX = f"{STAGING_STACK_PREFIX}-"
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from app import build_app
+from deployment.catalog import available_packages
 from infra.config import ConfigError, InferenceConfig
-from infra.packages import available_packages
 from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
 
 

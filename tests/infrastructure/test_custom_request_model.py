@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from jsonschema import Draft4Validator
 
+from deployment.catalog import PACKAGES_DIR
 from inference.package import ModelPackage
 from inference.schema import Limits
 from inference.tasks import request_model
-from infra.packages import PACKAGES_DIR
 from tests.infrastructure.synth import CDK_CONTEXT
 from tests.infrastructure.test_request_model import handler_status
 from tests.infrastructure.test_stack import methods

@@ -12,10 +12,10 @@ import pytest
 from aws_cdk.assertions import Template
 
 from app import build_app
+from deployment.catalog import PACKAGES_DIR, models_document, served_packages
 from inference.package import ModelPackage
 from inference.tasks import contract as task_contract
 from infra.constructs.rest_api import listing_template
-from infra.packages import PACKAGES_DIR, models_document, served_packages
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, UNSTAGED, VARIANTS, SynthesizedApp
 from tests.infrastructure.test_observability import dashboard_widgets, graphed_metrics
 from tests.infrastructure.test_stack import methods, model_function_ids

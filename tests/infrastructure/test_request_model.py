@@ -13,10 +13,10 @@ from aws_cdk.assertions import Template
 from jsonschema import Draft4Validator
 from pydantic import BaseModel
 
+from deployment.catalog import PACKAGES_DIR, SERVED_PACKAGE
 from inference.package import ModelPackage
 from inference.schema import Limits, RequestError, validate
 from inference.tasks import request_model
-from infra.packages import PACKAGES_DIR, SERVED_PACKAGE
 from tests.infrastructure.synth import CDK_CONTEXT
 
 PACKAGE = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)

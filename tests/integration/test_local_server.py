@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from infra.packages import available_packages
+from deployment.catalog import available_packages
 from local.process import REPO, ServerProcess
 from tests.lambda_events import TRANSACTIONS
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from deployment.catalog import PACKAGES_DIR
 from inference.package import ModelPackage
-from infra.packages import PACKAGES_DIR
 from tools.preflight import REPO, preflight
 
 DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"

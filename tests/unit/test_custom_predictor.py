@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from deployment.catalog import SERVED_PACKAGE, served_packages
+from deployment.openapi import document
 from inference.package import ModelPackage, PackageError
 from inference.runtime import Runtime
 from inference.schema import Limits, contract_schema
 from inference.settings import Settings
 from inference.tasks import contract, request_model
-from infra.packages import SERVED_PACKAGE, served_packages
 from tests.lambda_events import http_answer, rest_event
-from tools.openapi import document
 
 # A predictor without torch: it shouts one word, or each of a batch. `word` declares a tighter
 # limit than the deployment's; `note` and `words` declare none.
@@ -240,7 +240,7 @@ def test_a_custom_package_is_refused_on_the_onnx_backend_and_the_int8_variant_wi
 
 
 def _as_served(tmp_path, package: ModelPackage):
-    """A model_artifacts/ whose served package (infra/packages.py) is `package`."""
+    """A model_artifacts/ whose served package (deployment/catalog.py) is `package`."""
     served = tmp_path / "artifacts"
     served.mkdir(exist_ok=True)
     if not (served / SERVED_PACKAGE).exists():

@@ -62,7 +62,7 @@ def test_every_error_the_handler_answers_is_documented_with_its_shape(invoke, ev
 
 
 def test_an_image_package_gets_a_valid_document_that_takes_the_image_as_the_body_too(task_runtimes):
-    from tools.openapi import document
+    from deployment.openapi import document
 
     runtime = task_runtimes["image-classification"]
     spec = json.loads(json.dumps(document(runtime.package, runtime.settings.limits)))

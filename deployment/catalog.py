@@ -26,6 +26,11 @@ NAME_MAX = 64
 NAME_RULE = f"lowercase letters and digits, words joined by one '-', '_' or '.', at most {NAME_MAX} characters"
 
 
+# Files of a package the runtime never reads, left out of its image: transformers' weights (the
+# graphs replace them) and evaluation outputs for people.
+NOT_SERVED = ["*.safetensors", "*.bin", "*.png", "*.md", "evaluation.json"]
+
+
 def available_packages(packages_dir: Path | None = None) -> list[str]:
     """The folders of model_artifacts/ that hold a package (a model_card.json), by name."""
     folder = packages_dir or PACKAGES_DIR
