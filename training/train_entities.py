@@ -2,13 +2,13 @@
 line (MERCHANT, LOCATION, STORE_ID, DATE, AMOUNT, REFERENCE), offline, from
 training/data/entities/ (written by training/generate_data.py), and writes a Hugging Face
 token-classification folder (model_artifacts/transaction-entities/ by default) with
-model_card.json; `make model` then packages it (tools/package.py) and measures it
+model_card.json; `make model` then packages it (tools/packager.py) and measures it
 (training/evaluate_entities.py).
 
     python -m training.train_entities [--output-dir DIR] [--epochs N] [--limit N] [--threads N]
 
 CPU only, a few minutes: the embeddings and lowest encoder layers stay frozen, and only a quarter
-of the bare brand names is trained on (docs/model.md#the-entities-model).
+of the bare brand names is trained on (docs/demo-models.md#the-entities-model).
 """
 
 from __future__ import annotations

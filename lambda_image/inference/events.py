@@ -6,6 +6,11 @@ body is JSON, or for a package whose task takes them, an image/png or image/jpeg
 sends it base64-encoded when the API lists the type in its binaryMediaTypes).
 The envelopes are pydantic models of only the fields the API reads, lenient where API Gateway
 is (headers and body may be null), so a hand-made or partial event is still understood.
+Powertools' own envelopes were weighed for this and not used: its event data classes
+(APIGatewayProxyEvent, ...V2) are unvalidated dict wrappers, so a partial or mistyped event
+would fail as a KeyError or TypeError deep in the handler (a 500) instead of a 400 here; its
+parser models (APIGatewayProxyEventModel, ...V2Model) require every field API Gateway sends, so
+the partial events docs/api.md promises to understand (sam local's, hand-made ones) would be refused.
 """
 
 import base64

@@ -1,5 +1,5 @@
 """docs/models.md's three commands on a model of another architecture: a small random DistilBERT
-folder, `python -m tools.package` (what `make package` runs), the local server with MODEL_DIR on
+folder, `python -m tools.packager` (what `make package` runs), the local server with MODEL_DIR on
 it, and curl's request; the answer is transformers' own."""
 
 import json
@@ -25,7 +25,7 @@ def test_a_distilbert_folder_is_packaged_served_and_answers_what_transformers_an
     )
     out = tmp_path / "my-model"
     packaged = subprocess.run(
-        [sys.executable, "-m", "tools.package", str(folder), str(out)],
+        [sys.executable, "-m", "tools.packager", str(folder), str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -56,7 +56,7 @@ def tiny_folder(tmp_path_factory: pytest.TempPathFactory, tokenizers: dict) -> C
 def built(tiny_folder: Callable[..., Path]) -> Callable[..., Built]:
     """built(architecture, task, multi_label=False): the folder, packaged, with its reference;
     made once a session (the backends' tests share it)."""
-    from tools.package import package
+    from tools.packager import package
 
     cache: dict[tuple[str, str, bool], Built] = {}
 

@@ -1,6 +1,6 @@
 """transformers' (and sentence-transformers') own answers for a Hugging Face folder, computed here
 from the folder alone, one text at a time without padding: what the runtime must reproduce. Written
-independently of tools/package.py's parity check, which is one of the things under test."""
+independently of tools/packager.py's parity check, which is one of the things under test."""
 
 from __future__ import annotations
 

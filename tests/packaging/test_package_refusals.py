@@ -1,10 +1,10 @@
-"""`make package` (python -m tools.package) refuses a folder it cannot serve with one line and exit
+"""`make package` (python -m tools.packager) refuses a folder it cannot serve with one line and exit
 status 2, and leaves nothing half-written: OUT is not created, an existing OUT is left as it was,
 and no temporary .OUT.* folder is left beside it.
 
 The CLI runs as a real subprocess for some refusals and for one folder it serves; each subprocess
 pays torch's and transformers' import (seconds of CPU), so the other refusals call its main() in
-this process, the function `python -m tools.package` exits with. The parity refusal, which needs a
+this process, the function `python -m tools.packager` exits with. The parity refusal, which needs a
 graph that differs from its model, runs package() in-process.
 """
 
@@ -101,7 +101,7 @@ def cli(tiny_folder: Callable[..., Path], tmp_path_factory: pytest.TempPathFacto
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "lambda_image")])}
     for run, args in runs.values():
         run.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.package", *args],
+            [sys.executable, "-m", "tools.packager", *args],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -196,7 +196,7 @@ IN_PROCESS = {
 def test_main_refuses_with_one_line(
     tiny_folder: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, older_out: bool
 ) -> None:
-    from tools.package import main
+    from tools.packager import main
 
     make_source, options, pattern = IN_PROCESS[name]
     source = make_source(tmp_path / "source", tiny_folder)
@@ -246,9 +246,9 @@ def test_parity_failure_is_refused_and_leaves_the_older_package(
 ) -> None:
     """A graph whose answers differ from the model's (here: exported from a slightly changed copy
     of it) fails the parity check: PackageError "parity off by X", one line, nothing written."""
-    import tools.package
+    import tools.packager
 
-    export = tools.package._export
+    export = tools.packager._export
 
     def export_another_model(model: torch.nn.Module, built: ModelPackage, task: str) -> None:
         other = copy.deepcopy(model)
@@ -258,13 +258,13 @@ def test_parity_failure_is_refused_and_leaves_the_older_package(
             classifier.bias.add_(torch.tensor([0.05, -0.05, 0.0, 0.0]))
         export(other, built, task)
 
-    monkeypatch.setattr(tools.package, "_export", export_another_model)
+    monkeypatch.setattr(tools.packager, "_export", export_another_model)
     source = tiny_folder("bert", "text-classification")
     out = tmp_path / "out"
     _older_package(out)
     before = snapshot(out)
     with pytest.raises(PackageError) as refused:
-        tools.package.package(source, out)
+        tools.packager.package(source, out)
     message = str(refused.value)
     assert "\n" not in message
     pattern = r"parity off by \d\.\de-\d\d \(limit 1e-04\): the torch backend's answers differ"
@@ -276,7 +276,7 @@ def test_parity_failure_is_refused_and_leaves_the_older_package(
 def test_check_parity_catches_an_onnx_graph_of_another_model(built: Callable[..., Built], tmp_path: Path) -> None:
     """check_parity on a package whose model.onnx is another model's (same architecture, tokenizer
     and labels; other weights) names the onnx backend."""
-    from tools.package import check_parity
+    from tools.packager import check_parity
 
     case = built("bert", "text-classification")
     other = built("bert", "text-classification", True)

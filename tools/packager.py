@@ -1,7 +1,7 @@
 """`make package MODEL=<hf folder> OUT=<package folder> [TASK=... NAME=... VERSION=...]`: turns a
 Hugging Face model folder into a package the runtime serves (docs/models.md).
 
-    python -m tools.package MODEL_DIR OUT_DIR [--task T] [--name N] [--version V]
+    python -m tools.packager MODEL_DIR OUT_DIR [--task T] [--name N] [--version V]
 
 It reads the folder with transformers, traces the network once with TorchScript into model.pt
 (the torch backend), also traces its int8 variant into model.int8.pt, exports the same trace to
