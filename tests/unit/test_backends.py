@@ -26,8 +26,8 @@ def runtimes():
 
 def test_both_backends_classify_alike(runtimes):
     request = {"texts": TRANSACTIONS, "top_k": 2}
-    answer = runtimes["classifier", "onnx"].answer(request)[0]["predictions"]
-    expected = runtimes["classifier", "torch"].answer(request)[0]["predictions"]
+    answer = runtimes["classifier", "onnx"].answer(request).body["predictions"]
+    expected = runtimes["classifier", "torch"].answer(request).body["predictions"]
     assert answer[0]["label"] == "food"
     for got, want in zip(answer, expected, strict=True):
         assert [e["label"] for e in got["top_k"]] == [e["label"] for e in want["top_k"]]
@@ -36,8 +36,8 @@ def test_both_backends_classify_alike(runtimes):
 
 def test_both_backends_embed_alike(runtimes):
     request = {"texts": ["STARBUCKS COFFEE", "COSTA COFFEE", "SHELL OIL"]}
-    answer = runtimes["embeddings", "onnx"].answer(request)[0]
-    expected = runtimes["embeddings", "torch"].answer(request)[0]
+    answer = runtimes["embeddings", "onnx"].answer(request).body
+    expected = runtimes["embeddings", "torch"].answer(request).body
     assert answer["dims"] == expected["dims"] == 384
     for got, want in zip(answer["embeddings"], expected["embeddings"], strict=True):
         assert got == pytest.approx(want, abs=1e-5)
@@ -48,7 +48,7 @@ def test_the_onnx_backend_never_imports_torch():
     script = (
         "import sys; from inference.runtime import Runtime; from inference.settings import Settings; "
         "r = Runtime.load(Settings(MODEL_BACKEND='onnx')); "
-        "print(r.answer({'text': 'STARBUCKS STORE 10432 SEATTLE WA'})[0]['label'], 'torch' in sys.modules)"
+        "print(r.answer({'text': 'STARBUCKS STORE 10432 SEATTLE WA'}).body['label'], 'torch' in sys.modules)"
     )
     run = subprocess.run(
         [sys.executable, "-c", script],

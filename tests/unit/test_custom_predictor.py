@@ -251,8 +251,8 @@ def _as_served(tmp_path, package: ModelPackage):
 def test_two_custom_packages_load_side_by_side_each_with_its_own_predictor(tmp_path):
     shout = runtime_of(shout_package(tmp_path, "shout"))
     whisper = runtime_of(shout_package(tmp_path, "whisper", predict="return {'shout': request.word.lower()}"))
-    assert shout.answer({"word": "Hi"})[0]["shout"] == "HI"
-    assert whisper.answer({"word": "Hi"})[0]["shout"] == "hi"
+    assert shout.answer({"word": "Hi"}).body["shout"] == "HI"
+    assert whisper.answer({"word": "Hi"}).body["shout"] == "hi"
 
 
 def test_the_log_line_counts_the_batch_and_never_holds_the_words(tmp_path, serve, handler_log):

@@ -131,7 +131,7 @@ SIMILARITY = re.compile(r"^\$ curl -s localhost:3001/predict -d '(?P<body>[^']*)
 
 def test_the_documented_embeddings_similarity_is_what_the_embeddings_package_computes(task_runtimes):
     (match,) = SIMILARITY.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
-    answer, _ = task_runtimes["feature-extraction"].answer(json.loads(match["body"]))
+    answer = task_runtimes["feature-extraction"].answer(json.loads(match["body"])).body
     first, *others = answer["embeddings"]
     cosines = [round(sum(a * b for a, b in zip(first, other, strict=True)), 2) for other in others]
     assert cosines == json.loads(match["printed"])
@@ -173,5 +173,5 @@ ENTITIES_EXAMPLE = re.compile(r"^\$ curl -s localhost:3003/predict -d '(?P<body>
 
 def test_the_documented_entities_example_is_what_the_entities_package_answers(task_runtimes):
     (match,) = ENTITIES_EXAMPLE.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
-    answer, _ = task_runtimes["token-classification"].answer(json.loads(match["body"]))
+    answer = task_runtimes["token-classification"].answer(json.loads(match["body"])).body
     assert_same_answer(answer, json.loads(match["answer"]))

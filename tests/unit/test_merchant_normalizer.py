@@ -55,7 +55,7 @@ def test_a_direct_invocation_returns_the_answer_object_itself(invoke, normalizer
 def test_a_line_gets_the_same_name_alone_and_in_a_batch_of_other_lengths(normalizer):
     # Lines of different lengths are padded together in a batch: packing keeps each line's own.
     batch = [*LINES, "x", "AMAZON MKTP " * 10]
-    outputs = normalizer.answer({"sentences": batch})[0]["outputs"]
+    outputs = normalizer.answer({"sentences": batch}).body["outputs"]
     assert outputs[: len(LINES)] == [normalizer.answer({"sentence": line}).body["output"] for line in LINES]
 
 
