@@ -13,7 +13,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from constructs import IConstruct
 
-from infra.config import InferenceConfig
+from deployment.settings import DeploymentSettings
 from infra.nodes import default_child
 
 if TYPE_CHECKING:  # infra/stack.py imports infra/staging.py, which imports this module
@@ -50,7 +50,7 @@ def skip(construct: IConstruct, check_id: str, reason: str) -> None:
     resource.add_metadata("checkov", {"skip": [*skips, {"id": check_id, "comment": reason}]})
 
 
-def add_checkov_skips(stack: InferenceStack, config: InferenceConfig) -> None:
+def add_checkov_skips(stack: InferenceStack, config: DeploymentSettings) -> None:
     """The app stack's skips; infra/staging.py adds the staging stack's as it creates those resources."""
     for model in stack.models.values():
         for check_id, reason in MODEL_FUNCTION.items():

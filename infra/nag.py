@@ -15,13 +15,13 @@ from aws_cdk.app_staging_synthesizer_alpha import DefaultStagingStack
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
-from infra.config import InferenceConfig
+from deployment.settings import DeploymentSettings
 from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, BulkJob
 from infra.nodes import default_child
 from infra.stack import InferenceStack
 
 
-def add_nag_checks(app: cdk.App, stack: InferenceStack, config: InferenceConfig) -> None:
+def add_nag_checks(app: cdk.App, stack: InferenceStack, config: DeploymentSettings) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     _acknowledge_api(stack, config)
     if stack.bulk_job:
@@ -34,7 +34,7 @@ def _acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
 
 
-def _acknowledge_api(stack: InferenceStack, config: InferenceConfig) -> None:
+def _acknowledge_api(stack: InferenceStack, config: DeploymentSettings) -> None:
     api = stack.predict_api.api
     _acknowledge(
         api.deployment_stage,
