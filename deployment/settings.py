@@ -20,7 +20,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from inference.settings import SET_BY_LAMBDA, Settings, WholeNumber, whole_number
@@ -55,8 +64,9 @@ def _true_or_false(value: object) -> object:
     return value
 
 
-def _package_names(value: object) -> tuple[str, ...]:
-    return parse_model_names(value)  # ValueError, with the reason in words for the user
+def _package_names(value: object, info: ValidationInfo) -> tuple[str, ...]:
+    """Folders of model_artifacts/ (validation context "packages_dir": another checkout's)."""
+    return parse_model_names(value, (info.context or {}).get("packages_dir"))  # ValueError: the reason, in words
 
 
 def _memory_pairs(value: object) -> object:
@@ -240,9 +250,11 @@ class DeploymentSettings(BaseModel):
 
 
 def read_settings(
-    context: Mapping[str, Any], model: type[DeploymentSettings] = DeploymentSettings
+    context: Mapping[str, Any], packages_dir: Path | None = None, model: type[DeploymentSettings] = DeploymentSettings
 ) -> DeploymentSettings:
-    """The settings in a CDK context (cdk.json's, with `-c` applied); SettingsError if one is wrong."""
+    """The settings in a CDK context (cdk.json's, with `-c` applied), the packages named in `models`
+    looked for in `packages_dir` (default this checkout's model_artifacts/); SettingsError, one
+    line, if one is wrong. `model`: the settings' model (a test's subclass)."""
     keys = model.keys()
     for key in sorted(context):
         if key not in keys and key not in CDK_KEYS and not key.startswith(CDK_KEY_PREFIXES) and ":" not in key:
@@ -255,7 +267,7 @@ def read_settings(
     values = {key: value.strip() if isinstance(value, str) else value for key, value in context.items() if key in keys}
     names = {field: key for key, field in model.runtime_keys().items()}
     try:
-        return model.model_validate(values, context={"names": names})
+        return model.model_validate(values, context={"names": names, "packages_dir": packages_dir})
     except ValidationError as error:
         raise SettingsError(_one_line(model, error.errors()[0], context)) from None
 
@@ -325,4 +337,4 @@ def deployment_context(repo: Path = REPO, cdk_args: str | None = None) -> dict[s
 
 def load_settings(repo: Path = REPO, cdk_args: str | None = None) -> DeploymentSettings:
     """The settings `make deploy` would deploy, read without CDK (preflight, `make cost`, the local server)."""
-    return read_settings(deployment_context(repo, cdk_args))
+    return read_settings(deployment_context(repo, cdk_args), repo / "model_artifacts")
