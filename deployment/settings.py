@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -82,8 +81,8 @@ def _memory_pairs(value: object) -> object:
 
 
 Flag = Annotated[bool, BeforeValidator(_true_or_false)]
-# At least 512: the handler's peak RSS (benchmarks/results/) plus the Lambda runtime's own headroom;
-# less fails at init. Below 1769 MB Lambda also gives only a fraction of a vCPU.
+# At least 512: the handler's peak RSS (benchmarks/results/latest.md) plus the Lambda runtime's own
+# headroom; less fails at init. Below 1769 MB Lambda also gives only a fraction of a vCPU.
 Memory = Annotated[int, Field(ge=512, le=10240), BeforeValidator(whole_number)]
 # CloudWatch Logs accepts only these retention periods (days); never-expiring is left out on
 # purpose: logs that never expire keep costing money after the stack is gone.
@@ -94,6 +93,7 @@ RetentionDays = Literal[
 EMAIL_OR_EMPTY = r"\A(?:[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})?\Z"
 # A standard SNS topic's ARN (in any partition), or nothing. A FIFO topic (name ending in .fifo)
 # is left out: publishing to it needs a message group id, which alarm notifications do not carry.
+EXAMPLE_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alarms"
 SNS_TOPIC_ARN_OR_EMPTY = r"\A(?:arn:aws(?:-[a-z]+)*:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256})?\Z"
 # An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), or nothing.
 BUCKET_NAME_OR_EMPTY = r"\A(?:[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?\Z"
@@ -148,8 +148,8 @@ class DeploymentSettings(BaseModel):
     # One JSON line per API request in a log group of the stack; needs the region's API Gateway
     # CloudWatch role (docs/deploy.md), which `make deploy`'s preflight checks.
     api_access_logs: Flag
-    # The dashboard is billed per month beyond an account's first 3 (tools/prices.py): most of
-    # what the stack costs idle (`make cost`).
+    # The dashboard is billed per month beyond an account's first 3: most of what the stack costs
+    # idle (`make cost` prices it).
     dashboard_enabled: Flag
     image_keep_last: WholeNumber = Field(ge=1, le=100)
     # Empty: no topic; else every alarm notifies this address (alarm and back to OK).
@@ -162,9 +162,7 @@ class DeploymentSettings(BaseModel):
     alarm_topic_arn: Annotated[
         str,
         StringConstraints(pattern=SNS_TOPIC_ARN_OR_EMPTY),
-        Field(
-            description="an SNS topic ARN like arn:aws:sns:us-east-1:123456789012:alarms, or empty for no existing topic"
-        ),
+        Field(description=f"an SNS topic ARN like {EXAMPLE_TOPIC_ARN}, or empty for no existing topic"),
     ]
     # The bulk job (infra/constructs/bulk_job.py): costs nothing while no job runs.
     bulk_enabled: Flag
@@ -242,6 +240,12 @@ class DeploymentSettings(BaseModel):
                 "lambda_memory_mb": self.memory_mb_of(model),
             }
         )
+
+    def shared_environment(self) -> dict[str, str]:
+        """The variables of the runtime's settings every function shares (the keys cdk.json sets)."""
+        runtime_fields = type(self.runtime).model_fields
+        shared = {runtime_fields[name].alias or name for name in self.runtime_keys().values()}
+        return {name: value for name, value in self.runtime.to_env().items() if name in shared}
 
     @property
     def app_id(self) -> str:
