@@ -188,7 +188,7 @@ def preflight(command: str, repo: Path = REPO, cdk_args: str | None = None) -> i
     failed: list[Check] = []
     for check in CHECKS[command]:
         if check.needs in failed:
-            print(f"skip  {check.name}: needs the {check.needs.name} above")  # type: ignore[union-attr]
+            print(f"skip  {check.name}: needs the {check.needs.name} above")
             continue
         try:
             print(f"ok    {check.name}: {check.run(workspace)}")

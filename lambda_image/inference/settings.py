@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
 from pydantic_core import PydanticCustomError
@@ -153,7 +153,7 @@ class Settings(BaseModel):
         return names.get(field) or cls.model_fields[field].alias or field
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:
         """Read the settings; a bad value raises pydantic.ValidationError naming the variable."""
         return cls.model_validate(dict(environ))
 
