@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -42,28 +42,25 @@ SET_BY_LAMBDA = frozenset({"lambda_memory_mb"})
 ORIGIN = re.compile(r"\*|https?://[^\s/,]+")
 
 
-def whole_number(value: object) -> object:
-    """A JSON integer, or its decimal spelling in a string (as `-c key=value` and environment
-    variables give it); never a bool, which pydantic would take as 0 or 1."""
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    if isinstance(value, str):
-        if not re.fullmatch(r"-?\d+", value.strip()):
-            raise PydanticCustomError("int_parsing", "Input should be a valid integer, unable to parse string")
-        return int(value.strip())
-    return value
+def _from_text(convert: Callable[[str], object], spelling: str, kind: str) -> Callable[[object], object]:
+    """A validator of a JSON value of this kind, or of its spelling in a string (as `-c key=value`
+    and environment variables give it): never a bool, which pydantic would take as 0 or 1."""
+
+    def parse(value: object) -> object:
+        if isinstance(value, bool):
+            raise PydanticCustomError(f"{kind}_type", f"Input should be a valid {kind}")
+        if isinstance(value, str):
+            if not re.fullmatch(spelling, value.strip()):
+                raise PydanticCustomError(f"{kind}_parsing", f"Input should be a valid {kind}, unable to parse string")
+            return convert(value.strip())
+        return value
+
+    return parse
 
 
-def decimal_number(value: object) -> object:
-    """A JSON number, or its plain decimal spelling: float() alone would also take "nan", "inf"
-    and "1e400"."""
-    if isinstance(value, bool):
-        raise PydanticCustomError("float_type", "Input should be a valid number")
-    if isinstance(value, str):
-        if not re.fullmatch(r"-?\d+(?:\.\d+)?", value.strip()):
-            raise PydanticCustomError("float_parsing", "Input should be a valid number, unable to parse string")
-        return float(value.strip())
-    return value
+whole_number = _from_text(int, r"-?\d+", "integer")
+# A plain decimal: float() alone would also take "nan", "inf" and "1e400".
+decimal_number = _from_text(float, r"-?\d+(?:\.\d+)?", "number")
 
 
 def _origins(value: object) -> object:
