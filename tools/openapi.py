@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
+from deployment.settings import load_settings
 from inference.package import ModelPackage
 from inference.schema import ContractJsonSchema, Limits
 from inference.tasks import binary_media_types, request_model
@@ -108,8 +109,8 @@ def document(package: ModelPackage, limits: Limits) -> dict[str, Any]:
 
 def current() -> str:
     """The document for the served package and cdk.json's limits, as written to docs/openapi.json."""
-    context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"]
-    limits = Limits(max_text_chars=int(context["max_text_chars"]), max_batch=int(context["max_batch"]))
+    runtime = load_settings(REPO, cdk_args="").runtime  # the document is of cdk.json's own settings
+    limits = Limits(max_text_chars=runtime.max_text_chars, max_batch=runtime.max_batch)
     return (
         json.dumps(document(ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE), limits), indent=2, ensure_ascii=False)
         + "\n"
