@@ -16,6 +16,7 @@ import json
 import os
 import shlex
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -321,7 +322,7 @@ def cdk_args_context(cdk_args: str) -> dict[str, str]:
     them: split at the first '=', the value a string; a later one wins."""
     words = shlex.split(cdk_args)
     context: dict[str, str] = {}
-    for option, value in zip(words, [*words[1:], ""], strict=True):
+    for option, value in pairwise([*words, ""]):
         if option.startswith("--context="):
             value, option = option.removeprefix("--context="), "--context"
         if option in CONTEXT_OPTIONS and "=" in value:

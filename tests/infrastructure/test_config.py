@@ -13,7 +13,14 @@ from aws_cdk import aws_logs as logs
 from pydantic import ValidationError
 
 from app import build_app
-from deployment.settings import DeploymentSettings, RetentionDays, SettingsError, read_settings
+from deployment.settings import (
+    DeploymentSettings,
+    RetentionDays,
+    SettingsError,
+    cdk_args_context,
+    load_settings,
+    read_settings,
+)
 from inference.settings import Settings
 from infra.config import ARCHITECTURES, LOG_RETENTION, architecture, log_retention
 from infra.packages import available_packages
@@ -60,6 +67,28 @@ def test_a_bound_is_the_same_in_cdk_json_and_in_the_functions_environment(key: s
 def test_the_cdk_types_cover_every_choice_of_the_settings() -> None:
     assert set(LOG_RETENTION) == set(get_args(RetentionDays))
     assert set(ARCHITECTURES) == set(get_args(DeploymentSettings.model_fields["architecture"].annotation))
+
+
+def test_the_cdk_args_make_passes_are_read_as_cdk_reads_its_context_options() -> None:
+    assert cdk_args_context("") == {}
+    assert cdk_args_context(
+        "--profile ops -c memory_mb=3008 --context 'alarm_email=ops@example.com' --context=backend=onnx "
+        '-c "cors_allow_origins=https://a.example.com, https://b.example.com" -c memory_mb=4096 -c models'
+    ) == {
+        "memory_mb": "4096",  # the later one
+        "alarm_email": "ops@example.com",
+        "backend": "onnx",
+        "cors_allow_origins": "https://a.example.com, https://b.example.com",
+    }
+
+
+def test_tools_read_cdk_json_with_the_cdk_args_applied_as_synth_does() -> None:
+    cdk_args = "-c memory_mb=3008 -c backend=onnx"
+    settings = load_settings(cdk_args=cdk_args)
+    assert (settings.memory_mb, settings.runtime.model_backend) == (3008, "onnx")
+    assert settings == read_settings({**CDK_CONTEXT, **cdk_args_context(cdk_args)})
+    with pytest.raises(SettingsError, match="^memory_mb=1 is not allowed"):
+        load_settings(cdk_args="-c memory_mb=1")
 
 
 def test_cdk_json_defaults_are_the_documented_ones() -> None:
