@@ -70,8 +70,8 @@ install: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
 
 # Two jobs at a time, the classifier's and the entities' trainers on one thread each (TRAIN_THREADS):
 # two trainings side by side finish sooner than one after the other on both cores (a second thread
-# makes one training 1.4x faster, a second training beside it 1.9x). Where make can (4.0 and newer),
-# each job's output is printed whole when it ends.
+# speeds one training up less than a second training beside it does). Where make can (4.0 and
+# newer), each job's output is printed whole when it ends.
 PARALLEL := $(MAKE) --no-print-directory -j2 $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 TRAIN_THREADS ?= 1
 
@@ -158,8 +158,10 @@ STACK ?= $(shell python3 -c 'import json; print(json.load(open("cdk.json"))["con
 # sees them before they are live; where nobody can answer (CI), set APPROVAL=never.
 APPROVAL ?= broadening
 # More cdk options for deploy and destroy alike, e.g. CDK_ARGS="-c memory_mb=3008" (keep them the
-# same for both: a stack deployed with -c stack_name=X is destroyed only with it).
+# same for both: a stack deployed with -c stack_name=X is destroyed only with it). Exported: preflight,
+# `make cost` and `make serve` read the settings with its -c options applied (deployment/settings.py).
 CDK_ARGS ?=
+export CDK_ARGS
 
 deploy: install $(CLASSIFIER)/model.pt
 	@$(PY) -m tools.preflight deploy

@@ -14,16 +14,17 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk
 
+from deployment.settings import SettingsError, read_settings
 from inference.package import PackageError
-from infra.config import ConfigError, InferenceConfig
 from infra.nag import add_nag_checks
 from infra.stack import InferenceStack
 
 
 def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> cdk.App:
-    """The whole app; the CLI passes context (cdk.json + `-c`) through the environment."""
+    """The whole app; the CLI passes context (cdk.json + `-c`) through the environment, and the
+    settings are read from it as the tools read them (deployment/settings.py)."""
     app = cdk.App(context=context, outdir=outdir)
-    config = InferenceConfig.from_context(app.node)
+    config = read_settings(app.node.get_all_context())
     InferenceStack(app, config=config)
     add_nag_checks(app)
     return app
@@ -32,7 +33,7 @@ def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = Non
 if __name__ == "__main__":
     try:
         app = build_app()
-    except ConfigError as error:
+    except SettingsError as error:
         print(f"Invalid configuration: {error}", file=sys.stderr)
         sys.exit(2)
     except PackageError as error:

@@ -6,9 +6,10 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from deployment.catalog import binary_media_types, models_document, served_packages
+from deployment.settings import DeploymentSettings
 from inference.schema import Limits, contract_schema
 from inference.tasks import request_model
-from infra.config import InferenceConfig
+from infra.config import log_retention
 from infra.constructs.alarms import ServiceAlarms
 from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, BulkJob
 from infra.constructs.dashboard import ServiceDashboard
@@ -20,7 +21,7 @@ from infra.staging import staging_synthesizer
 
 
 class InferenceStack(cdk.Stack):
-    def __init__(self, scope: Construct, *, config: InferenceConfig) -> None:
+    def __init__(self, scope: Construct, *, config: DeploymentSettings) -> None:
         super().__init__(
             scope,
             config.stack_name,
@@ -28,8 +29,8 @@ class InferenceStack(cdk.Stack):
             synthesizer=staging_synthesizer(config),
         )
         # Read as the runtime reads them: a package it cannot serve stops synth with one line (PackageError).
-        packages = served_packages(config.models, config.backend, config.model_variant)
-        limits = Limits(max_text_chars=config.max_text_chars, max_batch=config.max_batch)
+        packages = served_packages(config.models, config.runtime.model_backend, config.runtime.model_variant)
+        limits = Limits(max_text_chars=config.runtime.max_text_chars, max_batch=config.runtime.max_batch)
         # One function per package, by folder name (construct ids too, so reordering `models` replaces
         # nothing); kept for infra/nag.py and infra/checkov_skips.py, which cover each one.
         self.models = {
@@ -54,8 +55,8 @@ class InferenceStack(cdk.Stack):
             throttle_burst_limit=config.throttle_burst_limit,
             api_key_required=config.api_key_required,
             iam_auth=config.iam_auth,
-            cors_allow_origins=config.cors_allow_origins,
-            access_log_retention=config.log_retention_days if config.api_access_logs else None,
+            cors_allow_origins=config.runtime.cors_allow_origins,
+            access_log_retention=log_retention(config) if config.api_access_logs else None,
             tracing_enabled=config.xray_tracing,
         )
         if config.warmup_enabled:
@@ -71,12 +72,12 @@ class InferenceStack(cdk.Stack):
                 self,
                 "Bulk",
                 function=model.invoke_target,
-                max_batch=config.max_batch,
+                max_batch=config.runtime.max_batch,
                 max_concurrency=config.bulk_max_concurrency,
                 tolerated_failure_percentage=config.bulk_tolerated_failure_percentage,
                 bucket_name=config.bulk_bucket_name,
                 results_expire_days=config.bulk_results_expire_days,
-                log_retention=config.log_retention_days,
+                log_retention=log_retention(config),
             )
         # Kept for infra/nag.py, which acknowledges findings on the job's constructs.
         self.bulk_job = bulk

@@ -36,9 +36,10 @@ from aws_cdk.app_staging_synthesizer_alpha import (
     IStagingResourcesFactory,
 )
 
+from deployment.settings import DeploymentSettings
 from deployment.stacks import STAGING_STACK_PREFIX
 from infra.checkov_skips import skip_repository_checks, skip_staging_checks
-from infra.config import InferenceConfig
+from infra.config import log_retention
 from infra.nag import acknowledge
 from infra.nodes import default_child, find_child
 
@@ -92,7 +93,7 @@ class StagingStack(DefaultStagingStack):
         scope: App,
         construct_id: str,
         *,
-        config: InferenceConfig,
+        config: DeploymentSettings,
         env: Environment,
         qualifier: str,
         deploy_role_arn: str | None,
@@ -111,7 +112,7 @@ class StagingStack(DefaultStagingStack):
             # Deleted with the stack: the repository (EmptyOnDelete) and the bucket (emptied by the Lambda).
             auto_delete_staging_assets=True,
         )
-        self._log_retention = config.log_retention_days
+        self._log_retention = log_retention(config)
         self._deploy_role_arn = deploy_role_arn
         self._accept_findings()
 
@@ -232,7 +233,7 @@ def log_to_a_group_of_its_stack(provider: CustomResourceProviderBase, retention:
 class StagingStackFactory:
     """What `AppStagingSynthesizer.default_resources` does, with StagingStack for DefaultStagingStack."""
 
-    def __init__(self, config: InferenceConfig) -> None:
+    def __init__(self, config: DeploymentSettings) -> None:
         self._config = config
 
     def obtain_staging_resources(
@@ -251,7 +252,7 @@ class StagingStackFactory:
         )
 
 
-def staging_synthesizer(config: InferenceConfig) -> AppStagingSynthesizer:
+def staging_synthesizer(config: DeploymentSettings) -> AppStagingSynthesizer:
     """Assets go to an app-owned staging stack instead of the shared bootstrap bucket/repository:
     one ECR repository per image that keeps the last N images, and `cdk destroy` of the staging
     stack empties and deletes its bucket and repositories (CDK never cleans the shared ones)."""

@@ -18,9 +18,11 @@ LISTEN_HOST (default 127.0.0.1) and PORT (default 3000; 0 picks a free port) cho
 IDLE_CLIENT_SECONDS (default 30) is how long a client may send nothing before it is dropped,
 REQUEST_DEADLINE_SECONDS (default 10) how long it may take to send a whole request, and
 CONNECTION_LIMIT (default 64) how many connections are open at once (more wait to be accepted).
-Ctrl-C or SIGTERM stops the server cleanly. A setting it cannot start with (PORT=abc, a port in
-use, MAX_BATCH=0, no model in MODEL_DIR, a package it cannot serve) stops it with exit code 2 and one
-line on stderr.
+The handlers' settings (MAX_BATCH, MODEL_BACKEND, ...) are the deployment's, read as synth reads
+them (cdk.json with the `-c` options of CDK_ARGS, deployment/settings.py), each overridden by its
+own variable where one is set. Ctrl-C or SIGTERM stops the server cleanly. A setting it cannot
+start with (PORT=abc, a port in use, MAX_BATCH=0, no model in MODEL_DIR, a package it cannot serve)
+stops it with exit code 2 and one line on stderr.
 """
 
 import base64
@@ -44,9 +46,10 @@ from waitress.trigger import trigger as Trigger
 
 from deployment.catalog import PACKAGES_DIR, available_packages, models_document, parse_model_names
 from deployment.openapi import document as openapi_document
+from deployment.settings import SettingsError, load_settings
 from inference.package import PackageError
 from inference.schema import Limits, RequestError, error_answer, parse_json
-from inference.settings import REPO_MODEL_DIR, Settings
+from inference.settings import LAMBDA_PAYLOAD_LIMIT, REPO_MODEL_DIR, Settings
 from local.events import rest_api_event
 from local.lambda_context import LocalLambdaContext
 
@@ -56,9 +59,8 @@ if TYPE_CHECKING:
 RIE_PATH = "/2015-03-31/functions/function/invocations"
 OPENAPI_PATH = "/openapi.json"
 MODELS_PATH = "/models"
-# Lambda refuses synchronous payloads over 6 MB before the function runs; waitress does the
-# same here (with its own 413), while smaller bodies over MAX_BODY_BYTES get the handler's 413.
-LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
+# Lambda refuses synchronous payloads over LAMBDA_PAYLOAD_LIMIT before the function runs; waitress
+# does the same here (with its own 413), while smaller bodies over MAX_BODY_BYTES get the handler's 413.
 # A client that sends nothing for this long is dropped (API Gateway gives up after 29 s).
 IDLE_CLIENT_SECONDS = 30
 # A client that sends something but never finishes is never idle: without a deadline ~100 of
@@ -326,6 +328,14 @@ def main() -> None:
     # at import), so a typo costs a second, not a model load and a traceback.
     try:
         config = ServerSettings.model_validate(dict(os.environ))
+        deployment = load_settings()
+    except ValidationError as error:
+        raise StartupError(variables_in_one_line(error)) from None
+    except SettingsError as error:
+        raise StartupError(f"the deployment's settings (cdk.json, CDK_ARGS): {error}") from None
+    for name, value in deployment.shared_environment().items():
+        os.environ.setdefault(name, value)
+    try:
         Settings.from_env()
     except ValidationError as error:
         raise StartupError(variables_in_one_line(error)) from None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from deployment.catalog import served_packages
+from deployment.settings import SettingsError, load_settings
 from deployment.stacks import STAGING_STACK_PREFIX
 from inference.events import WARMUP_EVENT
 from inference.package import Backend, PackageError, Variant
@@ -395,15 +396,19 @@ def main(argv: list[str] | None = None) -> int:
     except AssemblyError as error:
         print(f"{args.assembly}: {error}", file=sys.stderr)
         return 2
-    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    try:  # as `make cost` synthesized them: cdk.json with CDK_ARGS' -c options
+        settings = load_settings(REPO)
+    except SettingsError as error:
+        print(f"Invalid configuration: {error}", file=sys.stderr)
+        return 2
     backend, variant = app.serving
     try:  # each model's warm-up is timed with its package, and its graph is its image's model layer
         packages = served_packages(list(app.models), backend, variant)
     except PackageError as error:
         print(f"{error}: run `make model` first", file=sys.stderr)
         return 2
-    # Without a rule in the templates (warmup_enabled=false), the "on" column is cdk.json's rate.
-    warmup_minutes, event = app.warmup or (int(context["warmup_rate_minutes"]), WARMUP_EVENT)
+    # Without a rule in the templates (warmup_enabled=false), the "on" column is the settings' rate.
+    warmup_minutes, event = app.warmup or (settings.warmup_rate_minutes, WARMUP_EVENT)
     timings = {package.directory.name: measure_handler(event, model_dir=package.directory) for package in packages}
     model_gb = {package.directory.name: package.graph(backend, variant).stat().st_size / GB for package in packages}
     print(app.describe(warmup_minutes) + "\n")

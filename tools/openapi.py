@@ -15,6 +15,7 @@ from pathlib import Path
 
 from deployment.catalog import PACKAGES_DIR, SERVED_PACKAGE
 from deployment.openapi import document
+from deployment.settings import load_settings
 from inference.schema import Limits
 from inference.tasks import read_package
 
@@ -24,8 +25,8 @@ DOCUMENT = REPO / "docs" / "openapi.json"
 
 def current() -> str:
     """The document for the served package and cdk.json's limits, as written to docs/openapi.json."""
-    context = json.loads((REPO / "cdk.json").read_text(encoding="utf-8"))["context"]
-    limits = Limits(max_text_chars=int(context["max_text_chars"]), max_batch=int(context["max_batch"]))
+    runtime = load_settings(REPO, cdk_args="").runtime  # the document is of cdk.json's own settings
+    limits = Limits(max_text_chars=runtime.max_text_chars, max_batch=runtime.max_batch)
     return (
         json.dumps(document(read_package(PACKAGES_DIR / SERVED_PACKAGE), limits), indent=2, ensure_ascii=False) + "\n"
     )

@@ -7,7 +7,6 @@ everything is in place, 2 when something is missing (never a traceback).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -20,7 +19,8 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from deployment.catalog import SERVED_PACKAGE, parse_model_names, served_packages
+from deployment.catalog import served_packages
+from deployment.settings import DeploymentSettings, SettingsError, deployment_context, read_settings
 from inference.package import PackageError
 from tools.aws import NO_CREDENTIALS, NO_REGION, aws_session, no_profile
 
@@ -36,9 +36,11 @@ class CheckFailed(Exception):
 
 @dataclass
 class Workspace:
-    """What the checks look at: the repository and the AWS account and region of this shell."""
+    """What the checks look at: the repository, the settings `make deploy` deploys (cdk.json with
+    the `-c` options of `cdk_args`), and the AWS account and region of this shell."""
 
     repo: Path
+    cdk_args: str
 
     @cached_property
     def session(self) -> boto3.Session:
@@ -50,7 +52,14 @@ class Workspace:
 
     @cached_property
     def context(self) -> dict:
-        return json.loads((self.repo / "cdk.json").read_text(encoding="utf-8")).get("context", {})
+        return deployment_context(self.repo, self.cdk_args)
+
+    @property
+    def settings(self) -> DeploymentSettings:
+        try:
+            return read_settings(self.context, self.repo / "model_artifacts")
+        except SettingsError as error:
+            raise CheckFailed(str(error)) from None
 
 
 def aws_account(workspace: Workspace) -> str:
@@ -89,8 +98,8 @@ def cdk_bootstrap(workspace: Workspace) -> str:
 def api_gateway_logging_role(workspace: Workspace) -> str:
     """The API's access logs (api_access_logs, on by default) go to CloudWatch through the role that
     the region's API Gateway account settings name: without one, CloudFormation fails the stage."""
-    if str(workspace.context.get("api_access_logs", True)).lower() == "false":
-        return "not needed (api_access_logs is false in cdk.json)"
+    if not workspace.settings.api_access_logs:
+        return "not needed (api_access_logs is false)"
     try:
         role = workspace.session.client("apigateway").get_account().get("cloudwatchRoleArn")
     except (ClientError, BotoCoreError) as error:
@@ -122,17 +131,26 @@ def docker(workspace: Workspace) -> str:
     return f"`{command} info` answers"
 
 
+def settings_read(workspace: Workspace) -> str:
+    """The settings `cdk deploy $(CDK_ARGS)` will deploy, read as synth reads them."""
+    settings, runtime = workspace.settings, workspace.settings.runtime
+    source = f"cdk.json with CDK_ARGS {workspace.cdk_args.strip()}" if workspace.cdk_args.strip() else "cdk.json"
+    return (
+        f"stack {settings.stack_name}: {', '.join(settings.models)} on {runtime.model_backend} "
+        f"{runtime.model_variant}, {settings.memory_mb} MB {settings.architecture} ({source})"
+    )
+
+
 def model_built(workspace: Workspace) -> str:
-    """The packages cdk.json's `models` deploys, each read as its function's init will read it."""
-    backend, variant = workspace.context.get("backend", "torch"), workspace.context.get("model_variant", "fp32")
+    """The packages the settings deploy, each read as its function's init will read it."""
+    settings = workspace.settings
     packages_dir = workspace.repo / "model_artifacts"
-    raw = workspace.context.get("models", SERVED_PACKAGE)
     try:
-        packages = served_packages(parse_model_names(raw, packages_dir), backend, variant, packages_dir)
+        packages = served_packages(
+            settings.models, settings.runtime.model_backend, settings.runtime.model_variant, packages_dir
+        )
     except PackageError as error:
         raise CheckFailed(str(error)) from None
-    except ValueError as error:
-        raise CheckFailed(f"cdk.json's models={raw} is not allowed: {error}") from None
     return "; ".join(
         f"{package.directory.relative_to(workspace.repo)}: {package.name} {package.version}, {package.task}"
         for package in packages
@@ -143,37 +161,40 @@ def model_built(workspace: Workspace) -> str:
 class Check:
     name: str
     run: Callable[[Workspace], str]
-    needs_aws: bool = False
+    # A check that cannot run when this one failed: it is skipped, not failed again.
+    needs: Check | None = None
 
 
 AWS_ACCOUNT = Check("AWS account", aws_account)
+SETTINGS = Check("settings", settings_read)
 CHECKS = {
     "deploy": [
+        SETTINGS,
         AWS_ACCOUNT,
-        Check("CDK bootstrap", cdk_bootstrap, needs_aws=True),
-        Check("API Gateway logging role", api_gateway_logging_role, needs_aws=True),
+        Check("CDK bootstrap", cdk_bootstrap, needs=AWS_ACCOUNT),
+        Check("API Gateway logging role", api_gateway_logging_role, needs=AWS_ACCOUNT),
         Check("Docker", docker),
-        Check("model", model_built),
+        Check("model", model_built, needs=SETTINGS),
     ],
     "destroy": [AWS_ACCOUNT],
     "smoke": [AWS_ACCOUNT],
 }
 
 
-def preflight(command: str, repo: Path = REPO) -> int:
-    """Print one line per check of `command`; 0 when all pass, 2 when any fails."""
-    workspace = Workspace(repo)
-    failed = aws_failed = False
+def preflight(command: str, repo: Path = REPO, cdk_args: str | None = None) -> int:
+    """Print one line per check of `command`; 0 when all pass, 2 when any fails. `cdk_args`: the
+    options `make` passes to cdk (default the CDK_ARGS environment variable)."""
+    workspace = Workspace(repo, os.environ.get("CDK_ARGS", "") if cdk_args is None else cdk_args)
+    failed: list[Check] = []
     for check in CHECKS[command]:
-        if check.needs_aws and aws_failed:
-            print(f"skip  {check.name}: needs the AWS account above")
+        if check.needs in failed:
+            print(f"skip  {check.name}: needs the {check.needs.name} above")
             continue
         try:
             print(f"ok    {check.name}: {check.run(workspace)}")
         except CheckFailed as failure:
             print(f"FAIL  {check.name}: {failure}")
-            failed = True
-            aws_failed = aws_failed or check is AWS_ACCOUNT
+            failed.append(check)
     if failed:
         print(f"make {command}: fix the FAIL lines above first", file=sys.stderr)
     return 2 if failed else 0

@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.model_function import METRICS_NAMESPACE
+from inference.settings import METRICS_NAMESPACE
 from infra.nodes import timeout_of
 
 PERIOD = Duration.minutes(5)

@@ -12,17 +12,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from deployment.catalog import NOT_SERVED
+from deployment.settings import DeploymentSettings
 from inference.package import GRAPH_FILES
 from infra.checkov_skips import LOG_GROUP_KEY, MODEL_FUNCTION, skip
-from infra.config import InferenceConfig
+from infra.config import architecture, log_retention
 from infra.nag import acknowledge
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "lambda_image/Dockerfile"
 MODEL_DIR = "/opt/ml/model"
-# Powertools publishes the handler's metrics (ColdStart, Latency, ...) under this namespace, with
-# the package's name as the service dimension (and the logs' service); the dashboard reads them back.
-METRICS_NAMESPACE = "PytorchLambdaApi"
 
 
 def image_context(package: str, graph: str) -> list[str]:
@@ -62,29 +60,12 @@ SECRETS = [
 LIBRARY_ENVIRONMENT = {"HF_HUB_OFFLINE": "1", "LOG_LEVEL": "INFO"}
 
 
-def runtime_environment(config: InferenceConfig, package: str) -> dict[str, str]:
-    """The runtime's settings (lambda_image/inference/settings.py `Settings`, one variable per field
-    but the memory size, which Lambda sets); tests/infrastructure/test_runtime_settings.py reads
-    them back through Settings for every variant."""
-    return {
-        "MODEL_DIR": MODEL_DIR,
-        # The package's folder name, its route's: the image's folder is always MODEL_DIR.
-        "MODEL_NAME": package,
-        "MAX_TEXT_CHARS": str(config.max_text_chars),
-        "MAX_BATCH": str(config.max_batch),
-        "MAX_BODY_BYTES": str(config.max_body_bytes),
-        "MAX_IMAGE_PIXELS": str(config.max_image_pixels),
-        "DEFAULT_TOP_K": str(config.default_top_k),
-        "DEFAULT_MIN_SCORE": str(config.default_min_score),
-        "TORCH_THREADS": str(config.torch_threads),
-        "MODEL_VARIANT": config.model_variant,
-        "MODEL_BACKEND": config.backend,
-        "POWERTOOLS_SERVICE_NAME": package,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        # Behind a proxy integration API Gateway answers only the CORS preflight; the handler adds
-        # Access-Control-Allow-Origin to the answers themselves (empty: no CORS headers).
-        "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
-    }
+def runtime_environment(config: DeploymentSettings, package: str) -> dict[str, str]:
+    """The runtime's settings for the function serving `package`, as the variables its Settings
+    reads back (derived from the settings model, never written here). Behind a proxy integration
+    API Gateway answers only the CORS preflight; the handler adds Access-Control-Allow-Origin to
+    the answers themselves, hence CORS_ALLOW_ORIGINS among them."""
+    return config.function_settings(package, Path(MODEL_DIR)).to_env()
 
 
 class ModelFunction(Construct):
@@ -96,13 +77,13 @@ class ModelFunction(Construct):
     function.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: InferenceConfig, package: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentSettings, package: str) -> None:
         super().__init__(scope, construct_id)
-        graph = GRAPH_FILES[config.backend, config.model_variant]
+        graph = GRAPH_FILES[config.runtime.model_backend, config.runtime.model_variant]
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            retention=config.log_retention_days,
+            retention=log_retention(config),
             removal_policy=RemovalPolicy.DESTROY,
         )
         # Instead of the AWS managed basic execution role (logs:* on every log group): the
@@ -119,12 +100,12 @@ class ModelFunction(Construct):
                 # Names the ECR repository the staging stack creates for this image (<app id>/<package>):
                 # one per package, so that keeping the last images of one never expires another's.
                 asset_name=package,
-                platform=ecr_assets.Platform.custom(config.architecture.docker_platform),
+                platform=ecr_assets.Platform.custom(architecture(config).docker_platform),
                 exclude=image_context(package, graph),
                 ignore_mode=IgnoreMode.DOCKER,
-                build_args={"BACKEND": config.backend, "PACKAGE": package, "GRAPH": graph},
+                build_args={"BACKEND": config.runtime.model_backend, "PACKAGE": package, "GRAPH": graph},
             ),
-            architecture=config.architecture,
+            architecture=architecture(config),
             memory_size=config.memory_mb_of(package),
             ephemeral_storage_size=Size.mebibytes(config.ephemeral_storage_mb),
             timeout=Duration.seconds(config.timeout_seconds),

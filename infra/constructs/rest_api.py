@@ -278,7 +278,7 @@ def listing_template(document: Mapping[str, Any], cors_allow_origins: Sequence[s
         directives.append("#set($context.responseOverride.header.Access-Control-Allow-Origin = '*')")
     elif cors_allow_origins:
         # The Origin header read as CDK's own preflight reads it (either spelling); the origins are
-        # https?://host[:port] (infra/config.py), so they need no quoting in Velocity.
+        # https?://host[:port] (inference/settings.py), so they need no quoting in Velocity.
         allowed = " || ".join(f'$origin == "{origin}"' for origin in cors_allow_origins)
         directives += [
             '#set($origin = $input.params().header.get("Origin"))',

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 Backend = Literal["torch", "onnx"]
-# fp32: the graph as exported. int8: its Linear layers quantized dynamically (torch backend only).
+# fp32: the graph as exported. int8: its Linear layers quantized dynamically.
 Variant = Literal["fp32", "int8"]
+# The graph each backend runs for each variant it serves: the one statement of which pairs exist
+# (Settings refuses any other pair at init, the deployment's settings at synth).
 GRAPH_FILES: dict[tuple[str, str], str] = {
     ("torch", "fp32"): "model.pt",
     ("torch", "int8"): "model.int8.pt",
@@ -171,9 +173,8 @@ class ModelPackage:
         """The exported graph `backend` runs, checked to exist."""
         name = GRAPH_FILES.get((backend, variant))
         if name is None:
-            raise PackageError(
-                f"{self.directory}: the {backend} backend has no {variant} variant (onnx serves fp32 only)"
-            )
+            served = ", ".join(other for server, other in GRAPH_FILES if server == backend)
+            raise PackageError(f"{self.directory}: the {backend} backend has no {variant} variant (it serves {served})")
         path = self.directory / name
         if not path.is_file():
             hint = PACKAGE_HINT if self.config else "export it as docs/models.md says"

@@ -1,26 +1,35 @@
 """Runtime settings: one frozen, validated object built from environment variables once at init.
 
-The stack sets these variables on the function (infra/constructs/model_function.py);
-locally they default to values that work from a clone of the repository.
+Each field's type and bounds are the one definition of that setting: the deployment's settings
+(deployment/settings.py, read from cdk.json and `-c`) embed this model, and the stack derives the
+function's environment from it (`to_env`); locally the fields default to values that work from a
+clone of the repository.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
-from inference.package import Backend, Variant
+from inference.package import GRAPH_FILES, Backend, Variant
 from inference.schema import DEFAULT_MAX_IMAGE_PIXELS, Limits
 
-# Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory.
+# Lambda gives a function one vCPU's worth of CPU time per 1769 MB of memory, and at most 6 vCPUs.
 LAMBDA_MB_PER_VCPU = 1769
+LAMBDA_MAX_VCPUS = 6
+# Lambda refuses synchronous request payloads over 6 MB.
+LAMBDA_PAYLOAD_LIMIT = 6 * 1024 * 1024
 # The demo classifier's package in a clone of the repository (the image sets MODEL_DIR).
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model_artifacts" / "transaction-classifier"
+# Powertools publishes the handler's metrics (ColdStart, Latency, ...) under this namespace.
+METRICS_NAMESPACE = "PytorchLambdaApi"
 # The runtime's own variables start with one of these, so an unknown one (a typo, a renamed
 # setting) is refused at init rather than ignored. (TORCH_THREADS is ours too, but TORCH_ is
 # torch's prefix: TORCH_HOME, TORCH_LOGS, ...)
@@ -28,10 +37,50 @@ RESERVED_PREFIXES = ("MODEL_", "MAX_", "DEFAULT_", "CORS_")
 # PIL.Image.MAX_IMAGE_PIXELS, above which Pillow warns of a decompression bomb (not imported here:
 # text images need no Pillow at init).
 PILLOW_MAX_IMAGE_PIXELS = 89_478_485
+# Lambda sets these from the function's configuration; the stack never writes them.
+SET_BY_LAMBDA = frozenset({"lambda_memory_mb"})
+ORIGIN = re.compile(r"\*|https?://[^\s/,]+")
 
 
-def _comma_separated(value: object) -> object:
-    return tuple(item.strip() for item in value.split(",") if item.strip()) if isinstance(value, str) else value
+def _from_text(convert: Callable[[str], object], spelling: str, kind: str) -> Callable[[object], object]:
+    """A validator of a JSON value of this kind, or of its spelling in a string (as `-c key=value`
+    and environment variables give it): never a bool, which pydantic would take as 0 or 1."""
+
+    def parse(value: object) -> object:
+        if isinstance(value, bool):
+            raise PydanticCustomError(f"{kind}_type", f"Input should be a valid {kind}")
+        if isinstance(value, str):
+            if not re.fullmatch(spelling, value.strip()):
+                raise PydanticCustomError(f"{kind}_parsing", f"Input should be a valid {kind}, unable to parse string")
+            return convert(value.strip())
+        return value
+
+    return parse
+
+
+whole_number = _from_text(int, r"-?\d+", "integer")
+# A plain decimal: float() alone would also take "nan", "inf" and "1e400".
+decimal_number = _from_text(float, r"-?\d+(?:\.\d+)?", "number")
+
+
+def _origins(value: object) -> object:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        return value
+    origins = tuple(str(item).strip() for item in items if str(item).strip())
+    if not all(ORIGIN.fullmatch(origin) for origin in origins):
+        raise PydanticCustomError("origin", "Input should be origins like https://example.com, or *")
+    return origins
+
+
+# Integers and numbers as a setting's value: JSON's, or the decimal strings the command line gives.
+WholeNumber = Annotated[int, BeforeValidator(whole_number)]
+DecimalNumber = Annotated[float, BeforeValidator(decimal_number)]
+Origins = Annotated[
+    tuple[str, ...],
+    BeforeValidator(_origins),
+    Field(description='comma-separated origins like https://example.com, or "*", or empty for no CORS'),
+]
 
 
 class Settings(BaseModel):
@@ -43,32 +92,32 @@ class Settings(BaseModel):
     # The package's name in the API's routes (POST /models/<name>/predict): its folder's name
     # under model_artifacts/, which the stack passes (the image's folder is named otherwise).
     model_name: str | None = Field(None, alias="MODEL_NAME")
-    max_text_chars: PositiveInt = Field(1000, alias="MAX_TEXT_CHARS")
-    max_batch: PositiveInt = Field(64, alias="MAX_BATCH")
-    max_body_bytes: PositiveInt = Field(262144, alias="MAX_BODY_BYTES")
+    max_text_chars: WholeNumber = Field(1000, ge=1, le=100_000, alias="MAX_TEXT_CHARS")
+    max_batch: WholeNumber = Field(64, ge=1, le=1024, alias="MAX_BATCH")
+    # A request's body, and an image package's encoded image: at most what Lambda accepts.
+    max_body_bytes: WholeNumber = Field(262144, ge=1, le=LAMBDA_PAYLOAD_LIMIT, alias="MAX_BODY_BYTES")
     # Image packages: an image whose header claims more pixels is refused before it is decoded (a
     # few hundred bytes of PNG can claim gigabytes). At most Pillow's own warning threshold.
-    max_image_pixels: Annotated[int, Field(ge=1, le=PILLOW_MAX_IMAGE_PIXELS)] = Field(
-        DEFAULT_MAX_IMAGE_PIXELS, alias="MAX_IMAGE_PIXELS"
+    max_image_pixels: WholeNumber = Field(
+        DEFAULT_MAX_IMAGE_PIXELS, ge=1, le=PILLOW_MAX_IMAGE_PIXELS, alias="MAX_IMAGE_PIXELS"
     )
-    default_top_k: PositiveInt = Field(3, alias="DEFAULT_TOP_K")
+    default_top_k: WholeNumber = Field(3, ge=1, le=100, alias="DEFAULT_TOP_K")
     # text-classification (single-label): "label" is null under this top score unless a request
     # sends its own min_score; 0 answers every label.
-    default_min_score: float = Field(0.0, ge=0, le=1, alias="DEFAULT_MIN_SCORE")
-    torch_threads: NonNegativeInt = Field(0, alias="TORCH_THREADS")
-    # fp32, or int8: the package's model.int8.pt (docs/models.md); the numbers are in benchmarks/.
+    default_min_score: DecimalNumber = Field(0.0, ge=0, le=1, alias="DEFAULT_MIN_SCORE")
+    # 0 derives the thread count from memory (resolved_torch_threads).
+    torch_threads: WholeNumber = Field(0, ge=0, le=LAMBDA_MAX_VCPUS, alias="TORCH_THREADS")
+    # fp32, or int8 (faster, a little less accurate: the numbers are in benchmarks/results/).
     model_variant: Variant = Field("fp32", alias="MODEL_VARIANT")
     # torch (model.pt), or onnx: model.onnx on ONNX Runtime, for the image built without torch
-    # (BACKEND=onnx in lambda_image/Dockerfile); fp32 only.
+    # (BACKEND=onnx in lambda_image/Dockerfile), which starts faster (benchmarks/results/).
     model_backend: Backend = Field("torch", alias="MODEL_BACKEND")
-    lambda_memory_mb: PositiveInt | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    lambda_memory_mb: WholeNumber | None = Field(None, ge=1, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     # The logs' and metrics' service: the stack sets the package's name; locally, the route name.
     service_name: str | None = Field(None, alias="POWERTOOLS_SERVICE_NAME")
-    metrics_namespace: str = Field("PytorchLambdaApi", alias="POWERTOOLS_METRICS_NAMESPACE")
+    metrics_namespace: str = Field(METRICS_NAMESPACE, alias="POWERTOOLS_METRICS_NAMESPACE")
     # Origins a browser may read answers from ("*": any); empty: no CORS headers.
-    cors_allow_origins: Annotated[tuple[str, ...], BeforeValidator(_comma_separated)] = Field(
-        (), alias="CORS_ALLOW_ORIGINS"
-    )
+    cors_allow_origins: Origins = Field((), alias="CORS_ALLOW_ORIGINS")
 
     @model_validator(mode="before")
     @classmethod
@@ -82,15 +131,36 @@ class Settings(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _onnx_serves_fp32_only(self) -> Settings:
-        if self.model_backend == "onnx" and self.model_variant != "fp32":
-            raise ValueError(f"MODEL_VARIANT={self.model_variant} is not available with MODEL_BACKEND=onnx (fp32 only)")
+    def _a_graph_serves_the_backend_and_variant(self, info: ValidationInfo) -> Settings:
+        """The one place that says which variants a backend serves: GRAPH_FILES, the graphs there are."""
+        if (self.model_backend, self.model_variant) not in GRAPH_FILES:
+            served = " and ".join(variant for backend, variant in GRAPH_FILES if backend == self.model_backend)
+            backend, variant = self.name_of("model_backend", info), self.name_of("model_variant", info)
+            raise ValueError(
+                f"{backend}={self.model_backend} with {variant}={self.model_variant} is not allowed: "
+                f"the {self.model_backend} backend serves {served} only"
+            )
         return self
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+    def name_of(cls, field: str, info: ValidationInfo | None = None) -> str:
+        """A field's name in messages: its variable's, or the reader's own name for it (validation
+        context "names", as the deployment's settings give it)."""
+        names: Mapping[str, str] = (info.context or {}).get("names", {}) if info else {}
+        return names.get(field) or cls.model_fields[field].alias or field
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Self:
         """Read the settings; a bad value raises pydantic.ValidationError naming the variable."""
         return cls.model_validate(dict(environ))
+
+    def to_env(self) -> dict[str, str]:
+        """The variables from_env reads these settings back from (but those Lambda sets itself)."""
+        return {
+            field.alias or name: _variable(getattr(self, name))
+            for name, field in type(self).model_fields.items()
+            if name not in SET_BY_LAMBDA and getattr(self, name) is not None
+        }
 
     @property
     def route_name(self) -> str:
@@ -113,3 +183,8 @@ class Settings(BaseModel):
         if self.lambda_memory_mb:
             return max(1, self.lambda_memory_mb // LAMBDA_MB_PER_VCPU)
         return os.cpu_count() or 1
+
+
+def _variable(value: Any) -> str:
+    """A setting's value as an environment variable's text (a list: comma-separated)."""
+    return ",".join(value) if isinstance(value, tuple) else str(value)

@@ -1,4 +1,4 @@
-"""Lambda SnapStart's runtime hooks (infra/config.py `snapstart`; docs/deploy.md).
+"""Lambda SnapStart's runtime hooks (deployment/settings.py `snapstart`; docs/deploy.md).
 
 With SnapStart, Lambda runs the init once when a version is published, snapshots the memory and
 restores every new execution environment from that snapshot. The Lambda runtime calls these

@@ -1,50 +1,116 @@
-"""infra/config.py: cdk.json defaults, `-c` strings, and the one-line error for a bad value."""
+"""deployment/settings.py read as synth reads it: cdk.json defaults, `-c` strings, and the one-line
+error for a bad value; infra/config.py's CDK types for its choices."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
+from typing import get_args
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from pydantic import ValidationError
 
 from app import build_app
 from deployment.catalog import available_packages
-from infra.config import ConfigError, InferenceConfig
+from deployment.settings import (
+    DeploymentSettings,
+    RetentionDays,
+    SettingsError,
+    cdk_args_context,
+    load_settings,
+    read_settings,
+)
+from inference.settings import Settings
+from infra.config import ARCHITECTURES, LOG_RETENTION, architecture, log_retention
 from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
 
 
-def config_from(**overrides: object) -> InferenceConfig:
-    return InferenceConfig.from_context(cdk.App(context={**CDK_CONTEXT, **overrides}).node)
+def config_from(**overrides: object) -> DeploymentSettings:
+    return read_settings({**CDK_CONTEXT, **overrides})
 
 
 def test_cdk_json_sets_every_config_key() -> None:
-    keys = {field.name for field in dataclasses.fields(InferenceConfig)}
-    assert keys <= set(CDK_CONTEXT)
+    keys = set(DeploymentSettings.keys())
     assert {key for key in CDK_CONTEXT if not key.startswith("@")} == keys
+
+
+def test_the_functions_settings_are_the_runtimes_own_fields_not_copies_of_them() -> None:
+    # Each of the runtime's settings is a field of Settings alone, with its bounds there.
+    assert not set(DeploymentSettings.model_fields) & set(Settings.model_fields)
+    assert set(DeploymentSettings.runtime_keys().values()) == {
+        "max_text_chars",
+        "max_batch",
+        "max_body_bytes",
+        "max_image_pixels",
+        "default_top_k",
+        "default_min_score",
+        "torch_threads",
+        "model_variant",
+        "model_backend",
+        "cors_allow_origins",
+    }
+    assert DeploymentSettings.runtime_keys()["backend"] == "model_backend"  # cdk.json's name for it
+
+
+@pytest.mark.parametrize(
+    ("key", "variable", "value"), [("max_batch", "MAX_BATCH", "1025"), ("torch_threads", "TORCH_THREADS", "7")]
+)
+def test_a_bound_is_the_same_in_cdk_json_and_in_the_functions_environment(key: str, variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{key}={value} is not allowed: expected an integer in "):
+        config_from(**{key: value})
+    with pytest.raises(ValidationError, match=variable):
+        Settings.from_env({variable: value})
+
+
+def test_the_cdk_types_cover_every_choice_of_the_settings() -> None:
+    assert set(LOG_RETENTION) == set(get_args(RetentionDays))
+    assert set(ARCHITECTURES) == set(get_args(DeploymentSettings.model_fields["architecture"].annotation))
+
+
+def test_the_cdk_args_make_passes_are_read_as_cdk_reads_its_context_options() -> None:
+    assert cdk_args_context("") == {}
+    assert cdk_args_context(
+        "--profile ops -c memory_mb=3008 --context 'alarm_email=ops@example.com' --context=backend=onnx "
+        '-c "cors_allow_origins=https://a.example.com, https://b.example.com" -c memory_mb=4096 -c models'
+    ) == {
+        "memory_mb": "4096",  # the later one
+        "alarm_email": "ops@example.com",
+        "backend": "onnx",
+        "cors_allow_origins": "https://a.example.com, https://b.example.com",
+    }
+
+
+def test_tools_read_cdk_json_with_the_cdk_args_applied_as_synth_does() -> None:
+    cdk_args = "-c memory_mb=3008 -c backend=onnx"
+    settings = load_settings(cdk_args=cdk_args)
+    assert (settings.memory_mb, settings.runtime.model_backend) == (3008, "onnx")
+    assert settings == read_settings({**CDK_CONTEXT, **cdk_args_context(cdk_args)})
+    with pytest.raises(SettingsError, match="^memory_mb=1 is not allowed"):
+        load_settings(cdk_args="-c memory_mb=1")
 
 
 def test_cdk_json_defaults_are_the_documented_ones() -> None:
     config = config_from()
     assert config.stack_name == "PytorchInferenceApi"
     assert (config.models, config.model_memory_mb) == (("transaction-classifier",), {})
-    assert (config.memory_mb, config.timeout_seconds, config.torch_threads) == (2048, 28, 0)
-    assert (config.model_variant, config.backend) == ("fp32", "torch")
-    assert config.architecture.name == lambda_.Architecture.X86_64.name
-    assert (config.max_text_chars, config.max_batch, config.max_body_bytes, config.default_top_k) == (
+    runtime = config.runtime
+    assert (config.memory_mb, config.timeout_seconds, runtime.torch_threads) == (2048, 28, 0)
+    assert (runtime.model_variant, runtime.model_backend) == ("fp32", "torch")
+    assert architecture(config).name == lambda_.Architecture.X86_64.name
+    assert (runtime.max_text_chars, runtime.max_batch, runtime.max_body_bytes, runtime.default_top_k) == (
         1000,
         64,
         262144,
         3,
     )
-    assert config.default_min_score == 0
+    assert runtime.default_min_score == 0
     assert (config.warmup_enabled, config.warmup_rate_minutes) == (True, 5)
     assert (config.throttle_rate_limit, config.throttle_burst_limit) == (50, 100)
-    assert (config.api_key_required, config.iam_auth, config.cors_allow_origins) == (False, False, ())
+    assert (config.api_key_required, config.iam_auth, runtime.cors_allow_origins) == (False, False, ())
     assert (config.provisioned_concurrency, config.image_keep_last) == (0, 5)
-    assert config.log_retention_days == logs.RetentionDays.ONE_MONTH
+    assert log_retention(config) == logs.RetentionDays.ONE_MONTH
     assert (config.snapstart, config.ephemeral_storage_mb, config.xray_tracing, config.api_access_logs) == (
         False,
         512,
@@ -73,18 +139,18 @@ def test_command_line_strings_are_parsed_to_typed_values() -> None:
     )
     assert config.app_id == "classifier-eu-2"
     assert config.memory_mb == 3008
-    assert config.architecture.name == "arm64"
+    assert architecture(config).name == "arm64"
     assert config.warmup_enabled is False
     assert config.iam_auth is True
-    assert config.cors_allow_origins == ("https://a.example.com", "https://b.example.com:8443")
-    assert config.log_retention_days == logs.RetentionDays.ONE_WEEK
-    assert config.model_variant == "int8"
-    assert config.default_min_score == 0.9
+    assert config.runtime.cors_allow_origins == ("https://a.example.com", "https://b.example.com:8443")
+    assert log_retention(config) == logs.RetentionDays.ONE_WEEK
+    assert config.runtime.model_variant == "int8"
+    assert config.runtime.default_min_score == 0.9
 
 
 def test_the_onnx_backend_serves_fp32_only() -> None:
-    assert config_from(backend="onnx").backend == "onnx"
-    with pytest.raises(ConfigError) as raised:
+    assert config_from(backend="onnx").runtime.model_backend == "onnx"
+    with pytest.raises(SettingsError) as raised:
         config_from(backend="onnx", model_variant="int8")
     assert str(raised.value) == "backend=onnx with model_variant=int8 is not allowed: the onnx backend serves fp32 only"
 
@@ -104,8 +170,10 @@ def test_alarm_topic_arn_is_off_by_default_and_takes_a_topic_arn_in_any_partitio
 
 
 def test_config_is_frozen() -> None:
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(ValidationError, match="frozen"):
         config_from().memory_mb = 1  # type: ignore[misc]  # assigning to the frozen field is the test
+    with pytest.raises(ValidationError, match="frozen"):
+        config_from().runtime.max_batch = 1  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
@@ -124,6 +192,11 @@ def test_config_is_frozen() -> None:
         ("default_min_score", True, "a number in 0..1"),
         ("warmup_enabled", "yes", "true or false"),
         ("log_retention_days", "31", "one of 1, 3, 5, 7, 14, 30,"),
+        ("log_retention_days", True, "one of 1, 3, 5, 7, 14, 30,"),
+        ("max_batch", "1025", "an integer in 1..1024"),
+        ("torch_threads", "7", "an integer in 0..6"),
+        ("max_image_pixels", "89478486", "an integer in 1..89478485"),
+        ("max_body_bytes", "6291457", "an integer in 1..6291456"),
         ("cors_allow_origins", "ftp://files.example.com", "comma-separated origins"),
         ("stack_name", "my_stack", "hyphen-separated words starting with a letter"),
         ("stack_name", "api-", "hyphen-separated words starting with a letter"),
@@ -149,7 +222,7 @@ def test_config_is_frozen() -> None:
     ],
 )
 def test_a_bad_value_names_the_key_and_the_allowed_values(key: str, value: object, allowed: str) -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         config_from(**{key: value})
     message = str(raised.value)
     assert message.startswith(f"{key}={value} is not allowed: expected ")
@@ -187,7 +260,7 @@ def test_models_are_package_folders_in_order_each_with_its_memory() -> None:
     ],
 )
 def test_a_bad_models_setting_names_the_key_the_value_and_what_is_wrong(key: str, value: str, reason: str) -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         config_from(**{"models": "transaction-classifier,embeddings", key: value})
     message = str(raised.value)
     assert message.startswith(f"{key}={value} is not allowed: ")
@@ -196,7 +269,7 @@ def test_a_bad_models_setting_names_the_key_the_value_and_what_is_wrong(key: str
 
 
 def test_an_unknown_package_is_refused_naming_the_packages_there() -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         config_from(models="sentiment")
     # Every package `make model` built is named.
     assert f"(packages there: {', '.join(available_packages())})" in str(raised.value)
@@ -205,7 +278,7 @@ def test_an_unknown_package_is_refused_naming_the_packages_there() -> None:
 
 
 def test_a_memory_for_a_model_not_deployed_is_refused_with_the_closest_name() -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         config_from(models="transaction-classifier,embeddings", model_memory_mb="embedings=1024")
     assert str(raised.value) == "model_memory_mb names embedings, which is not in models (did you mean embeddings?)"
 
@@ -226,7 +299,7 @@ def test_a_memory_for_a_model_not_deployed_is_refused_with_the_closest_name() ->
     ],
 )
 def test_snapstart_is_refused_with_provisioned_concurrency_or_more_ephemeral_storage(setting, message) -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         config_from(snapstart="true", **setting)
     assert str(raised.value) == message
     assert config_from(snapstart="true").snapstart is True
@@ -235,18 +308,18 @@ def test_snapstart_is_refused_with_provisioned_concurrency_or_more_ephemeral_sto
 def test_memory_starts_at_512_mb_above_the_measured_peak() -> None:
     assert config_from(memory_mb="512").memory_mb == 512
     assert config_from(memory_mb=10240).memory_mb == 10240
-    with pytest.raises(ConfigError, match=r"^memory_mb=511 is not allowed: expected an integer in 512\.\.10240$"):
+    with pytest.raises(SettingsError, match=r"^memory_mb=511 is not allowed: expected an integer in 512\.\.10240$"):
         config_from(memory_mb="511")
 
 
 def test_a_misspelled_key_stops_the_app_and_names_the_closest_setting() -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         build_app({**CDK_CONTEXT, "memory": "3008"})
     assert str(raised.value) == "unknown key memory (did you mean memory_mb?)"
 
 
 def test_an_unknown_key_without_a_close_setting_says_where_the_settings_are() -> None:
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         config_from(region="eu-west-1")
     assert str(raised.value) == "unknown key region (the settings are the keys in cdk.json's context)"
 
@@ -268,9 +341,11 @@ def test_what_cdk_itself_puts_in_the_context_is_not_refused() -> None:
 
 
 def test_a_missing_key_says_where_to_set_it() -> None:
-    context = {key: value for key, value in CDK_CONTEXT.items() if key != "image_keep_last"}
-    with pytest.raises(ConfigError, match=r"^image_keep_last is not set: add it to the context in cdk.json"):
-        InferenceConfig.from_context(cdk.App(context=context).node)
+    for key in ("image_keep_last", "max_batch"):
+        context = {name: value for name, value in CDK_CONTEXT.items() if name != key}
+        missing = rf"^{key} is not set: add it to the context in cdk.json \(an integer in "
+        with pytest.raises(SettingsError, match=missing):
+            read_settings(cdk.App(context=context).node.get_all_context())
 
 
 @pytest.mark.slow

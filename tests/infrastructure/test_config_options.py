@@ -8,7 +8,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from app import build_app
-from infra.config import ConfigError
+from deployment.settings import SettingsError
 from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
 from tests.infrastructure.test_stack import ALARMS, methods, model_function
 
@@ -173,7 +173,7 @@ def test_cors_is_off_by_default(template) -> None:
 def test_a_bad_alarm_topic_arn_stops_the_app_with_one_line(tmp_path) -> None:
     # A queue's ARN, not a topic's: refused while the app is built, before anything is synthesized.
     bad = "arn:aws:sqs:us-east-1:123456789012:ops-alarms"
-    with pytest.raises(ConfigError) as raised:
+    with pytest.raises(SettingsError) as raised:
         build_app({**CDK_CONTEXT, "alarm_topic_arn": bad}, outdir=str(tmp_path))
     assert str(raised.value) == (
         f"alarm_topic_arn={bad} is not allowed: expected an SNS topic ARN like "

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 
-from infra.config import InferenceConfig
+from deployment.settings import read_settings
 from infra.constructs.model_function import LIBRARY_ENVIRONMENT, runtime_environment
 from tests.infrastructure.synth import CDK_CONTEXT, REPO_ROOT
 from tests.infrastructure.test_dockerfile import instructions
@@ -119,7 +118,7 @@ def cmd_handler() -> str:
 def function_environment(**overrides: str) -> dict[str, str]:
     """What Lambda gives the function: the stack's variables for cdk.json's configuration (the
     model from this checkout) and Lambda's own."""
-    config = InferenceConfig.from_context(cdk.App(context=CDK_CONTEXT).node)
+    config = read_settings(CDK_CONTEXT)
     return {
         "PATH": os.environ["PATH"],
         **runtime_environment(config, "transaction-classifier"),

@@ -39,6 +39,9 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess, variable: st
         ({"LISTEN_HOST": "999.1.1.1"}, "LISTEN_HOST"),
         ({"REQUEST_DEADLINE_SECONDS": "0"}, "REQUEST_DEADLINE_SECONDS"),
         ({"MAX_BATCH": "0"}, "MAX_BATCH"),  # the handler's settings, checked before the model loads
+        # The deployment's settings, as make passes them on (make serve CDK_ARGS=...).
+        ({"CDK_ARGS": "-c max_batch=0"}, "max_batch=0 is not allowed: expected an integer in 1..1024"),
+        ({"CDK_ARGS": "-c backend=onnx", "MODEL_VARIANT": "int8"}, "MODEL_BACKEND=onnx with MODEL_VARIANT=int8"),
         ({"MODEL_DIR": "/nonexistent"}, "MODEL_DIR"),
         ({"MODELS": "transaction-classifier,sentiment"}, "MODELS"),
         ({"MODELS": "embeddings", "MODEL_DIR": "model_artifacts/embeddings"}, "MODELS and MODEL_DIR"),
@@ -49,6 +52,8 @@ def assert_refused_in_one_line(result: subprocess.CompletedProcess, variable: st
         "listen-host",
         "deadline",
         "max-batch",
+        "cdk-args",
+        "cdk-args-under-a-variable",
         "model-dir",
         "models",
         "both",

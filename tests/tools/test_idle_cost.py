@@ -185,6 +185,17 @@ def test_without_synthesized_templates_it_says_to_synthesize_first(tmp_path: Pat
     )
 
 
+def test_the_settings_are_read_with_the_cdk_args_make_cost_synthesized_with(
+    assembly: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The warm-up rate of a synth without the rule is the settings': cdk.json's, with CDK_ARGS applied.
+    monkeypatch.setenv("CDK_ARGS", "-c warmup_enabled=false -c warmup_rate_minutes=0")
+    assert main(["--assembly", str(assembly)]) == 2
+    assert capsys.readouterr().err == (
+        "Invalid configuration: warmup_rate_minutes=0 is not allowed: expected an integer in 1..1440\n"
+    )
+
+
 def test_the_help_says_the_whole_first_sentence(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -68,9 +68,9 @@ def bootstrapped(aws):
 CLASSIFIER = ModelPackage.read(PACKAGES_DIR / "transaction-classifier")
 
 
-def run(command: str, repo: Path, capsys: pytest.CaptureFixture) -> tuple[int, dict[str, str]]:
-    """Exit code and the line printed for each check, by check name."""
-    code = preflight(command, repo)
+def run(command: str, repo: Path, capsys: pytest.CaptureFixture, cdk_args: str = "") -> tuple[int, dict[str, str]]:
+    """Exit code and the line printed for each check, by check name (`cdk_args`: make's CDK_ARGS)."""
+    code = preflight(command, repo, cdk_args)
     lines = capsys.readouterr().out.splitlines()
     return code, {line[6:].split(":")[0]: line for line in lines}
 
@@ -83,6 +83,8 @@ def test_deploy_passes_when_every_prerequisite_is_in_place(repo, docker, aws, bo
 
     assert code == 0
     assert lines == {
+        "settings": "ok    settings: stack PytorchInferenceApi: transaction-classifier on torch fp32, 2048 MB x86_64 "
+        "(cdk.json)",
         "AWS account": (
             f"ok    AWS account: account 123456789012 in {aws.region_name} as arn:aws:sts::123456789012:user/moto"
         ),
@@ -114,9 +116,7 @@ def test_a_region_without_api_gateways_logging_role_is_told_how_to_set_one_or_do
     (repo / "cdk.json").write_text(json.dumps(settings))
     code, lines = run("deploy", repo, capsys)
     assert code == 0
-    assert lines["API Gateway logging role"] == (
-        "ok    API Gateway logging role: not needed (api_access_logs is false in cdk.json)"
-    )
+    assert lines["API Gateway logging role"] == "ok    API Gateway logging role: not needed (api_access_logs is false)"
 
 
 def test_docker_not_installed_is_one_line(repo, docker, bootstrapped, capsys):
@@ -216,6 +216,39 @@ def test_destroy_and_smoke_need_only_the_aws_account(repo, docker, aws, capsys, 
     assert list(lines) == ["AWS account"]
 
 
+def test_the_settings_checked_are_cdk_json_with_the_cdk_args_make_deploy_passes(
+    repo, docker, aws, bootstrapped, capsys
+):
+    docker(exit_code=0)
+    bootstrapped(logging_role=False)
+
+    # The package has no model.onnx: cdk.json alone (torch) would pass, the deploy with -c backend=onnx fails.
+    code, lines = run("deploy", repo, capsys, cdk_args="--profile ops -c backend=onnx --context api_access_logs=false")
+
+    assert code == 2
+    assert lines["settings"] == (
+        "ok    settings: stack PytorchInferenceApi: transaction-classifier on onnx fp32, 2048 MB x86_64 "
+        "(cdk.json with CDK_ARGS --profile ops -c backend=onnx --context api_access_logs=false)"
+    )
+    assert lines["API Gateway logging role"] == "ok    API Gateway logging role: not needed (api_access_logs is false)"
+    package = repo / "model_artifacts" / "transaction-classifier"
+    assert lines["model"] == (
+        f"FAIL  model: {package}: model.onnx is missing (the onnx backend's graph); "
+        "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
+    )
+
+
+def test_cdk_args_come_from_the_environment_as_make_exports_them(repo, docker, bootstrapped, capsys, monkeypatch):
+    docker(exit_code=0)
+    bootstrapped()
+    monkeypatch.setenv("CDK_ARGS", "-c memory_mb=64")
+
+    code = preflight("deploy", repo)
+
+    assert code == 2
+    assert "FAIL  settings: memory_mb=64 is not allowed: expected an integer in 512..10240" in capsys.readouterr().out
+
+
 def test_without_credentials_every_failure_is_one_line_and_no_traceback(offline_aws_env, docker):
     docker(exit_code=1, stderr=DAEMON_DOWN)
     env = {**os.environ, "AWS_REGION": "eu-west-1"}
@@ -225,7 +258,7 @@ def test_without_credentials_every_failure_is_one_line_and_no_traceback(offline_
     )
 
     assert finished.returncode == 2
-    assert finished.stdout.splitlines()[:4] == [
+    assert finished.stdout.splitlines()[1:5] == [
         "FAIL  AWS account: no AWS credentials: set AWS_PROFILE, or run `aws configure` / `aws sso login`",
         "skip  CDK bootstrap: needs the AWS account above",
         "skip  API Gateway logging role: needs the AWS account above",
@@ -267,11 +300,11 @@ def test_every_model_cdk_json_deploys_is_checked(repo, docker, bootstrapped, cap
     code, lines = run("deploy", repo, capsys)
 
     assert code == 2
-    assert (
-        lines["model"]
-        == "FAIL  model: cdk.json's models=transaction-classifier,embeddings is not allowed: embeddings is not a "
+    assert lines["settings"] == (
+        "FAIL  settings: models=transaction-classifier,embeddings is not allowed: embeddings is not a "
         "package of model_artifacts/ (packages there: transaction-classifier)"
     )
+    assert lines["model"] == "skip  model: needs the settings above"
 
 
 def test_a_second_model_the_runtime_cannot_serve_is_one_line_naming_it(repo, docker, bootstrapped, capsys):

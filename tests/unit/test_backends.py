@@ -63,7 +63,7 @@ def test_the_onnx_backend_never_imports_torch():
 
 
 def test_onnx_with_int8_is_refused_naming_the_setting():
-    with pytest.raises(ValueError, match="MODEL_VARIANT=int8 is not available with MODEL_BACKEND=onnx"):
+    with pytest.raises(ValueError, match="MODEL_BACKEND=onnx with MODEL_VARIANT=int8 is not allowed"):
         Settings(MODEL_BACKEND="onnx", MODEL_VARIANT="int8")
 
 

@@ -54,6 +54,13 @@ def test_outside_lambda_torch_uses_every_core():
         ("MODEL_BACKEND", "tensorflow"),
         ("DEFAULT_MIN_SCORE", "1.5"),
         ("DEFAULT_MIN_SCORE", "-1"),
+        ("DEFAULT_MIN_SCORE", "nan"),
+        # Lambda's bounds, the same as the deployment's (deployment/settings.py embeds these fields).
+        ("MAX_BATCH", "1025"),
+        ("TORCH_THREADS", "7"),
+        ("MAX_BODY_BYTES", "6291457"),
+        ("MAX_IMAGE_PIXELS", "89478486"),
+        ("CORS_ALLOW_ORIGINS", "ftp://files.example.com"),
     ],
 )
 def test_a_bad_value_names_the_variable(name, value):
@@ -63,8 +70,34 @@ def test_a_bad_value_names_the_variable(name, value):
 
 def test_the_onnx_backend_serves_fp32_only():
     assert Settings.from_env({"MODEL_BACKEND": "onnx"}).model_backend == "onnx"
-    with pytest.raises(ValidationError, match="MODEL_VARIANT=int8 is not available with MODEL_BACKEND=onnx"):
+    with pytest.raises(
+        ValidationError,
+        match="MODEL_BACKEND=onnx with MODEL_VARIANT=int8 is not allowed: the onnx backend serves fp32 only",
+    ):
         Settings.from_env({"MODEL_BACKEND": "onnx", "MODEL_VARIANT": "int8"})
+
+
+def test_a_bool_is_not_a_number():
+    with pytest.raises(ValidationError, match="MAX_BATCH"):
+        Settings(MAX_BATCH=True)
+
+
+def test_the_environment_of_the_settings_reads_back_as_the_same_settings():
+    settings = Settings.from_env(
+        {
+            "MODEL_DIR": "/opt/ml/model",
+            "MODEL_NAME": "embeddings",
+            "MAX_BATCH": "8",
+            "DEFAULT_MIN_SCORE": "0.85",
+            "CORS_ALLOW_ORIGINS": "https://a.example.com,https://b.example.com",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
+        }
+    )
+    environment = settings.to_env()
+    # Lambda sets the memory's variable from the function's configuration, never the stack.
+    assert "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" not in environment
+    assert environment["CORS_ALLOW_ORIGINS"] == "https://a.example.com,https://b.example.com"
+    assert Settings.from_env({**environment, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"}) == settings
 
 
 def test_settings_are_frozen():
