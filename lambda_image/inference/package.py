@@ -185,7 +185,7 @@ class ModelPackage:
     def labels(self) -> list[str]:
         """Label names by output index: config.json's id2label for a Hugging Face folder, else the
         card's labels (an image package's)."""
-        if not self.config:
+        if not self.config and "labels" in self.card:
             labels = self.card.get("labels")
             valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
             if not valid or not isinstance(labels, list) or len(set(labels)) != len(labels):

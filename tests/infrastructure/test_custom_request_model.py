@@ -9,14 +9,13 @@ import pytest
 from jsonschema import Draft4Validator
 
 from deployment.catalog import PACKAGES_DIR
-from inference.package import ModelPackage
 from inference.schema import Limits
-from inference.tasks import request_model
+from inference.tasks import read_package, request_model
 from tests.infrastructure.synth import CDK_CONTEXT
 from tests.infrastructure.test_request_model import handler_status
 from tests.infrastructure.test_stack import methods
 
-PACKAGE = ModelPackage.read(PACKAGES_DIR / "merchant-normalizer")
+PACKAGE = read_package(PACKAGES_DIR / "merchant-normalizer")
 LIMITS = Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"])
 HANDLER_MODEL = request_model(PACKAGE, LIMITS)
 ROUTE = ("/models/merchant-normalizer/predict", "POST")

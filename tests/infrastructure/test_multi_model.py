@@ -13,8 +13,8 @@ from aws_cdk.assertions import Template
 
 from app import build_app
 from deployment.catalog import PACKAGES_DIR, models_document, served_packages
-from inference.package import ModelPackage
 from inference.tasks import contract as task_contract
+from inference.tasks import read_package
 from infra.constructs.rest_api import listing_template
 from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, UNSTAGED, VARIANTS, SynthesizedApp
 from tests.infrastructure.test_observability import dashboard_widgets, graphed_metrics
@@ -243,7 +243,7 @@ def test_an_image_package_lets_png_and_jpeg_bodies_through_to_its_function(tmp_p
     post = methods(template)["/models/digits/predict", "POST"]
     assert set(post["RequestModels"]) == {"application/json"}
     _, listing = rendered_listing(template)
-    digits = ModelPackage.read(PACKAGES_DIR / "digits")
+    digits = read_package(PACKAGES_DIR / "digits")
     assert listing["models"][1] == {
         "name": "digits",
         "model": digits.name,

@@ -14,12 +14,11 @@ from jsonschema import Draft4Validator
 from pydantic import BaseModel
 
 from deployment.catalog import PACKAGES_DIR, SERVED_PACKAGE
-from inference.package import ModelPackage
 from inference.schema import Limits, RequestError, validate
-from inference.tasks import request_model
+from inference.tasks import read_package, request_model
 from tests.infrastructure.synth import CDK_CONTEXT
 
-PACKAGE = ModelPackage.read(PACKAGES_DIR / SERVED_PACKAGE)
+PACKAGE = read_package(PACKAGES_DIR / SERVED_PACKAGE)
 N_LABELS = len(PACKAGE.labels)
 HANDLER_MODEL = request_model(
     PACKAGE, Limits(max_text_chars=CDK_CONTEXT["max_text_chars"], max_batch=CDK_CONTEXT["max_batch"])

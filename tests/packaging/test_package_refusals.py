@@ -29,7 +29,7 @@ import transformers
 from inference.package import GRAPH_FILES, ModelPackage, PackageError
 from inference.runtime import Runtime
 from inference.settings import Settings
-from inference.tasks import TASKS
+from inference.tasks import TASKS, read_package
 from inference.tasks.text_classification import TextClassification
 from tests.packaging.conftest import Built
 from tests.packaging.reference import reference
@@ -232,7 +232,7 @@ def test_a_folder_it_can_serve_replaces_the_older_package(cli: dict[str, Run]) -
     assert files is not None
     assert files["model.pt"] != b"an older graph"
     assert {"config.json", "tokenizer.json", "model_card.json", *GRAPH_FILES.values()} <= set(files)
-    package = ModelPackage.read(run.out)
+    package = read_package(run.out)
     assert (package.name, package.version, package.task) == ("tiny", "2.0.0", "text-classification")
     expected = reference(run.source, "text-classification", TEXTS).probabilities
     for backend in ("torch", "onnx"):
@@ -284,7 +284,7 @@ def test_check_parity_catches_an_onnx_graph_of_another_model(built: Callable[...
     shutil.copy(other.package.directory / "model.onnx", swapped / "model.onnx")
     model = transformers.AutoModelForSequenceClassification.from_pretrained(case.source, local_files_only=True).eval()
     with pytest.raises(PackageError, match=r"parity off by .*: the onnx backend's answers differ from transformers'"):
-        check_parity(case.source, ModelPackage.read(swapped), model, TEXTS)
+        check_parity(case.source, read_package(swapped), model, TEXTS)
     # The package as built passed the same check (on fewer texts), and said so in its card.
     assert set(case.package.card["parity"]) == {"torch", "onnx"}
     assert max(case.package.card["parity"].values()) < 1e-4

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from deployment.catalog import PACKAGES_DIR
-from inference.package import ModelPackage
+from inference.tasks import read_package
 from tools.preflight import REPO, preflight
 
 DAEMON_DOWN = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
@@ -65,7 +65,7 @@ def bootstrapped(aws):
 
 
 # The demo classifier as `make model` built it (its version moves with retraining).
-CLASSIFIER = ModelPackage.read(PACKAGES_DIR / "transaction-classifier")
+CLASSIFIER = read_package(PACKAGES_DIR / "transaction-classifier")
 
 
 def run(command: str, repo: Path, capsys: pytest.CaptureFixture, cdk_args: str = "") -> tuple[int, dict[str, str]]:

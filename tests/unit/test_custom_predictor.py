@@ -16,7 +16,7 @@ from inference.package import ModelPackage, PackageError
 from inference.runtime import Runtime
 from inference.schema import Limits, contract_schema
 from inference.settings import Settings
-from inference.tasks import contract, request_model
+from inference.tasks import contract, read_package, request_model
 from tests.lambda_events import http_answer, rest_event
 
 # A predictor without torch: it shouts one word, or each of a batch. `word` declares a tighter
@@ -68,7 +68,7 @@ def shout_package(
         code = code.replace(slot, value)
     code = source if source is not None else code
     (directory / "predictor.py").write_text(code)
-    return ModelPackage.read(directory)
+    return read_package(directory)
 
 
 def runtime_of(package: ModelPackage, **settings) -> Runtime:
@@ -224,7 +224,7 @@ def test_a_custom_package_without_predictor_py_is_refused_when_read(tmp_path):
     with pytest.raises(
         PackageError, match=r"predictor.py is missing: a custom package is served by its own predictor.py"
     ):
-        ModelPackage.read(package.directory)
+        read_package(package.directory)
 
 
 def test_a_custom_package_is_refused_on_the_onnx_backend_and_the_int8_variant_with_one_line(tmp_path):
@@ -288,10 +288,10 @@ def test_the_documented_example_package_serves_as_documented(tmp_path, serve):
     (directory / "model_card.json").write_text(card)
     (directory / "predictor.py").write_text(code)
     with pytest.raises(PackageError, match=r"scorer/predictor.py: load\(\) failed \(FileNotFoundError: .*model.pt'\)$"):
-        runtime_of(ModelPackage.read(directory))  # as documented, before the weights are saved
+        runtime_of(read_package(directory))  # as documented, before the weights are saved
     import torch
 
     torch.save(runpy.run_path(str(directory / "predictor.py"))["Scorer"]().state_dict(), directory / "model.pt")
-    status, body = serve(ModelPackage.read(directory))({"text": "hello world"})
+    status, body = serve(read_package(directory))({"text": "hello world"})
     assert status == 200 and set(body) == {"score", "model"} and isinstance(body["score"], float)
     assert body["model"] == {"name": "scorer", "version": "1.0.0"}

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.package import ModelPackage, PackageError
+from inference.package import PackageError
 from inference.runtime import Runtime
 from inference.schema import Limits, RequestError, validate
 from inference.settings import REPO_MODEL_DIR, Settings
-from inference.tasks import image_classification
+from inference.tasks import image_classification, read_package
 from tests.images import JPEG_7, PNG_7, animated_png, b64, binary_events, encoded, seven, sevens
 from tests.lambda_events import http_answer, rest_event
 from training import digits
@@ -86,7 +86,7 @@ def test_every_mode_and_container_of_the_same_digit_gives_the_same_digit(invoke,
 @pytest.mark.parametrize("name", ["png-rgb", "png-16-bit-gray", "png-transparent-background", "png-gray-alpha"])
 def test_lossless_encodings_of_the_digit_give_the_graph_the_same_pixels(name):
     """16-bit gray scaled, not clipped at 255; ink on a transparent sheet laid on white paper."""
-    spec = ModelPackage.read(DIGITS).image
+    spec = read_package(DIGITS).image
     limits = Limits(1000, 64)
     pixels = image_classification.decode(b64(sevens()[name]), spec, limits).pixels
     reference = image_classification.decode(b64(PNG_7), spec, limits).pixels
@@ -97,7 +97,7 @@ def test_the_runtime_sees_the_pixels_the_model_was_trained_on(held_out):
     """Rendered dark on light at any size, a held-out digit comes back as its ink levels (within
     PNG's 8 bits), normalized as the card says."""
     images, _ = held_out
-    package = ModelPackage.read(DIGITS)
+    package = read_package(DIGITS)
     spec = package.image
     for scale in (1, 3):
         decoded = image_classification.decode(b64(encoded(digits.render(images[0], scale))), spec, Limits(1000, 64))
@@ -114,7 +114,7 @@ def test_an_animated_png_is_classified_by_its_first_frame(invoke, digits_served,
 
 
 def test_held_out_accuracy_written_by_the_trainer_is_at_least_97_percent():
-    metrics = ModelPackage.read(DIGITS).card["metrics"]
+    metrics = read_package(DIGITS).card["metrics"]
     assert metrics["held_out_accuracy"] >= 0.97 and metrics["held_out_images"] == 360
     assert metrics["held_out_accuracy_onnx"] >= 0.97 and metrics["held_out_accuracy_int8"] >= 0.97
 
@@ -160,7 +160,7 @@ def test_the_contracts_example_is_the_documented_held_out_seven(held_out):
 
 
 def test_the_image_cap_is_checked_from_the_header_before_any_pixel_is_decoded(monkeypatch):
-    package = ModelPackage.read(DIGITS)
+    package = read_package(DIGITS)
     model = image_classification.ImageClassification.request_model_for(
         package, Limits(1000, 64, max_image_bytes=10_000, max_image_pixels=32 * 32 - 1)
     )
@@ -210,7 +210,7 @@ def test_a_card_the_runtime_cannot_serve_is_refused_with_one_line_naming_the_fie
     shutil.copytree(DIGITS, folder)
     (folder / "model_card.json").write_text(json.dumps(card))
     with pytest.raises(PackageError) as refused:
-        ModelPackage.read(folder)
+        read_package(folder)
     assert str(refused.value).startswith(f"{folder}/model_card.json: {message}")
     assert "\n" not in str(refused.value)
 

@@ -68,7 +68,8 @@ def test_decoding_stops_at_the_length_cap_whatever_the_line(normalizer):
 
 def test_the_warm_up_answers_the_contracts_example(normalizer):
     answer = normalizer.warm_up()
-    assert answer.input_counts == {"inputs": 1}
+    example = normalizer.task.contract(normalizer.package).example["sentence"]
+    assert answer.input_counts == {"texts": 1, "chars": len(example)}
     assert answer.body["output"] == "Blue Bottle Coffee"
 
 

@@ -41,9 +41,9 @@ def test_the_handler_registers_its_hooks_with_its_logger_and_metrics(handler_mod
     assert before_logger is handler_module.logger
     assert after_args == (handler_module.logger, handler_module.metrics)
     # What the hook runs before the snapshot is a real prediction of the loaded model.
-    answer, texts = predict_once()
-    assert answer["label"] in handler_module.RUNTIME.package.labels
-    assert answer["model"]["name"] == handler_module.RUNTIME.package.name and len(texts) == 1
+    answer = predict_once()
+    assert answer.body["label"] in handler_module.RUNTIME.package.labels
+    assert answer.body["model"]["name"] == handler_module.RUNTIME.package.name and answer.input_counts["texts"] == 1
 
 
 def test_before_the_snapshot_the_model_answers_one_prediction(before_snapshot, handler_log) -> None:

@@ -133,7 +133,6 @@ class CustomPredictor(Task):
     request = StrictRequest
     single = batch = _answer_model(None)
     example: ClassVar[dict[str, Any]] = {}
-    counts = ("inputs",)
 
     def __init__(self, package: ModelPackage, settings: Settings) -> None:
         path = package.directory / PREDICTOR
@@ -196,7 +195,11 @@ class CustomPredictor(Task):
         return model
 
     def input_counts(self, request: BaseModel) -> dict[str, int]:
-        # A predictor's fields are its own: the log line says only that one request was answered.
+        # A predictor's fields are its own: texts and characters where its Request names a batch of
+        # texts (a `batch` property, as the text tasks' requests have), else one input.
+        batch = getattr(request, "batch", None)
+        if isinstance(batch, list) and all(isinstance(text, str) for text in batch):
+            return super().input_counts(request)
         return {"inputs": 1}
 
     def answer(self, request: BaseModel) -> BaseModel:

@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from inference.graphs import load_graph
-from inference.package import ImageInput, ModelPackage
+from inference.package import ImageInput, ModelPackage, PackageError
 from inference.schema import Limits, ModelInfo, PositiveJsonInt, StrictRequest, json_int
 from inference.settings import Settings
 from inference.tasks.base import Task
@@ -186,8 +186,12 @@ class ImageClassification(Task):
 
     @classmethod
     def check(cls, package: ModelPackage) -> None:
-        package.labels  # noqa: B018  # the properties check the card's fields
-        package.image  # noqa: B018
+        if not package.labels:  # the property checks the card's labels
+            raise PackageError(
+                f"{package.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty "
+                "strings: the class names, in the graph's output order"
+            )
+        package.image  # noqa: B018  # the property checks the card's "image"
 
     @classmethod
     def request_model_for(cls, package: ModelPackage, limits: Limits) -> type[BaseModel]:
