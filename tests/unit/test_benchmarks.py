@@ -5,17 +5,12 @@ import json
 
 import pytest
 
-from benchmarks.run import (
-    RESULTS,
-    VARIANTS,
-    cuda_files,
-    goals,
-    lambda_duration_ms,
-    markdown,
-    percentile,
-    served_files,
-    usd_per_million,
-)
+from benchmarks.cost import lambda_duration_ms, usd_per_million
+from benchmarks.goals import goals
+from benchmarks.layouts import cuda_files, served_files
+from benchmarks.measure import VARIANTS, percentile
+from benchmarks.report import markdown
+from benchmarks.run import RESULTS
 
 
 def test_below_one_vcpu_a_thread_runs_proportionally_slower():
