@@ -295,6 +295,12 @@ def summarize_warm(reports: list[dict]) -> dict:
     return summary
 
 
+def overhead_us(warm: dict) -> float:
+    """What a warm request costs beside its model's forward, in microseconds: p50 of the whole
+    answer minus p50 of the forward alone (a summarize_warm summary that has both)."""
+    return (warm["p50_ms"] - warm["forward_p50_ms"]) * 1000
+
+
 def machine_facts() -> dict:
     cpu = next(
         (

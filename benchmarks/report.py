@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.cost import PRICE_NOTE, WARMUP_PINGS_PER_MONTH
-from benchmarks.measure import VARIANTS
+from benchmarks.measure import VARIANTS, overhead_us
 from benchmarks.sections import SECTIONS
 from inference.settings import LAMBDA_MB_PER_VCPU
 
@@ -76,24 +76,28 @@ def markdown(results: dict) -> str:
         "handler (p50, p95), and its model's forward alone on inputs tokenized beforehand (the baseline of the goals). "
         "Model forward of a handler: its package's graph alone (TorchScript or ONNX), also on inputs tokenized "
         "beforehand. "
+        "Overhead: what a request costs beside its forward, p50 − model forward p50 (decoding, validation, the log "
+        "line and metrics, the scores, the JSON answer; and the forward's own slowdown amid that work, its caches "
+        "cold). "
         f"Batch throughput: {settings['texts_per_batch_size']} texts at each batch size, through the whole handler.",
         "",
-        "| task | subject | p50 ms | p95 ms | model forward p50 ms | p50 / naive forward | texts/s at batch "
-        f"{sizes} | peak RSS MB |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| task | subject | p50 ms | p95 ms | model forward p50 ms | overhead µs | p50 / naive forward | texts/s at "
+        f"batch {sizes} | peak RSS MB |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for task, measured in tasks.items():
         warm = measured["warm"]
         for name, w in warm.items():
             baseline = warm[f"naive {name.rsplit(' ', 1)[1]}"]["forward_p50_ms"]
             forward = f"{w['forward_p50_ms']:.1f}" if "forward_p50_ms" in w else "–"
+            overhead = f"{overhead_us(w):.0f}" if "forward_p50_ms" in w else "–"
             if "texts_per_s" in w:
                 throughput = " / ".join(f"{w['texts_per_s'][str(s)]:.0f}" for s in settings["batch_sizes"])
             else:
                 throughput = f"{w['singles_texts_per_s']:.0f} (single only)"
             rss = f"{w['peak_rss_mb']:.0f}" if "peak_rss_mb" in w else "–"
             lines.append(
-                f"| {task} | {name} | {w['p50_ms']:.1f} | {w['p95_ms']:.1f} | {forward} | {w['p50_ms'] / baseline:.2f} "
+                f"| {task} | {name} | {w['p50_ms']:.1f} | {w['p95_ms']:.1f} | {forward} | {overhead} | {w['p50_ms'] / baseline:.2f} "
                 f"| {throughput} | {rss} |"
             )
     lines += ["", "Threads 1 vs 2 (p50 of single requests; texts/s at batch 64):", ""]
