@@ -3,8 +3,9 @@ the bench (benchmarks/sections.py): its cold start, the handler in the image's l
 plain script that loads its nn.Module (benchmarks/naive_custom.py) in the same layout (it needs
 torch and the predictor's pydantic).
 
-Cold starts only, at 1 thread: the package has no int8 or onnx graph, and its naive baseline is its
-own network's call, so there is no lighter forward to compare warm answers with.
+At 1 thread, fp32 only: the package has no int8 or onnx graph. Warm, the handler's answers are
+compared with its predictor's own predict on requests validated beforehand (the overhead of the
+runtime around it); the naive baseline is measured cold only, as its answer is that same call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import json
 
 from benchmarks.goals import GOALS
 from benchmarks.layouts import BENCHMARKS
-from benchmarks.measure import MODEL_DIR, SINGLE_REQUESTS, Bench, Subject, Workload, summarize_cold
+from benchmarks.measure import (
+    MODEL_DIR,
+    SINGLE_REQUESTS,
+    Bench,
+    Subject,
+    Workload,
+    overhead_us,
+    summarize_cold,
+    summarize_warm,
+)
 from local.events import rest_api_event
 from tools.image_layout import REPO
 from training.common import read_split
@@ -46,15 +56,18 @@ def measure(bench: Bench) -> dict:
     for number in range(bench.runs):
         bench.say(f"custom package, run {number + 1}/{bench.runs}: {len(SUBJECTS)} fresh processes")
         for subject in SUBJECTS:
+            mode = "warm" if subject.kind == "handler" else "cold"
             reports[subject.name].append(
-                bench.probe(subject, TASK, PACKAGE, "cold", requests, subject_paths[subject.kind])
+                bench.probe(subject, TASK, PACKAGE, mode, requests, subject_paths[subject.kind])
             )
     cold = {name.removesuffix(" 1t"): summarize_cold(runs_) for name, runs_ in reports.items()}
+    warm = summarize_warm(reports["handler fp32 1t"])
     ratio = cold["handler fp32"]["total"] / cold["naive"]["total"]
     card = json.loads((PACKAGE / "model_card.json").read_text(encoding="utf-8"))
     return {
         "package": {"name": card["name"], "path": str(PACKAGE.relative_to(REPO))},
         "cold": cold,
+        "warm": {"handler fp32 1t": warm},
         "goal": {
             "goal": "cold start / naive",
             "measured": ratio,
@@ -85,4 +98,12 @@ def markdown(custom: dict) -> list[str]:
             f"{c['first_inference']:.3f} "
             f"| **{c['total']:.2f}** | {c['total'] / cold['naive']['total']:.2f} |"
         )
+    if "warm" in custom:  # results from before the custom package's warm figures were measured have none
+        warm = custom["warm"]["handler fp32 1t"]
+        lines += [
+            "",
+            f"Warm, 1 thread, {warm['runs']} runs of single requests: handler p50 {warm['p50_ms']:.1f} ms "
+            f"(p95 {warm['p95_ms']:.1f}), its predictor's predict alone {warm['forward_p50_ms']:.1f} ms: "
+            f"{overhead_us(warm):.0f} µs of overhead per request.",
+        ]
     return lines

@@ -97,8 +97,8 @@ def markdown(results: dict) -> str:
                 throughput = f"{w['singles_texts_per_s']:.0f} (single only)"
             rss = f"{w['peak_rss_mb']:.0f}" if "peak_rss_mb" in w else "–"
             lines.append(
-                f"| {task} | {name} | {w['p50_ms']:.1f} | {w['p95_ms']:.1f} | {forward} | {overhead} | {w['p50_ms'] / baseline:.2f} "
-                f"| {throughput} | {rss} |"
+                f"| {task} | {name} | {w['p50_ms']:.1f} | {w['p95_ms']:.1f} | {forward} | {overhead} "
+                f"| {w['p50_ms'] / baseline:.2f} | {throughput} | {rss} |"
             )
     lines += ["", "Threads 1 vs 2 (p50 of single requests; texts/s at batch 64):", ""]
     for task, measured in tasks.items():
