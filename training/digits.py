@@ -66,8 +66,8 @@ def render(image: np.ndarray, scale: int = 1, *, light_on_dark: bool = False) ->
     """A digit as a scan would show it: each pixel a BLOCK x BLOCK square (times `scale`) of gray,
     dark ink on light paper (or light ink on a dark ground); the runtime's BOX resize to 8x8 gives
     the pixel back."""
-    ink = np.round(image * 255 / INK_LEVELS)
-    gray = (ink if light_on_dark else 255 - ink).astype(np.uint8)
+    ink = image * 255 / INK_LEVELS
+    gray = np.round(ink if light_on_dark else 255 - ink).astype(np.uint8)
     return Image.fromarray(np.kron(gray, np.ones((BLOCK * scale, BLOCK * scale), dtype=np.uint8)), "L")
 
 
