@@ -28,7 +28,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.run import API_GATEWAY_REST_REQUEST
+from benchmarks.cost import API_GATEWAY_REST_REQUEST
 from tests.tools.conftest import _serving_url
 from tools.bulk import BATCH_SIZE, MEMORY_MB, cloud_cost
 from tools.prices import LAMBDA_GB_SECOND, LAMBDA_REQUEST

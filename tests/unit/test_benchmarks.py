@@ -1,21 +1,18 @@
-"""The arithmetic of `make bench`: the Lambda cost model, the CUDA check and the committed table.
-(No timing is asserted anywhere: the benchmarks report, the tests check their logic.)"""
+"""The arithmetic of `make bench`: the Lambda cost model, the CUDA check, the overhead, the sections
+and the committed table. (No timing is asserted anywhere: the benchmarks report, the tests check their logic.)"""
 
 import json
 
 import pytest
 
-from benchmarks.run import (
-    RESULTS,
-    VARIANTS,
-    cuda_files,
-    goals,
-    lambda_duration_ms,
-    markdown,
-    percentile,
-    served_files,
-    usd_per_million,
-)
+from benchmarks import custom, sections
+from benchmarks.cost import lambda_duration_ms, usd_per_million
+from benchmarks.goals import goals
+from benchmarks.layouts import cuda_files, served_files
+from benchmarks.measure import VARIANTS, overhead_us, percentile
+from benchmarks.report import markdown
+from benchmarks.run import RESULTS
+from benchmarks.sections import SECTIONS
 
 
 def test_below_one_vcpu_a_thread_runs_proportionally_slower():
@@ -117,3 +114,26 @@ def test_goals_are_ratios_to_the_same_tasks_baseline_and_every_variant_must_meet
     assert rows["text-classification", "image payload (GB)"]["met"]
     cuda = rows["all", "CUDA files in the image"]
     assert cuda["measured"] == {"fp32": 0, "int8": 0, "onnx": 1} and not cuda["met"]
+
+
+def test_overhead_is_the_answer_less_its_forward_in_microseconds():
+    assert overhead_us({"p50_ms": 0.75, "forward_p50_ms": 0.08}) == pytest.approx(670.0)
+
+
+def test_every_section_has_a_name_a_measurement_and_its_report():
+    names = [section.NAME for section in SECTIONS]
+    assert len(set(names)) == len(names) and set(sections.by_name()) == set(names)
+    for section in SECTIONS:
+        assert callable(section.measure) and callable(section.markdown)
+
+
+def test_the_custom_section_reports_its_overhead_once_measured_warm():
+    phases = {"interpreter": 0.02, "imports": 1.0, "model_load": 0.1, "first_inference": 0.01, "total": 1.13}
+    measured = {
+        "package": {"name": "merchant-normalizer", "path": "model_artifacts/merchant-normalizer"},
+        "cold": {"naive": phases, "handler fp32": phases},
+        "goal": {"goal": "cold start / naive", "measured": 1.0, "target": "≤ 0.5", "met": False},
+    }
+    assert not any("overhead" in line for line in custom.markdown(measured))
+    measured["warm"] = {"handler fp32 1t": {"runs": 3, "p50_ms": 4.5, "p95_ms": 5.0, "forward_p50_ms": 4.0}}
+    assert "500 µs of overhead per request" in custom.markdown(measured)[-1]
