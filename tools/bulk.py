@@ -295,14 +295,15 @@ _FUNCTIONS: dict[Path, Any] = {}
 def _function(model_dir: Path) -> Any:
     """The package behind the Lambda handler's interface, as the image runs it, quiet: its log lines
     and metrics would interleave with the progress bar."""
-    if model_dir not in _FUNCTIONS:
+    key = model_dir.resolve()
+    if key not in _FUNCTIONS:
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         from inference.function import Function
         from inference.runtime import Runtime
 
-        _FUNCTIONS[model_dir] = Function(Runtime.load(Settings.from_env(_worker_env(model_dir))))
-    return _FUNCTIONS[model_dir]
+        _FUNCTIONS[key] = Function(Runtime.load(Settings.from_env(_worker_env(key))))
+    return _FUNCTIONS[key]
 
 
 def _context() -> Any:
@@ -394,21 +395,24 @@ def deployed_job(session, state_machine_arn: str) -> DeployedJob | str:
     function its batches invoke; or, if they cannot be read, why (the job is then priced at the
     stack's defaults, and the summary says so)."""
     try:
-        definition = json.loads(
-            session.client("stepfunctions").describe_state_machine(stateMachineArn=state_machine_arn)["definition"]
-        )
-        scoring = next(state for state in definition["States"].values() if state["Type"] == "Map")
-        (task,) = scoring["ItemProcessor"]["States"].values()
-        function = session.client("lambda").get_function_configuration(FunctionName=task["Resource"])
+        definition = session.client("stepfunctions").describe_state_machine(stateMachineArn=state_machine_arn)
+        batch_size, function_arn = batches_of(json.loads(definition["definition"]))
+        function = session.client("lambda").get_function_configuration(FunctionName=function_arn)
     except ClientError as error:
-        return f"{error.response['Error']['Code']} reading the job's function"
-    except (KeyError, ValueError, StopIteration) as error:
+        return f"{error.response['Error']['Code']} reading the job's state machine and function"
+    except (KeyError, TypeError, ValueError) as error:
         return f"the state machine is not the stack's bulk job ({type(error).__name__}: {error})"
-    return DeployedJob(
-        batch_size=scoring["ItemBatcher"]["MaxItemsPerBatch"],
-        memory_mb=function["MemorySize"],
-        architecture=function.get("Architectures", [ARCHITECTURE])[0],
-    )
+    return DeployedJob(batch_size, function["MemorySize"], function.get("Architectures", [ARCHITECTURE])[0])
+
+
+def batches_of(definition: dict) -> tuple[int, str]:
+    """(lines a batch, the function or alias each batch invokes) of the bulk job's state machine
+    definition (infra/constructs/bulk_job.py: a map per input format, the same in both)."""
+    scoring = [state for state in definition["States"].values() if state["Type"] == "Map"]
+    if not scoring:
+        raise ValueError("no Map state")
+    (task,) = scoring[0]["ItemProcessor"]["States"].values()
+    return scoring[0]["ItemBatcher"]["MaxItemsPerBatch"], task["Resource"]
 
 
 def _follow(sfn, execution: str, poll_seconds: float) -> tuple[dict, dict]:
