@@ -53,8 +53,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 @pytest.fixture
 def one_thread_api(tmp_path) -> Iterator[str]:
-    """The local server's POST /predict URL, on one torch thread like tools/bulk.py (two threads on
-    a shared 2-core machine run ~10x slower: docs/operating.md, "Bulk scoring")."""
+    """The local server's POST /predict URL, on one torch thread like each of tools/bulk.py's workers."""
     log = tmp_path / "server.log"
     env = {**os.environ, "LISTEN_HOST": "127.0.0.1", "PORT": "0", "TORCH_THREADS": "1"}
     with log.open("w") as stderr:
