@@ -312,17 +312,24 @@ def _context() -> Any:
     return LocalLambdaContext()
 
 
-_WORKER_MODEL: list[Path] = []
+# A worker process's package, or why it could not be loaded (said with its first batch's result).
+_WORKER_PACKAGE: list[Path | PackageError] = []
 
 
 def _start_worker(model_dir: str) -> None:
     """A worker process's start: its package loaded once, before its first batch."""
-    _WORKER_MODEL.append(Path(model_dir))
-    _function(Path(model_dir))
+    try:
+        _function(Path(model_dir))
+        _WORKER_PACKAGE.append(Path(model_dir))
+    except PackageError as error:
+        _WORKER_PACKAGE.append(error)
 
 
 def _score_in_worker(lines: list[Line]) -> list[dict]:
-    return _score(_function(_WORKER_MODEL[0]), lines)
+    (package,) = _WORKER_PACKAGE
+    if isinstance(package, PackageError):
+        raise package
+    return _score(_function(package), lines)
 
 
 # ---- S3 and the stack's job ----
@@ -540,6 +547,8 @@ def _main_local(args: argparse.Namespace) -> int:
         lines, errors = run_local(source, target, model_dir, args.workers)
     except UnicodeDecodeError as error:
         raise SetupError(f"cannot read INPUT {source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except PackageError as error:  # its graph, or its answer to its own example, when loaded to score
+        raise SetupError(str(error)) from None
     seconds = time.perf_counter() - started
     refused = f", {errors:,} of them error objects" if errors else ""
     print(

@@ -20,6 +20,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.utils import utcnow
 from moto.stepfunctions.models import stepfunctions_backends
 
+from inference.package import PACKAGE_HINT
 from infra.packages import PACKAGES_DIR, available_packages
 from tests.tools.conftest import REGION, _serving_url
 from tools import bulk
@@ -222,6 +223,21 @@ def test_a_folder_that_is_not_a_package_is_one_line(tmp_path, capsys) -> None:
     assert status == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"bulk: {tmp_path}") and "model_card.json" in line
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_package_that_cannot_load_is_one_line_whichever_process_loads_it(tmp_path, capsys, workers) -> None:
+    package = tmp_path / "no-graph"
+    package.mkdir()
+    for name in ("model_card.json", "config.json", "tokenizer.json", "tokenizer_config.json"):
+        (package / name).write_bytes((PACKAGES_DIR / "embeddings" / name).read_bytes())
+    lines = [{"text": "STARBUCKS"}] * (bulk.BATCH_SIZE + 1)
+    status, output = score(tmp_path, lines, "--model", str(package), "--workers", workers)
+    assert status == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"bulk: {package}: model.pt is missing (the torch backend's graph); {PACKAGE_HINT}"
+    )
+    assert not output.exists() and not list(tmp_path.glob(".*.partial"))
 
 
 @pytest.mark.parametrize(
