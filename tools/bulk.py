@@ -173,7 +173,7 @@ def input_format(name: str) -> str:
 def read_lines(path: Path) -> Iterator[Line]:
     """JSONL (one object a line) or, for a .csv file, CSV rows with a header row."""
     with path.open(encoding="utf-8", newline="") as handle:
-        if input_format(path.name) == "csv":
+        if input_format(str(path)) == "csv":
             reader = csv.DictReader(handle)
             for index, row in enumerate(reader):
                 yield Line(index, row)
@@ -533,7 +533,7 @@ def _main_local(args: argparse.Namespace) -> int:
             handle.read(1)
     except OSError as error:
         raise SetupError(f"cannot read INPUT {source}: {error.strerror or error}") from None
-    if input_format(source.name) == "csv":
+    if input_format(str(source)) == "csv":
         with source.open(encoding="utf-8", errors="replace", newline="") as handle:
             if "text" not in (next(csv.reader(handle), None) or []):
                 raise SetupError(f"INPUT {source} has no text column: its first row must name the columns")
