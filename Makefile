@@ -36,7 +36,7 @@ help:
 	@echo "make destroy - delete the stacks and everything they created"
 	@echo "make fuzz    - the hypothesis property tests with 21,000 examples (make test runs 1,100)"
 	@echo "make load    - load test of the local server: LOAD_REQUESTS=$(LOAD_REQUESTS) from LOAD_USERS=$(LOAD_USERS), time cap LOAD_SECONDS=$(LOAD_SECONDS); every answer checked"
-	@echo "make bulk    - score INPUT=lines.jsonl|.csv into OUTPUT=out.jsonl here, or s3:// ones with the stack's bulk job"
+	@echo "make bulk    - score INPUT=lines.jsonl|.csv into OUTPUT=out.jsonl here (MODEL=<name or folder>, on every core), or s3:// ones with the stack's bulk job"
 	@echo "make audit   - pip-audit of the pinned requirements and the venv (asks PyPI; not part of make test)"
 
 # torch as the image has it: the CPU-only build from PyTorch's index (PyPI's Linux x86_64 torch
@@ -191,13 +191,14 @@ LOAD_SECONDS ?= 180
 load: install model
 	$(PY) -m loadtest.run --users $(LOAD_USERS) --requests $(LOAD_REQUESTS) --seconds $(LOAD_SECONDS)
 
-# Local paths: the job runs on this machine, with the package MODEL=<name> of model_artifacts/
-# (default: the classifier); s3:// URIs: the deployed stack's bulk job (STACK).
+# Local paths: the job runs on this machine, with the package MODEL= (a folder name of
+# model_artifacts/ or a path to a package; default: the classifier), on WORKERS= processes (default:
+# one per core); s3:// URIs: the deployed stack's bulk job (STACK).
 # BULK_ARGS passes more options, e.g. BULK_ARGS=--overwrite.
 BULK_ARGS ?=
 bulk: $(VENV)/.installed model
-	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make bulk INPUT=<file|s3://...> OUTPUT=<file|s3://...> [MODEL=<package>]" >&2; exit 2; }
-	@$(if $(MODEL),MODEL_DIR=model_artifacts/$(MODEL)) $(PY) -m tools.bulk "$(INPUT)" "$(OUTPUT)" --stack $(STACK) $(BULK_ARGS)
+	@test -n "$(INPUT)" -a -n "$(OUTPUT)" || { echo "usage: make bulk INPUT=<file|s3://...> OUTPUT=<file|s3://...> [MODEL=<name or folder>] [WORKERS=<n>]" >&2; exit 2; }
+	@$(PY) -m tools.bulk "$(INPUT)" "$(OUTPUT)" $(if $(MODEL),--model "$(MODEL)") $(if $(WORKERS),--workers "$(WORKERS)") --stack $(STACK) $(BULK_ARGS)
 
 # Kept out of `make test`: it asks PyPI's vulnerability API about each version. --strict fails
 # when a package cannot be looked up, instead of passing without having checked it.

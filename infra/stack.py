@@ -72,6 +72,8 @@ class InferenceStack(cdk.Stack):
                 self,
                 "Bulk",
                 function=model.invoke_target,
+                package=packages[0],
+                request_model=request_model(packages[0], limits),
                 max_batch=config.runtime.max_batch,
                 max_concurrency=config.bulk_max_concurrency,
                 tolerated_failure_percentage=config.bulk_tolerated_failure_percentage,

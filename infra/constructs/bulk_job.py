@@ -1,6 +1,7 @@
 """The bulk job: a Step Functions Distributed Map that scores a JSONL or CSV object of S3 with the
-model function, 64 lines a batch, and writes one result per line back to S3 (docs/operating.md,
-"Bulk scoring"). Nothing of it is billed while no job runs.
+model function, `max_batch` lines a batch, and writes one result per line back to S3
+(docs/operating.md, "Bulk scoring"). Nothing of it is billed while no job runs. It scores each
+line's text, so its package must take text (inference/bulk.py): synth refuses one that does not.
 
 Execution input: {"input_key": "<INPUT_PREFIX>...", "output_prefix": "<OUTPUT_PREFIX>...",
 "format": "jsonl" | "csv"}; `python -m tools.bulk` writes it.
@@ -20,7 +21,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+from pydantic import BaseModel
 
+from inference.bulk import NoTextInput, TextInput
+from inference.package import ModelPackage, PackageError
 from infra.checkov_skips import LOG_GROUP_KEY, skip, skip_bulk_bucket_checks
 from infra.nag import acknowledge, nag_arn
 from infra.nodes import default_child, find_child
@@ -56,6 +60,8 @@ class BulkJob(Construct):
         construct_id: str,
         *,
         function: lambda_.IFunction,
+        package: ModelPackage,
+        request_model: type[BaseModel],
         max_batch: int,
         max_concurrency: int,
         tolerated_failure_percentage: int,
@@ -64,6 +70,13 @@ class BulkJob(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        try:
+            TextInput.of(package, request_model)
+        except NoTextInput as error:
+            raise PackageError(
+                f"{error}: put a package that takes text first in models (the bulk job scores with the first), "
+                "or set bulk_enabled=false"
+            ) from None
         self.function = function
         self.bucket = (
             s3.Bucket.from_bucket_name(self, "Bucket", bucket_name)

@@ -83,7 +83,12 @@ class Function:
     def _answer_bulk_batch(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """One result per item of a bulk job batch (inference/bulk.py), and one log line: counts, never texts."""
         started = time.perf_counter()
-        results = bulk.answer_batch(event, lambda request: self._answer(EventKind.DIRECT, request)[:2])
+        results = bulk.answer_batch(
+            event,
+            lambda request: self._answer(EventKind.DIRECT, request)[:2],
+            self.runtime.package,
+            self.runtime.task.request_model,
+        )
         errors = sum("error" in result for result in results)
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         self.logger.info(

@@ -1,17 +1,21 @@
 """The bulk job (infra/constructs/bulk_job.py): its state machine definition, its bucket, what its
-role may do, its logs, alarm and dashboard row, and each of its settings."""
+role may do, its logs, alarm and dashboard row, each of its settings, and the packages it can score."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Template
 
+from app import build_app
+from inference.package import PackageError
 from infra.constructs.bulk_job import INPUT_PREFIX, OUTPUT_PREFIX, RETRIED_ERRORS
-from tests.infrastructure.synth import CDK_CONTEXT, SynthesizedApp
+from tests.infrastructure.synth import CDK_CONTEXT, TEST_CONTEXT, UNSTAGED, SynthesizedApp
 from tests.infrastructure.test_security import as_list
+from tools.bulk import batches_of
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 
@@ -86,6 +90,30 @@ def test_each_map_batches_lines_with_their_position_for_the_model_function(templ
         }
         (task,) = state["ItemProcessor"]["States"].values()
         assert (task["Type"], task["Resource"]) == ("Task", function), name
+
+
+def test_make_bulk_reads_the_batch_size_and_the_function_it_prices_from_the_deployed_definition(
+    template: Template,
+) -> None:
+    assert batches_of(definition(template)) == (CDK_CONTEXT["max_batch"], f"<{_model_function(template)}.Arn>")
+
+
+def test_synth_refuses_the_job_with_a_first_package_that_takes_no_text_in_one_line(tmp_path: Path) -> None:
+    context = {**CDK_CONTEXT, **TEST_CONTEXT, **UNSTAGED, "models": "digits,transaction-classifier"}
+    with pytest.raises(PackageError) as refused:
+        build_app(context, outdir=str(tmp_path / "cdk.out"))
+    assert str(refused.value) == (
+        "digits is an image-classification package: it takes images, not text, so the bulk job cannot score lines "
+        "with it: put a package that takes text first in models (the bulk job scores with the first), or set "
+        "bulk_enabled=false"
+    )
+
+
+def test_a_custom_package_with_one_text_field_may_come_first_and_the_job_scores_with_it(tmp_path: Path) -> None:
+    context = {**CDK_CONTEXT, **TEST_CONTEXT, **UNSTAGED, "models": "merchant-normalizer"}
+    assembly = build_app(context, outdir=str(tmp_path / "cdk.out")).synth()
+    template = Template.from_json(assembly.get_stack_by_name(CDK_CONTEXT["stack_name"]).template)
+    assert batches_of(definition(template))[1] == f"<{_model_function(template)}.Arn>"
 
 
 def test_each_map_retries_throttling_and_lambda_errors_with_backoff_and_tolerates_few_failures(

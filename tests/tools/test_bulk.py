@@ -1,7 +1,8 @@
-"""`python -m tools.bulk`: local files through the real handler, compared with the API's answers;
-the cloud side against moto's S3, CloudFormation and Step Functions. moto runs no Distributed Map,
-so the tests play it: they report the map run's progress and end the execution themselves (the
-state machine itself is asserted in tests/infrastructure/test_bulk_job.py)."""
+"""`python -m tools.bulk` and `make bulk`: local files through the real handler and the real demo
+packages, compared with the API's answers; the cloud side against moto's S3, CloudFormation, Step
+Functions and Lambda. moto runs no Distributed Map, so the tests play it: they report the map run's
+progress and end the execution themselves (the state machine itself is asserted in
+tests/infrastructure/test_bulk_job.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.utils import utcnow
 from moto.stepfunctions.models import stepfunctions_backends
 
+from deployment.catalog import PACKAGES_DIR, available_packages
+from inference.package import PACKAGE_HINT
 from tests.tools.conftest import REGION, _serving_url
 from tools import bulk
 from tools.aws import NO_CREDENTIALS
@@ -51,8 +54,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 @pytest.fixture
 def one_thread_api(tmp_path) -> Iterator[str]:
-    """The local server's POST /predict URL, on one torch thread like tools/bulk.py (two threads on
-    a shared 2-core machine run ~10x slower: docs/operating.md, "Bulk scoring")."""
+    """The local server's POST /predict URL, on one torch thread like each of tools/bulk.py's workers."""
     log = tmp_path / "server.log"
     env = {**os.environ, "LISTEN_HOST": "127.0.0.1", "PORT": "0", "TORCH_THREADS": "1"}
     with log.open("w") as stderr:
@@ -144,6 +146,127 @@ def test_a_local_path_with_an_s3_uri_is_refused(tmp_path, capsys) -> None:
     assert "must both be local paths or both s3:// URIs" in capsys.readouterr().err
 
 
+def score(tmp_path: Path, lines: Sequence[object], *options: str, name: str = "in.jsonl") -> tuple[int, Path]:
+    """bulk.main on these lines; (exit status, OUTPUT)."""
+    output = tmp_path / "out.jsonl"
+    return bulk.main([str(write_jsonl(tmp_path / name, lines)), str(output), *options]), output
+
+
+def test_workers_share_the_batches_out_and_the_results_keep_the_input_order(tmp_path, capsys) -> None:
+    texts = [row["text"] for row in read_split("test")]
+    values = [{"id": f"tx-{i}", "text": texts[i % len(texts)]} for i in range(3 * bulk.BATCH_SIZE + 10)]
+    values[70] = {"id": "blank", "text": ""}
+    status, one = score(tmp_path, values, "--workers", "1")
+    assert status == 0
+    one_worker = one.read_text()
+    status, two = score(tmp_path, values, "--workers", "2", "--overwrite")
+    assert status == 0
+    assert two.read_text() == one_worker
+    assert [result["id"] for result in read_jsonl(two)] == [value["id"] for value in values]
+    assert "error" in read_jsonl(two)[70]
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("202 lines scored by transaction-classifier in ")
+    assert last.endswith(f"2 workers), 1 of them error objects: {two}")
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["embeddings", "model_artifacts/embeddings", str(PACKAGES_DIR / "embeddings"), "./model_artifacts/embeddings/"],
+)
+def test_the_model_is_a_package_named_by_its_folder_name_or_its_path(tmp_path, monkeypatch, invoke, model) -> None:
+    monkeypatch.chdir(REPO)
+    status, output = score(tmp_path, [{"id": "a", "text": "STARBUCKS STORE 10432 SEATTLE WA"}], "--model", model)
+    assert status == 0
+    (result,) = read_jsonl(output)
+    assert list(result) == ["id", "embedding", "dims", "model"]
+    assert result["model"]["name"] == json.loads((PACKAGES_DIR / "embeddings" / "model_card.json").read_text())["name"]
+
+
+def test_a_custom_package_whose_request_has_one_text_field_is_scored_through_it(tmp_path, serve_task, invoke) -> None:
+    lines = [{"id": "a", "text": "SQ *BLUE BOTTLE COFFEE OAKLAND CA"}, {"id": "b", "text": " "}]
+    status, output = score(tmp_path, lines, "--model", "merchant-normalizer")
+    assert status == 0
+    serve_task("custom")
+    first, blank = read_jsonl(output)
+    assert first == {"id": "a", **invoke({"sentence": lines[0]["text"]})}
+    assert blank["error"]["message"] == "sentence: must not be empty or only whitespace"
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "embedings",
+            "bulk: MODEL=embedings: no package of that name in model_artifacts/ (did you mean embeddings? "
+            f"packages there: {', '.join(available_packages())})",
+        ),
+        ("model_artifacts/nope", "bulk: MODEL=model_artifacts/nope: no such folder"),
+        (
+            "digits",
+            "bulk: digits is an image-classification package: it takes images, not text, so the bulk job cannot "
+            "score lines with it: choose a package that takes text with MODEL=<name or folder>",
+        ),
+    ],
+)
+def test_a_model_bulk_cannot_score_is_refused_up_front_in_one_line(
+    tmp_path, monkeypatch, capsys, model, message
+) -> None:
+    monkeypatch.chdir(REPO)
+    status, output = score(tmp_path, [{"text": "STARBUCKS"}], "--model", model)
+    assert status == 2
+    assert capsys.readouterr().err == message + "\n"
+    assert not output.exists()
+
+
+def test_a_folder_that_is_not_a_package_is_one_line(tmp_path, capsys) -> None:
+    status, _ = score(tmp_path, [{"text": "STARBUCKS"}], "--model", str(tmp_path))
+    assert status == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"bulk: {tmp_path}") and "model_card.json" in line
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_package_that_cannot_load_is_one_line_whichever_process_loads_it(tmp_path, capsys, workers) -> None:
+    package = tmp_path / "no-graph"
+    package.mkdir()
+    for name in ("model_card.json", "config.json", "tokenizer.json", "tokenizer_config.json"):
+        (package / name).write_bytes((PACKAGES_DIR / "embeddings" / name).read_bytes())
+    lines = [{"text": "STARBUCKS"}] * (bulk.BATCH_SIZE + 1)
+    status, output = score(tmp_path, lines, "--model", str(package), "--workers", workers)
+    assert status == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"bulk: {package}: model.pt is missing (the torch backend's graph); {PACKAGE_HINT}"
+    )
+    assert not output.exists() and not list(tmp_path.glob(".*.partial"))
+
+
+@pytest.mark.parametrize(
+    ("name", "lines", "message"),
+    [
+        ("statements.txt", ["STARBUCKS STORE 10432 SEATTLE WA"], "is neither JSONL (.jsonl, .ndjson, .json"),
+        ("statements.jsonl", ["STARBUCKS STORE 10432 SEATTLE WA", "RYANAIR"], "is not JSONL: none of its lines"),
+    ],
+)
+def test_a_file_of_plain_lines_is_refused_not_scored_as_errors(tmp_path, capsys, name, lines, message) -> None:
+    status, output = score(tmp_path, lines, name=name)
+    assert status == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"bulk: INPUT {tmp_path / name} ") and message in line
+    assert not output.exists() and not list(tmp_path.glob(".*.partial"))
+
+
+def test_make_bulk_passes_the_model_and_workers_as_given(tmp_path) -> None:
+    """MODEL is a name or a path, as for the tool (make package's MODEL is a path too)."""
+    done = subprocess.run(
+        ["make", "-n", "bulk", "INPUT=in.jsonl", "OUTPUT=out.jsonl", "MODEL=model_artifacts/embeddings", "WORKERS=3"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert '-m tools.bulk "in.jsonl" "out.jsonl" --model "model_artifacts/embeddings" --workers "3" ' in done.stdout
+
+
 def _file(path: Path, content: str | bytes) -> Path:
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     return path
@@ -187,15 +310,50 @@ class PlayedMapRun:
             execution.cause = "The specified tolerated failure threshold was exceeded"
 
 
+# Deployed otherwise than the stack's defaults (64 lines a batch, 2048 MB, x86_64).
+DEPLOYED = bulk.DeployedJob(batch_size=16, memory_mb=4096, architecture="arm64")
+
+
+def job_definition(batch_size: int, function: str) -> dict:
+    """The bulk job's definition as the stack writes it, what tools/bulk.py reads of it filled in (the
+    synthesized one is read in tests/infrastructure/test_bulk_job.py)."""
+
+    def scoring(name: str) -> dict:
+        task = {"Type": "Task", "Resource": function, "End": True}
+        return {
+            "Type": "Map",
+            "ItemBatcher": {"MaxItemsPerBatch": batch_size},
+            "ItemProcessor": {"StartAt": f"{name} batch", "States": {f"{name} batch": task}},
+            "End": True,
+        }
+
+    choice = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.format", "StringEquals": "csv", "Next": "Score CSV"}],
+        "Default": "Score JSONL",
+    }
+    return {
+        "StartAt": "Input format",
+        "States": {"Input format": choice, "Score CSV": scoring("Score CSV"), "Score JSONL": scoring("Score JSONL")},
+    }
+
+
 @pytest.fixture
 def deployed_job(aws: boto3.Session) -> str:
     """The bucket, the state machine and the stack outputs tools/bulk.py reads; the state machine's ARN."""
     aws.client("s3").create_bucket(Bucket=BUCKET)
     aws.client("s3").put_object(Bucket=BUCKET, Key=INPUT_KEY, Body=b'{"text": "RYANAIR DUBLIN FR8J2K"}\n')
+    role = aws.client("iam").create_role(RoleName="bulk", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    function = aws.client("lambda").create_function(
+        FunctionName="model",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": f"{DEFAULT_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/model:latest"},
+        MemorySize=DEPLOYED.memory_mb,
+        Architectures=[DEPLOYED.architecture],
+    )["FunctionArn"]
     state_machine = aws.client("stepfunctions").create_state_machine(
-        name="BulkJob",
-        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        roleArn=f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:role/bulk",
+        name="BulkJob", definition=json.dumps(job_definition(DEPLOYED.batch_size, function)), roleArn=role
     )["stateMachineArn"]
     outputs = {
         "BulkStateMachineArn": state_machine,
@@ -230,7 +388,32 @@ def test_a_cloud_job_starts_follows_its_progress_and_sums_it_up(deployed_job, aw
     assert "lines      1,000 (1,000 scored" in out
     assert "failures   0 lines" in out
     assert f"results    s3://{BUCKET}/bulk/results/run-1/abc/manifest.json" in out
-    assert f"~${bulk.cloud_cost(1000):.4f}" in out
+    assert f"{bulk.cloud_cost(1000, DEPLOYED):.4f}" != f"{bulk.cloud_cost(1000):.4f}"
+    assert f"cost       ~${bulk.cloud_cost(1000, DEPLOYED):.4f} " in out
+    assert "as deployed: 16 lines a batch, 4096 MB, arm64)" in out
+
+
+def test_a_cloud_job_is_priced_as_deployed_not_at_the_defaults() -> None:
+    lines = 1_000_000
+    default = bulk.cloud_cost(lines)
+    assert default == bulk.cloud_cost(lines, bulk.DeployedJob(64, 2048, "x86_64"))
+    # arm64's GB-second costs less; half the memory is a share of a core, about as slow as it is cheap;
+    # smaller batches cost more Lambda requests and Express executions.
+    assert bulk.cloud_cost(lines, bulk.DeployedJob(64, 2048, "arm64")) < default
+    assert 0.8 * default < bulk.cloud_cost(lines, bulk.DeployedJob(64, 1024, "x86_64")) < default
+    assert bulk.cloud_cost(lines, bulk.DeployedJob(64, 4096, "x86_64")) > 1.5 * default
+    assert bulk.cloud_cost(lines, bulk.DeployedJob(8, 2048, "x86_64")) > default
+
+
+def test_a_job_whose_function_cannot_be_read_is_priced_at_the_defaults_and_says_why(
+    deployed_job, aws, monkeypatch, capsys
+) -> None:
+    aws.client("lambda").delete_function(FunctionName="model")
+    PlayedMapRun(monkeypatch, total=1000, step=1000)
+    assert run_cloud_job() == 0
+    out = capsys.readouterr().out
+    assert f"cost       ~${bulk.cloud_cost(1000):.4f} " in out
+    assert "at 64 lines a batch, 2048 MB, x86_64: ResourceNotFoundException reading the job's" in out
 
 
 def test_a_failed_cloud_job_reports_its_error_and_exits_1(deployed_job, monkeypatch, capsys) -> None:
@@ -259,6 +442,7 @@ def test_a_cloud_job_refuses_an_output_prefix_that_holds_results_unless_overwrit
         (f"s3://{BUCKET}/bulk/input/missing.jsonl", f"s3://{BUCKET}/bulk/results/r/", "cannot read INPUT"),
         (f"s3://{BUCKET}/{INPUT_KEY}", "s3://other-bucket/bulk/results/r/", "OUTPUT must be under"),
         (f"s3://{BUCKET}/{INPUT_KEY}", f"s3://{BUCKET}/bulk/results/", "OUTPUT must be under"),
+        (f"s3://{BUCKET}/bulk/input/x.txt", f"s3://{BUCKET}/bulk/results/r/", "is neither JSONL"),
     ],
 )
 def test_a_cloud_job_outside_the_jobs_prefixes_is_one_line_and_exit_2(
@@ -272,6 +456,13 @@ def test_a_cloud_job_outside_the_jobs_prefixes_is_one_line_and_exit_2(
 def test_a_stack_without_the_bulk_job_is_one_line_and_exit_2(deployed_job, capsys) -> None:
     assert bulk.main([f"s3://{BUCKET}/{INPUT_KEY}", f"s3://{BUCKET}/bulk/results/r/", "--stack", "Missing"]) == 2
     assert "stack Missing not found" in capsys.readouterr().err
+
+
+def test_a_model_for_a_cloud_job_is_refused_it_scores_with_the_stacks_first(capsys) -> None:
+    assert bulk.main([f"s3://{BUCKET}/{INPUT_KEY}", f"s3://{BUCKET}/bulk/results/r/", "--model", "embeddings"]) == 2
+    assert capsys.readouterr().err == (
+        "bulk: --model (MODEL=) is for local files: a cloud job scores with the stack's first model\n"
+    )
 
 
 def test_s3_uris_without_credentials_are_one_line_and_exit_2(offline_aws_env, monkeypatch, capsys) -> None:

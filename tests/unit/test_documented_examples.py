@@ -175,3 +175,18 @@ def test_the_documented_entities_example_is_what_the_entities_package_answers(ta
     (match,) = ENTITIES_EXAMPLE.finditer((REPO / "docs" / "api.md").read_text(encoding="utf-8"))
     answer = task_runtimes["token-classification"].answer(json.loads(match["body"])).body
     assert_same_answer(answer, json.loads(match["answer"]))
+
+
+README_MOST_LINES = 160
+
+
+def test_the_readme_reads_top_to_bottom_in_at_most_160_lines_with_no_sentence_cut_off():
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= README_MOST_LINES
+    prose, in_code = [], False
+    for line in lines:
+        in_code = in_code != line.startswith("```")
+        if not in_code and not line.startswith("```"):
+            prose.append(line)
+    # A prose line that starts with a space is the tail of a sentence whose head was deleted.
+    assert [line for line in prose if line.startswith(" ")] == []
