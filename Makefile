@@ -129,6 +129,12 @@ test:
 	@$(PARALLEL) lint install packages
 	$(PY) -m pytest -n 2 --dist loadfile
 
+# The inner loop (CONTRIBUTING.md): the unit tests against the built packages, without the ones that
+# train or spawn processes, and a few property-test examples each instead of the suite's 250.
+.PHONY: unit
+unit: $(VENV)/.installed
+	HYPOTHESIS_PROFILE=unit $(PY) -m pytest -n 2 --dist loadfile -q -m "not slow" tests/unit
+
 # Lint, format, types and the CI files (CONTRIBUTING.md); each tool pinned in requirements-dev.txt or
 # package-lock.json, and .pre-commit-config.yaml runs these same targets' tools.
 .PHONY: lint-ruff lint-format lint-types lint-imports lint-ci

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from inference.events import model_route
-from inference.package import Backend, ModelPackage, PackageError, Variant
+from inference.package import Backend, ModelPackage, Variant
 from inference.tasks import contract, read_package, task_of
 
 PACKAGES_DIR = Path(__file__).resolve().parents[1] / "model_artifacts"
@@ -66,14 +66,7 @@ def served_packages(
     folder = packages_dir or PACKAGES_DIR
     packages = [read_package(folder / name) for name in names]
     for package in packages:
-        if package.task != "custom":
-            package.graph(backend, variant)
-        elif (backend, variant) != ("torch", "fp32"):
-            # Its predictor.py loads its own weights, with torch: the onnx image has none.
-            raise PackageError(
-                f"{package.directory}: a custom package (predictor.py) is served on the torch backend in fp32 only: "
-                "set backend=torch and model_variant=fp32"
-            )
+        task_of(package).check_serving(package, backend, variant)
     return packages
 
 

@@ -15,6 +15,8 @@ settings.register_profile(
     "suite", max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.register_profile("fuzz", settings.get_profile("suite"), max_examples=5_000)
+# `make unit`, the inner loop: a few examples each, the suite's 250 run in `make test`.
+settings.register_profile("unit", settings.get_profile("suite"), max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
 
 

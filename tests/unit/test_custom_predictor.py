@@ -229,11 +229,12 @@ def test_a_custom_package_without_predictor_py_is_refused_when_read(tmp_path):
 
 def test_a_custom_package_is_refused_on_the_onnx_backend_and_the_int8_variant_with_one_line(tmp_path):
     package = shout_package(tmp_path)
-    with pytest.raises(PackageError, match="torch backend in fp32 only: set MODEL_BACKEND=torch"):
+    refusal = r"torch backend in fp32 only: set backend=torch and model_variant=fp32 \(MODEL_BACKEND, MODEL_VARIANT\)"
+    with pytest.raises(PackageError, match=refusal):
         runtime_of(package, MODEL_BACKEND="onnx")
-    with pytest.raises(PackageError, match="torch backend in fp32 only: set MODEL_BACKEND=torch"):
+    with pytest.raises(PackageError, match=refusal):
         runtime_of(package, MODEL_VARIANT="int8")
-    with pytest.raises(PackageError, match="torch backend in fp32 only: set backend=torch"):
+    with pytest.raises(PackageError, match=refusal):
         served_packages([SERVED_PACKAGE], "onnx", "fp32", packages_dir=_as_served(tmp_path, package))
     (served,) = served_packages([SERVED_PACKAGE], "torch", "fp32", packages_dir=_as_served(tmp_path, package))
     assert served.task == "custom"

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from inference.encoder import TextEncoder
-from inference.package import ModelPackage, PackageError
+from inference.package import Backend, ModelPackage, PackageError, Variant
 from inference.schema import Contract, Limits, ModelInfo, StrictRequest, TextsRequest, with_limits
 from inference.settings import Settings
 
@@ -49,6 +49,12 @@ class Task(ABC):
         """Refuses (PackageError, one line naming the file and the fix) a package this task cannot
         serve, from its descriptions alone: nothing is loaded. By default there is nothing to check."""
         return None
+
+    @classmethod
+    def check_serving(cls, package: ModelPackage, backend: Backend, variant: Variant) -> None:
+        """Refuses (PackageError) a package this backend and variant cannot serve: by default, its
+        graph for them must be there."""
+        package.graph(backend, variant)
 
     @classmethod
     def request_model_for(cls, package: ModelPackage, limits: Limits) -> type[BaseModel]:

@@ -33,7 +33,7 @@ from annotated_types import MaxLen
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model, field_validator
 from pydantic.fields import FieldInfo
 
-from inference.package import CUSTOM_CODE, ModelPackage, PackageError, one_line
+from inference.package import CUSTOM_CODE, Backend, ModelPackage, PackageError, Variant, one_line
 from inference.schema import Contract, Limits, ModelInfo, StrictRequest
 from inference.settings import Settings
 from inference.tasks.base import Task
@@ -136,11 +136,7 @@ class CustomPredictor(Task):
 
     def __init__(self, package: ModelPackage, settings: Settings) -> None:
         path = package.directory / PREDICTOR
-        if (settings.model_backend, settings.model_variant) != ("torch", "fp32"):
-            raise PackageError(
-                f"{package.directory}: a custom package ({PREDICTOR}, which loads its own weights) is served on the "
-                "torch backend in fp32 only: set MODEL_BACKEND=torch and MODEL_VARIANT=fp32"
-            )
+        self.check_serving(package, settings.model_backend, settings.model_variant)
         super().__init__(package, settings)
         module = predictor_of(package)
         self.answer_model = self.contract(package).single
@@ -165,6 +161,15 @@ class CustomPredictor(Task):
             raise PackageError(
                 f"{package.directory}: {PREDICTOR} is missing: a custom package is served by its own {PREDICTOR} "
                 '(docs/models.md, "Your own PyTorch module"), or name another task in model_card.json'
+            )
+
+    @classmethod
+    def check_serving(cls, package: ModelPackage, backend: Backend, variant: Variant) -> None:
+        # Its predictor.py loads its own weights, with torch: the onnx image has none.
+        if (backend, variant) != ("torch", "fp32"):
+            raise PackageError(
+                f"{package.directory}: a custom package ({PREDICTOR}, which loads its own weights) is served on the "
+                "torch backend in fp32 only: set backend=torch and model_variant=fp32 (MODEL_BACKEND, MODEL_VARIANT)"
             )
 
     @classmethod
