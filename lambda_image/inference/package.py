@@ -111,7 +111,7 @@ def infer_task(model_dir: Path, config: dict[str, Any]) -> str:
     raise PackageError(
         f"{model_dir}: cannot tell the task: config.json's architectures {architectures} have no "
         "...ForSequenceClassification or ...ForTokenClassification head and there is no modules.json "
-        "(sentence-transformers); name its task (docs/models.md)"
+        '(sentence-transformers); name it with TASK= (make package) or model_card.json\'s "task" (docs/models.md)'
     )
 
 
