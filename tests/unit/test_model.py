@@ -107,6 +107,7 @@ def test_the_int8_variant_runs_its_own_graph_with_every_linear_layer_quantized(i
     assert len(packed) == 6 * layers + 2
 
 
+@pytest.mark.slow  # the whole test split, on both variants
 def test_the_int8_variant_agrees_with_fp32_and_is_about_as_accurate_on_the_test_split(runtime, int8_runtime):
     rows = read_split("test")
     texts = [row["text"] for row in rows]
