@@ -32,6 +32,10 @@ IMAGE_MODES = {"L": 1, "RGB": 3}
 MAX_INPUT_SIDE = 1024
 # The code of a custom package (inference/tasks/custom.py).
 CUSTOM_CODE = "predictor.py"
+# What an image package's card must say of its labels (checked by ModelPackage.labels and its task).
+CARD_LABELS_RULE = (
+    "labels must be a non-empty list of distinct, non-empty strings: the class names, in the graph's output order"
+)
 PACKAGE_HINT = "build it with `make package MODEL=<hf folder> OUT=<package folder>` (docs/models.md)"
 
 
@@ -189,10 +193,7 @@ class ModelPackage:
             labels = self.card.get("labels")
             valid = isinstance(labels, list) and labels and all(isinstance(label, str) and label for label in labels)
             if not valid or not isinstance(labels, list) or len(set(labels)) != len(labels):
-                raise PackageError(
-                    f"{self.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty "
-                    "strings: the class names, in the graph's output order"
-                )
+                raise PackageError(f"{self.directory}/model_card.json: {CARD_LABELS_RULE}")
             return list(labels)
         id2label = self.config.get("id2label") or {}
         try:

@@ -24,7 +24,7 @@ from PIL import Image, ImageOps
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
 from inference.graphs import load_graph
-from inference.package import ImageInput, ModelPackage, PackageError
+from inference.package import CARD_LABELS_RULE, ImageInput, ModelPackage, PackageError
 from inference.schema import Limits, ModelInfo, PositiveJsonInt, StrictRequest, json_int
 from inference.settings import Settings
 from inference.tasks.base import Task
@@ -187,10 +187,7 @@ class ImageClassification(Task):
     @classmethod
     def check(cls, package: ModelPackage) -> None:
         if not package.labels:  # the property checks the card's labels
-            raise PackageError(
-                f"{package.directory}/model_card.json: labels must be a non-empty list of distinct, non-empty "
-                "strings: the class names, in the graph's output order"
-            )
+            raise PackageError(f"{package.directory}/model_card.json: {CARD_LABELS_RULE}")
         package.image  # noqa: B018  # the property checks the card's "image"
 
     @classmethod
